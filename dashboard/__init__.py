@@ -1,0 +1,1 @@
+"""Dashboard: the Streamlit app and the meeting report; reads only the published mart."""

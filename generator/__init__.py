@@ -1,0 +1,1 @@
+"""Synthetic deliveries for demos, tests and benchmarks, with the rates they plant."""

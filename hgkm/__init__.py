@@ -1,0 +1,1 @@
+"""HGKM monitor: the command line, settings and reference data shared by every layer."""

@@ -1,0 +1,71 @@
+"""The `hgkm` command line: a thin router to each layer's commands.
+
+Each module in COMMAND_MODULES has `register(subparsers)`, which adds its sub-commands with
+`set_defaults(handler=fn)`; a handler takes the parsed arguments and the resolved paths and
+returns the exit code (0 ok, 1 a delivery rejected or a job failed, 2 bad usage).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from hgkm.settings import resolve_paths
+
+COMMAND_MODULES = (
+    "pipelines.cli",  # ingest, deliveries
+    "pipelines.approach_cli",  # approach import, approach list
+    "generator.cli",  # sample
+    "metrics.cli",  # compute, export
+    "dashboard.cli",  # dashboard, report
+    "hgkm.run",  # run, status
+)
+
+
+class UsageError(Exception):
+    """Bad usage found after parsing (a missing file, a bad filter): exit code 2."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hgkm",
+        description="HGKM monitor: check municipal deliveries, compute indicators, publish.",
+    )
+    parser.add_argument(
+        "--data-dir",
+        help="data folder (default: $HGKM_DATA_DIR, else data_dir in hgkm.toml, else ./data)",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(sub)
+    for command_parser in sub.choices.values():
+        _accept_data_dir_anywhere(command_parser)
+    return parser
+
+
+def _accept_data_dir_anywhere(parser: argparse.ArgumentParser) -> None:
+    """Let `--data-dir` also follow the command (`hgkm ingest X --data-dir D`)."""
+    parser.add_argument("--data-dir", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in action.choices.values():
+                _accept_data_dir_anywhere(child)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    paths = resolve_paths(args.data_dir)
+    try:
+        return int(args.handler(args, paths))
+    except UsageError as exc:
+        print(f"hgkm {args.command}: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Metrics: indicators from the catalogue, statistics, disclosure control, publication of the mart."""

@@ -1,0 +1,1 @@
+"""Pipelines: read municipal deliveries, check them against the contract, load the warehouse."""

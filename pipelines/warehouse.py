@@ -1,0 +1,110 @@
+"""The case-level warehouse (DuckDB): its schema, its connection and the 'current delivery' views.
+
+Analysts only: the dashboard never opens this file. Nothing is ever deleted from it; a newer
+delivery of a municipality supersedes the older one through the `current_*` views.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+SCHEMA = """
+create sequence if not exists delivery_id_seq start 1;
+
+create table if not exists deliveries (
+    delivery_id      integer primary key default nextval('delivery_id_seq'),
+    content_hash     varchar not null,          -- sha256 of the delivery's files' bytes
+    municipality_code varchar,                  -- null when the manifest was unreadable
+    extract_date     date,
+    source_system    varchar,
+    source_name      varchar not null,          -- file or folder name as received
+    shape            varchar not null,          -- folder | zip | xlsx
+    received_at      timestamp not null,
+    status           varchar not null,          -- accepted | rejected
+    rows_loaded      json,                      -- {"cases": n, ...}
+    rows_dropped     json,                      -- {"help": {"rule": n}} with --drop-invalid-rows
+    warnings         json,                      -- [{"rule":..., "file":..., "count":..., "message":...}]
+    errors           json,                      -- capped list of {file,row,column,rule,message}; never values
+    error_count      integer not null default 0,
+    formats          json                       -- per file: encoding, delimiter, date format found
+);
+
+create table if not exists cases (
+    delivery_id integer not null,
+    case_id varchar not null,
+    report_date date not null,
+    violence_type varchar not null,
+    safety_assessment varchar not null,
+    restraining_order_date date,
+    coordinator_date date,
+    closed_date date
+);
+
+create table if not exists reports (
+    delivery_id integer not null,
+    case_id varchar not null,
+    report_date date not null,
+    reporter varchar not null
+);
+
+create table if not exists children (
+    delivery_id integer not null,
+    case_id varchar not null,
+    child_id varchar not null,
+    age_band varchar not null
+);
+
+create table if not exists help (
+    delivery_id integer not null,
+    case_id varchar not null,
+    recipient varchar not null,
+    child_id varchar,
+    level varchar not null,
+    offered_date date not null,
+    start_date date,
+    end_date date
+);
+
+create table if not exists followups (
+    delivery_id integer not null,
+    case_id varchar not null,
+    followup_date date not null,
+    violence_since_previous varchar not null
+);
+"""
+
+# The current delivery of a municipality: its accepted delivery with the latest extract date;
+# for the same extract date, the one received last (a correction).
+CURRENT_VIEWS = """
+create or replace view current_deliveries as
+select * from deliveries
+where status = 'accepted'
+qualify row_number() over (
+    partition by municipality_code
+    order by extract_date desc, received_at desc, delivery_id desc
+) = 1;
+
+create or replace view current_cases as
+select d.municipality_code, d.extract_date, c.* from cases c join current_deliveries d using (delivery_id);
+create or replace view current_reports as
+select d.municipality_code, r.* from reports r join current_deliveries d using (delivery_id);
+create or replace view current_children as
+select d.municipality_code, ch.* from children ch join current_deliveries d using (delivery_id);
+create or replace view current_help as
+select d.municipality_code, h.* from help h join current_deliveries d using (delivery_id);
+create or replace view current_followups as
+select d.municipality_code, f.* from followups f join current_deliveries d using (delivery_id);
+"""
+
+
+def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse, creating the schema on first use (never when read-only)."""
+    if read_only:
+        return duckdb.connect(str(path), read_only=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(path))
+    con.execute(SCHEMA)
+    con.execute(CURRENT_VIEWS)
+    return con

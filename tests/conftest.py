@@ -1,0 +1,48 @@
+"""Shared fixtures: a fresh data folder and the real `hgkm` entry point as a subprocess."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE_DATA = ROOT / "sample_data"
+HGKM = Path(sys.executable).parent / "hgkm"
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    path = tmp_path / "data"
+    path.mkdir()
+    return path
+
+
+def run_hgkm(
+    *args: str | os.PathLike, data_dir: Path | None = None, timeout: float = 300, **kwargs
+) -> subprocess.CompletedProcess[str]:
+    """Run the installed `hgkm` console script as a user would, capturing its output."""
+    env = {**os.environ, **kwargs.pop("env", {})}
+    if data_dir is not None:
+        env["HGKM_DATA_DIR"] = str(data_dir)
+    return subprocess.run(
+        [str(HGKM), *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+        **kwargs,
+    )
+
+
+@pytest.fixture
+def hgkm(data_dir: Path):
+    """`hgkm("ingest", path)` runs the CLI against the test's own data folder."""
+
+    def call(*args: str | os.PathLike, **kwargs) -> subprocess.CompletedProcess[str]:
+        return run_hgkm(*args, data_dir=data_dir, **kwargs)
+
+    return call
