@@ -1,0 +1,30 @@
+"""Fault-injection points: let tests kill or pause a real `hgkm` process at a named stage.
+
+Set HGKM_FAULT="<point>:kill" (SIGKILL itself there) or "<point>:pause=<seconds>". Unset, a
+checkpoint costs one environment lookup. Points in use: ingest.read, ingest.load (inside the
+delivery's transaction, before commit), run.move, compute.build (mart half written),
+compute.publish (before the rename).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+
+ENV = "HGKM_FAULT"
+
+
+def checkpoint(point: str) -> None:
+    spec = os.environ.get(ENV)
+    if not spec:
+        return
+    name, _, action = spec.partition(":")
+    if name != point:
+        return
+    print(f"hgkm-fault: reached {point}", file=sys.stderr, flush=True)
+    if action == "kill":
+        os.kill(os.getpid(), signal.SIGKILL)
+    elif action.startswith("pause="):
+        time.sleep(float(action.removeprefix("pause=")))
