@@ -1,27 +1,25 @@
 """Where the data lives: paths resolved from option > environment > hgkm.toml > defaults.
 
-This module sits at the bottom of the import graph and imports nothing of the project.
+This module sits at the bottom of the import graph with hgkm.config, its only project import.
 """
 
 from __future__ import annotations
 
-import os
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-ENV_DATA_DIR = "HGKM_DATA_DIR"
-ENV_CONFIG = "HGKM_CONFIG"
-DEFAULT_DATA_DIR = Path("data")
-CONFIG_FILE = Path("hgkm.toml")
+from hgkm.config import CONFIG_FILE, ENV_CONFIG, ENV_VARS, Config, load_config
 
-
-def _config_file() -> dict:
-    path = Path(os.environ.get(ENV_CONFIG, CONFIG_FILE))
-    if not path.is_file():
-        return {}
-    with path.open("rb") as fh:
-        return tomllib.load(fh)
+ENV_DATA_DIR = ENV_VARS["data_dir"]
+DEFAULT_DATA_DIR = Config.data_dir
+__all__ = [
+    "CONFIG_FILE",
+    "ENV_CONFIG",
+    "ENV_DATA_DIR",
+    "DEFAULT_DATA_DIR",
+    "Paths",
+    "resolve_paths",
+]
 
 
 @dataclass(frozen=True)
@@ -50,5 +48,5 @@ class Paths:
 def resolve_paths(data_dir: str | Path | None = None) -> Paths:
     """The data folder: the option if given, else $HGKM_DATA_DIR, else hgkm.toml's, else ./data."""
     if data_dir is None:
-        data_dir = os.environ.get(ENV_DATA_DIR) or _config_file().get("data_dir")
-    return Paths(Path(data_dir) if data_dir else DEFAULT_DATA_DIR)
+        return Paths(load_config().data_dir)
+    return Paths(Path(data_dir))
