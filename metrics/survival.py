@@ -1,0 +1,151 @@
+"""Kaplan-Meier curves and medians (with Brookmeyer-Crowley intervals), vectorised over groups.
+
+The product-limit estimate S(t) = prod_{t_i <= t} (1 - d_i/n_i) (Kaplan & Meier 1958, JASA
+53:457) with Greenwood's variance sum_{t_i <= t} d_i / (n_i (n_i - d_i)) and a pointwise 95%
+band on the log-log scale (Kalbfleisch & Prentice 1980; lifelines' default):
+S(t) ** exp(-/+ z * sqrt(greenwood) / log S(t)). The band is 1..1 where S = 1 (as lifelines)
+and undefined (NaN) where S = 0. The median's interval is Brookmeyer & Crowley (1982,
+Biometrics 38:29): the times at which the band crosses 0.5.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from metrics.stats import Z95
+
+# Sums of floating-point factors land on 0.5000000000000001 where the exact value is 0.5.
+MEDIAN_TOLERANCE = 1e-9
+MIN_AT_RISK = 10
+_GROUP = "__group"
+
+
+def _curves(
+    frame: pl.DataFrame | pl.LazyFrame, group_cols: list[str], time: str, event: str
+) -> tuple[pl.LazyFrame, list[str]]:
+    """One row per group and distinct time: the Kaplan-Meier columns, sorted by group and time.
+
+    Everything is a window expression over the groups, so thousands of groups cost one sort.
+    """
+    lazy = frame.lazy()
+    if not group_cols:
+        lazy = lazy.with_columns(pl.lit(0).alias(_GROUP))
+        group_cols = [_GROUP]
+    by_time = (
+        lazy.group_by([*group_cols, pl.col(time).alias("time")])
+        .agg(
+            pl.col(event).cast(pl.Int64).sum().alias("events"),
+            pl.len().cast(pl.Int64).alias("observed"),
+        )
+        .sort([*group_cols, "time"])
+    )
+    # at risk at t = everyone in the group whose time is t or later.
+    at_risk = (
+        pl.col("observed").sum().over(group_cols)
+        - pl.col("observed").cum_sum().over(group_cols)
+        + pl.col("observed")
+    )
+    n, d = pl.col("at_risk"), pl.col("events")
+    log_s = pl.col("survival").log()
+    spread = Z95 * pl.col("greenwood").sqrt() / log_s
+    curves = (
+        by_time.with_columns(at_risk.alias("at_risk"))
+        .with_columns(
+            (pl.col("observed") - d).alias("censored"),
+            (1.0 - d / n).cum_prod().over(group_cols).alias("survival"),
+            # d == n only at a last time where S drops to 0; its term is then infinite.
+            (d / (n * (n - d))).cum_sum().over(group_cols).alias("greenwood"),
+        )
+        .with_columns(
+            pl.when(pl.col("survival") >= 1.0)
+            .then(1.0)
+            .when(pl.col("survival") <= 0.0)
+            .then(None)
+            .otherwise(pl.col("survival") ** (-spread).exp())
+            .alias("ci_low"),
+            pl.when(pl.col("survival") >= 1.0)
+            .then(1.0)
+            .when(pl.col("survival") <= 0.0)
+            .then(None)
+            .otherwise(pl.col("survival") ** spread.exp())
+            .alias("ci_high"),
+        )
+    )
+    return curves, group_cols
+
+
+def kaplan_meier(time, event) -> pl.DataFrame:
+    """One row per distinct time: time, at_risk, events, censored, survival, ci_low, ci_high.
+
+    `time` holds follow-up times, `event` 1/True for an event and 0/False for censoring.
+    """
+    frame = pl.DataFrame({"time": time, "event": event})
+    curves, _ = _curves(frame, [], "time", "event")
+    return curves.select(
+        "time", "at_risk", "events", "censored", "survival", "ci_low", "ci_high"
+    ).collect()
+
+
+def _first_time_at_or_below_half(column: str) -> pl.Expr:
+    return pl.col("time").filter(pl.col(column) <= 0.5 + MEDIAN_TOLERANCE).min().cast(pl.Float64)
+
+
+def _median_aggregates() -> list[pl.Expr]:
+    # S and its band only change at event times, so the first time any row is at or below
+    # 0.5 is an event time. The lower band crosses 0.5 first: it gives the lower limit.
+    return [
+        _first_time_at_or_below_half("survival").alias("median"),
+        _first_time_at_or_below_half("ci_low").alias("ci_low"),
+        _first_time_at_or_below_half("ci_high").alias("ci_high"),
+    ]
+
+
+def km_median(curve: pl.DataFrame) -> tuple[float | None, float | None, float | None]:
+    """(median, ci_low, ci_high) from a kaplan_meier curve; None where not reached.
+
+    median: the smallest time with S(t) <= 0.5 (+1e-9). ci_low: the first time the band's
+    lower edge is <= 0.5; ci_high: the first time its upper edge is <= 0.5 (Brookmeyer-Crowley
+    with the log-log band).
+    """
+    row = curve.select(_median_aggregates()).row(0)
+    return row[0], row[1], row[2]
+
+
+def km_median_by_group(
+    frame: pl.DataFrame, group_cols: list[str], time: str = "time", event: str = "event"
+) -> pl.DataFrame:
+    """Per group: the group columns, n, events, median, ci_low, ci_high (null = not reached)."""
+    curves, groups = _curves(frame, group_cols, time, event)
+    result = (
+        curves.group_by(groups, maintain_order=True)
+        .agg(
+            pl.col("observed").sum().alias("n"),
+            pl.col("events").sum().alias("events"),
+            *_median_aggregates(),
+        )
+        .collect()
+    )
+    return result.drop(_GROUP) if _GROUP in result.columns else result
+
+
+def km_curves_by_group(
+    frame: pl.DataFrame,
+    group_cols: list[str],
+    min_at_risk: int = MIN_AT_RISK,
+    time: str = "time",
+    event: str = "event",
+) -> pl.DataFrame:
+    """Kaplan-Meier steps per group, cut from the first time fewer than min_at_risk are at risk.
+
+    Columns: the group columns, time, survival, ci_low, ci_high, at_risk — one row per distinct
+    time (a step starts there). Rows from the first time with at_risk < min_at_risk onwards
+    are dropped, so no published step rests on fewer cases (INDICATORS.md, small numbers).
+    """
+    curves, groups = _curves(frame, group_cols, time, event)
+    # at_risk only decreases with time, so "before the first small one" is "not small".
+    result = (
+        curves.filter(pl.col("at_risk") >= min_at_risk)
+        .select(*groups, "time", "survival", "ci_low", "ci_high", "at_risk")
+        .collect()
+    )
+    return result.drop(_GROUP) if _GROUP in result.columns else result
