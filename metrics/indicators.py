@@ -1,0 +1,171 @@
+"""Indicator counts: run each catalogue query, count per municipality and cell, pool into areas."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import duckdb
+import polars as pl
+
+from hgkm import reference
+from metrics.catalogue import INDICATORS, Indicator
+
+NATIONAL = "NL"
+AREA_KEYS = ("area_type", "area_code")
+CELL_KEYS = ("period", "period_type", "year", "breakdown")
+
+
+def unit_rows(con: duckdb.DuckDBPyConnection, indicator: Indicator) -> pl.DataFrame:
+    """The indicator's case- or child-level rows from the `current_*` views on `con`."""
+    return con.sql(indicator.sql).pl()
+
+
+def delivered_municipalities(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Municipalities of the reference list with a current delivery."""
+    codes = con.sql("select distinct municipality_code from current_deliveries order by 1").pl()[
+        "municipality_code"
+    ]
+    return sorted(set(codes.to_list()) & reference.municipality_codes())
+
+
+def label_cells(frame: pl.DataFrame, breakdowns: Iterable[str]) -> pl.DataFrame:
+    """Repeat each row once per period (cohort year, cohort quarter) × breakdown it belongs to.
+
+    `frame` needs `year`, `quarter` and the breakdown columns; they are replaced by the
+    `period, period_type, year, breakdown` keys of the published table.
+    """
+    breakdowns = tuple(breakdowns)
+    periods = {
+        "year": pl.col("year").cast(pl.String),
+        "quarter": pl.format("{}-Q{}", pl.col("year"), pl.col("quarter")),
+    }
+    labels = {"all": pl.lit("all")} | {
+        family: pl.format(f"{family}={{}}", pl.col(family)) for family in breakdowns
+    }
+    rest = [c for c in frame.columns if c not in {"quarter", *breakdowns}]
+    return pl.concat(
+        frame.select(
+            *rest,
+            period=period_expr,
+            period_type=pl.lit(period_type),
+            breakdown=label_expr,
+        )
+        for period_type, period_expr in periods.items()
+        for label_expr in labels.values()
+    )
+
+
+def with_cohort(rows: pl.DataFrame) -> pl.DataFrame:
+    """Add the cohort `year` and `quarter` of each row's index report date."""
+    return rows.with_columns(
+        year=pl.col("report_date").dt.year().cast(pl.Int32),
+        quarter=pl.col("report_date").dt.quarter().cast(pl.Int8),
+    )
+
+
+def municipality_counts(rows: pl.DataFrame, indicator: Indicator) -> pl.DataFrame:
+    """Numerator and denominator per municipality × period × breakdown.
+
+    Counting first at the finest grain (municipality × quarter × breakdown value) keeps the
+    relabelling small. A cell with no one in the population has no row: there is no figure.
+    """
+    fine = (
+        with_cohort(rows.filter(pl.col("in_population")))
+        .group_by("municipality_code", "year", "quarter", *indicator.breakdowns)
+        .agg(
+            numerator=pl.col("in_numerator").sum().cast(pl.Int64),
+            denominator=pl.len().cast(pl.Int64),
+        )
+    )
+    return (
+        label_cells(fine, indicator.breakdowns)
+        .group_by("municipality_code", *CELL_KEYS)
+        .agg(pl.col("numerator").sum(), pl.col("denominator").sum())
+    )
+
+
+def area_memberships(delivered: Iterable[str]) -> pl.DataFrame:
+    """`area_type, area_code, municipality_code`: every municipality as its own area, every region
+    of every type in the reference list, and the country (the delivering municipalities)."""
+    muni = reference.municipalities().select("municipality_code")
+    regions = reference.memberships().select(
+        area_type=pl.lit("region"),
+        area_code=pl.format("{}:{}", "region_type", "region_code"),
+        municipality_code="municipality_code",
+    )
+    national = pl.DataFrame(
+        {"municipality_code": sorted(set(delivered) & reference.municipality_codes())},
+        schema={"municipality_code": pl.String},
+    ).select(
+        area_type=pl.lit("national"),
+        area_code=pl.lit(NATIONAL),
+        municipality_code="municipality_code",
+    )
+    own = muni.select(
+        area_type=pl.lit("municipality"),
+        area_code="municipality_code",
+        municipality_code="municipality_code",
+    )
+    return pl.concat([own, regions, national])
+
+
+def coverage(delivered: Iterable[str]) -> pl.DataFrame:
+    """`area_type, area_code, coverage_delivered, coverage_total` for every area.
+
+    The country's total is every municipality in the reference list, not only those that
+    delivered (its members in `area_memberships`).
+    """
+    delivered = set(delivered)
+    members = area_memberships(delivered).filter(pl.col("area_type") != "national")
+    per_area = members.group_by(AREA_KEYS).agg(
+        coverage_delivered=pl.col("municipality_code").is_in(list(delivered)).sum().cast(pl.Int32),
+        coverage_total=pl.len().cast(pl.Int32),
+    )
+    national = pl.DataFrame(
+        {
+            "area_type": ["national"],
+            "area_code": [NATIONAL],
+            "coverage_delivered": [len(delivered & reference.municipality_codes())],
+            "coverage_total": [len(reference.municipality_codes())],
+        },
+        schema=per_area.schema,
+    )
+    return pl.concat([per_area, national]).sort(AREA_KEYS)
+
+
+def pool(counts: pl.DataFrame, memberships: pl.DataFrame) -> pl.DataFrame:
+    """Sum municipal numerators and denominators into every area they belong to (pooled cases,
+    never an average of rates). Municipalities outside the reference list reach no area."""
+    return (
+        counts.join(memberships, on="municipality_code", how="inner")
+        .group_by(*AREA_KEYS, *CELL_KEYS)
+        .agg(pl.col("numerator").sum(), pl.col("denominator").sum())
+    )
+
+
+def proportion_counts(con: duckdb.DuckDBPyConnection, delivered: Iterable[str]) -> pl.DataFrame:
+    """Every proportion indicator's pooled counts: `indicator_id`, area and cell keys, numerator,
+    denominator."""
+    memberships = area_memberships(delivered)
+    return pl.concat(
+        pool(municipality_counts(unit_rows(con, ind), ind), memberships).select(
+            pl.lit(ind.id).alias("indicator_id"), pl.all()
+        )
+        for ind in INDICATORS
+        if ind.is_proportion
+    )
+
+
+def survival_rows(
+    con: duckdb.DuckDBPyConnection, indicator: Indicator, delivered: Iterable[str]
+) -> pl.DataFrame:
+    """Time/event rows of a time-to-event indicator, repeated into every area × period ×
+    breakdown cell each case belongs to, ready for a grouped Kaplan–Meier."""
+    rows = with_cohort(unit_rows(con, indicator).filter(pl.col("in_population"))).select(
+        "municipality_code", "year", "quarter", *indicator.breakdowns, "time", "event"
+    )
+    return (
+        label_cells(rows, indicator.breakdowns)
+        .join(area_memberships(delivered), on="municipality_code", how="inner")
+        .drop("municipality_code")
+    )

@@ -1,0 +1,46 @@
+-- children_without_help: children of cases with R + 182 <= E; numerator no offer to the child or its family.
+with cohort as (
+    select delivery_id, municipality_code, case_id, report_date, extract_date
+    from current_cases
+),
+
+children as (
+    select
+        c.delivery_id, c.municipality_code, c.case_id, c.report_date, c.extract_date,
+        ch.child_id, ch.age_band
+    from cohort as c
+    join current_children as ch
+        on ch.delivery_id = c.delivery_id and ch.case_id = c.case_id
+),
+
+offers_in_window as (
+    select h.delivery_id, h.case_id, h.recipient, h.child_id
+    from cohort as c
+    join current_help as h
+        on h.delivery_id = c.delivery_id and h.case_id = c.case_id
+    where h.offered_date between c.report_date and c.report_date + 182
+        and h.recipient in ('child', 'family')
+),
+
+helped_children as (
+    -- help to the whole family system counts for every child of the case
+    select distinct ch.delivery_id, ch.child_id
+    from children as ch
+    join offers_in_window as o
+        on o.delivery_id = ch.delivery_id and o.case_id = ch.case_id
+    where o.recipient = 'family' or o.child_id = ch.child_id
+),
+
+final as (
+    select
+        ch.municipality_code,
+        ch.child_id as unit_id,
+        ch.report_date,
+        ch.report_date + 182 <= ch.extract_date as in_population,
+        (ch.report_date + 182 <= ch.extract_date) and hc.child_id is null as in_numerator,
+        ch.age_band
+    from children as ch
+    left join helped_children as hc using (delivery_id, child_id)
+)
+
+select * from final

@@ -1,0 +1,28 @@
+-- recurrence_12m: cases whose 12-month window is complete; numerator a later report 8..365 days after R.
+with cohort as (
+    select delivery_id, municipality_code, case_id, report_date, extract_date, violence_type
+    from current_cases
+),
+
+later_reports as (
+    select distinct c.delivery_id, c.case_id
+    from cohort as c
+    join current_reports as r
+        on r.delivery_id = c.delivery_id and r.case_id = c.case_id
+    -- reports within 7 days of R are the same incident
+    where r.report_date between c.report_date + 8 and c.report_date + 365
+),
+
+final as (
+    select
+        c.municipality_code,
+        c.case_id as unit_id,
+        c.report_date,
+        c.report_date + 365 <= c.extract_date as in_population,
+        (c.report_date + 365 <= c.extract_date) and l.case_id is not null as in_numerator,
+        c.violence_type
+    from cohort as c
+    left join later_reports as l using (delivery_id, case_id)
+)
+
+select * from final
