@@ -82,9 +82,7 @@ def _areas() -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
         pl.col("population").cast(pl.Int64),
         pl.lit(1, pl.Int64).alias("n_municipalities"),
         (pl.col("municipality_code") != NOT_DELIVERED).cast(pl.Int64).alias("n_delivered"),
-        ("veilig_thuis_region:" + pl.col("veilig_thuis_region_code")).alias(
-            "veilig_thuis_region"
-        ),
+        ("veilig_thuis_region:" + pl.col("veilig_thuis_region_code")).alias("veilig_thuis_region"),
     )
     members = pl.concat(
         [
@@ -194,7 +192,9 @@ def _municipal_counts(areas: pl.DataFrame, revision: int) -> pl.DataFrame:
     trend = (grid["year"].to_numpy() - 2022) * np.where(
         grid["indicator_id"].to_numpy() == "coordinator_within_30d", 0.03, 0.0
     )
-    rate = np.clip(grid["indicator_id"].replace_strict(base).to_numpy() + effect + trend, 0.02, 0.98)
+    rate = np.clip(
+        grid["indicator_id"].replace_strict(base).to_numpy() + effect + trend, 0.02, 0.98
+    )
     num = rng.binomial(den, rate)
     small = (grid["area_code"] == SUPPRESSED_MUNICIPALITY) & (
         grid["indicator_id"] == SUPPRESSED_INDICATOR
@@ -517,9 +517,7 @@ def _deliveries(muni: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     everyone = municipalities().select(
         "municipality_code",
         "municipality_name",
-        ("veilig_thuis_region:" + pl.col("veilig_thuis_region_code")).alias(
-            "veilig_thuis_region"
-        ),
+        ("veilig_thuis_region:" + pl.col("veilig_thuis_region_code")).alias("veilig_thuis_region"),
     )
     ours = muni["municipality_code"].to_list()
     delivered = [c for c in ours if c != NOT_DELIVERED]
@@ -563,15 +561,18 @@ def _deliveries(muni: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         (pl.col("status") == "accepted").sum().cast(pl.Int32).alias("n_accepted"),
         (pl.col("status") == "rejected").sum().cast(pl.Int32).alias("n_rejected"),
         pl.col("n_warnings").filter(pl.col("current")).sum().cast(pl.Int32).alias("n_warnings"),
-        pl.col("summary").filter(pl.col("status") == "rejected").last().alias(
-            "last_rejection_summary"
-        ),
+        pl.col("summary")
+        .filter(pl.col("status") == "rejected")
+        .last()
+        .alias("last_rejection_summary"),
     )
     status = (
         everyone.join(per_muni, on="municipality_code", how="left")
         .with_columns(
             pl.col("current_extract_date").is_not_null().alias("delivered"),
-            (pl.lit(today) - pl.col("current_extract_date")).dt.total_days().cast(pl.Int32)
+            (pl.lit(today) - pl.col("current_extract_date"))
+            .dt.total_days()
+            .cast(pl.Int32)
             .alias("days_since_extract"),
         )  # fmt: skip
         .with_columns((pl.col("days_since_extract") > 120).fill_null(False).alias("stale"))

@@ -1,0 +1,273 @@
+"""The one module that opens the published mart: a cached read-only connection and cached queries.
+
+The connection is keyed by the mart file's identity (inode, mtime, size): `hgkm compute`
+renames a new file over the old one, the next rerun sees a new identity, opens the new file
+and the cache closes the old connection. Queries are cached per identity as well, so a new
+publication is never mixed with answers from the old one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import streamlit as st
+
+from hgkm.reference import MUNICIPALITY_GEOJSON
+from hgkm.settings import resolve_paths
+
+QUERY_TTL_SECONDS = 600
+NATIONAL = "NL"
+DEFAULT_REGION_TYPE = "veilig_thuis_region"
+
+
+@dataclass(frozen=True)
+class MartVersion:
+    """One published edition of the mart: its path and the file identity at that moment."""
+
+    path: str
+    inode: int
+    mtime_ns: int
+    size: int
+
+
+def current_version(path: Path | None = None) -> MartVersion | None:
+    """The mart as it is on disk now, or None when nothing has been published."""
+    path = path or resolve_paths().mart
+    try:
+        stat = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return MartVersion(str(path), stat.st_ino, stat.st_mtime_ns, stat.st_size)
+
+
+def _close(connection: duckdb.DuckDBPyConnection) -> None:
+    connection.close()
+
+
+# One entry: a new edition evicts (and so closes) the previous connection.
+@st.cache_resource(max_entries=1, on_release=_close, show_spinner=False)
+def _connection(mart: MartVersion) -> duckdb.DuckDBPyConnection:
+    return duckdb.connect(mart.path, read_only=True)
+
+
+def _frame(mart: MartVersion, sql: str, params: dict | None = None) -> pl.DataFrame:
+    # DuckDB connections are not shared between threads: each query gets its own cursor.
+    cursor = _connection(mart).cursor()
+    try:
+        return cursor.sql(sql, params=params).pl()
+    finally:
+        cursor.close()
+
+
+def _cached(func):
+    return st.cache_data(ttl=QUERY_TTL_SECONDS, show_spinner=False)(func)
+
+
+@st.cache_resource(show_spinner=False)
+def municipality_geojson() -> dict:
+    """The shipped municipal outlines (CBS/PDOK 2025); nothing is fetched from the internet."""
+    return json.loads(MUNICIPALITY_GEOJSON.read_text(encoding="utf-8"))
+
+
+@_cached
+def catalogue(mart: MartVersion) -> pl.DataFrame:
+    return _frame(mart, "select * from catalogue order by sort_order")
+
+
+@_cached
+def publication(mart: MartVersion) -> dict:
+    rows = _frame(mart, "select * from publication").to_dicts()
+    return rows[0] if rows else {}
+
+
+@_cached
+def periods(mart: MartVersion) -> pl.DataFrame:
+    """Every period, newest first; `is_default` marks the one to open with."""
+    return _frame(mart, "select * from periods order by sort_key desc")
+
+
+@_cached
+def regions(mart: MartVersion, region_type: str = DEFAULT_REGION_TYPE) -> pl.DataFrame:
+    return _frame(
+        mart,
+        """select area_code, area_name, n_municipalities, n_delivered from areas
+           where area_type = 'region' and region_type = $region_type order by area_name""",
+        {"region_type": region_type},
+    )
+
+
+@_cached
+def municipalities(mart: MartVersion) -> pl.DataFrame:
+    """Municipalities known to the mart, with population and Veilig Thuis region."""
+    return _frame(
+        mart,
+        """select m.area_code, m.area_name, m.population, coalesce(m.veilig_thuis_region, r.area_code)
+                  as veilig_thuis_region
+           from areas m
+           left join area_members am on am.municipality_code = m.area_code
+                and am.area_code like 'veilig_thuis_region:%'
+           left join areas r on r.area_code = am.area_code
+           where m.area_type = 'municipality'
+           order by m.area_name""",
+    ).unique("area_code", keep="first", maintain_order=True)
+
+
+@_cached
+def region_members(mart: MartVersion, region: str) -> pl.DataFrame:
+    """The region's municipalities (delivered or not), by name."""
+    return _frame(
+        mart,
+        """select am.municipality_code as area_code,
+                  coalesce(a.area_name, ds.municipality_name, am.municipality_code) as area_name,
+                  a.population
+           from area_members am
+           left join areas a on a.area_code = am.municipality_code
+           left join delivery_status ds on ds.municipality_code = am.municipality_code
+           where am.area_code = $region
+           order by area_name""",
+        {"region": region},
+    )
+
+
+@_cached
+def region_values(mart: MartVersion, region: str, period: str) -> pl.DataFrame:
+    """All indicators for the region's municipalities, the region itself and the country."""
+    return _frame(
+        mart,
+        """select v.* from indicator_values v
+           where v.period = $period and v.breakdown = 'all'
+             and (v.area_code in (select municipality_code from area_members
+                                  where area_code = $region)
+                  or v.area_code = $region or v.area_code = 'NL')""",
+        {"region": region, "period": period},
+    )
+
+
+@_cached
+def national_spread(mart: MartVersion, period: str) -> pl.DataFrame:
+    """Per indicator the spread of published municipal values: min, quartiles, max."""
+    return _frame(
+        mart,
+        """select indicator_id, min(value) as minimum, quantile_cont(value, 0.25) as q25,
+                  quantile_cont(value, 0.75) as q75, max(value) as maximum
+           from indicator_values
+           where area_type = 'municipality' and period = $period and breakdown = 'all'
+             and not suppressed and value is not null
+           group by indicator_id""",
+        {"period": period},
+    )
+
+
+@_cached
+def area_values(mart: MartVersion, area_codes: tuple[str, ...], period: str) -> pl.DataFrame:
+    """Every indicator for the given areas in one period (breakdown `all`)."""
+    return _frame(
+        mart,
+        """select * from indicator_values
+           where period = $period and breakdown = 'all' and list_contains($areas, area_code)""",
+        {"period": period, "areas": list(area_codes)},
+    )
+
+
+@_cached
+def series(
+    mart: MartVersion, indicator: str, area_codes: tuple[str, ...], period_type: str
+) -> pl.DataFrame:
+    """One indicator over all cohort years (or quarters) for the given areas."""
+    return _frame(
+        mart,
+        """select v.*, p.sort_key from indicator_values v join periods p using (period)
+           where v.indicator_id = $indicator and v.breakdown = 'all'
+             and v.period_type = $period_type and list_contains($areas, v.area_code)
+           order by p.sort_key""",
+        {"indicator": indicator, "areas": list(area_codes), "period_type": period_type},
+    )
+
+
+@_cached
+def trends(mart: MartVersion, indicator: str | None, area_codes: tuple[str, ...]) -> pl.DataFrame:
+    """Cochran–Armitage trend per area; all indicators when `indicator` is None."""
+    return _frame(
+        mart,
+        """select * from trends
+           where breakdown = 'all' and list_contains($areas, area_code)
+             and ($indicator is null or indicator_id = $indicator)""",
+        {"indicator": indicator, "areas": list(area_codes)},
+    )
+
+
+@_cached
+def km_curves(mart: MartVersion, area_codes: tuple[str, ...], period: str) -> pl.DataFrame:
+    return _frame(
+        mart,
+        """select * from km_curves where period = $period and list_contains($areas, area_code)
+           order by area_code, time""",
+        {"period": period, "areas": list(area_codes)},
+    )
+
+
+@_cached
+def municipal_values(mart: MartVersion, indicator: str, period: str) -> pl.DataFrame:
+    """One indicator for every municipality, with population and Veilig Thuis region."""
+    return _frame(
+        mart,
+        """select v.*, a.population, a.veilig_thuis_region
+           from indicator_values v left join areas a using (area_code)
+           where v.indicator_id = $indicator and v.period = $period and v.breakdown = 'all'
+             and v.area_type = 'municipality'""",
+        {"indicator": indicator, "period": period},
+    )
+
+
+@_cached
+def benchmark_values(mart: MartVersion, indicator: str, period: str) -> pl.DataFrame:
+    """One indicator for every region and the country (the benchmarks)."""
+    return _frame(
+        mart,
+        """select * from indicator_values
+           where indicator_id = $indicator and period = $period and breakdown = 'all'
+             and area_type <> 'municipality'""",
+        {"indicator": indicator, "period": period},
+    )
+
+
+@_cached
+def funnel(mart: MartVersion, indicator: str, period: str) -> dict:
+    rows = _frame(
+        mart,
+        """select * from funnel
+           where indicator_id = $indicator and period = $period and breakdown = 'all'""",
+        {"indicator": indicator, "period": period},
+    ).to_dicts()
+    return rows[0] if rows else {}
+
+
+@_cached
+def funnel_limits(mart: MartVersion, indicator: str, period: str) -> pl.DataFrame:
+    return _frame(
+        mart,
+        """select * from funnel_limits
+           where indicator_id = $indicator and period = $period and breakdown = 'all'
+           order by denominator""",
+        {"indicator": indicator, "period": period},
+    )
+
+
+@_cached
+def delivery_status(mart: MartVersion) -> pl.DataFrame:
+    return _frame(mart, "select * from delivery_status order by municipality_name")
+
+
+@_cached
+def delivery_log(mart: MartVersion, municipality: str) -> pl.DataFrame:
+    return _frame(
+        mart,
+        """select * from delivery_log where municipality_code = $code
+           order by received_at desc""",
+        {"code": municipality},
+    )

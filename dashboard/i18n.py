@@ -1,0 +1,293 @@
+"""The dashboard's words in Dutch (default) and English: one catalogue, looked up by key."""
+
+from __future__ import annotations
+
+LANGUAGES = ("nl", "en")
+DEFAULT_LANGUAGE = "nl"
+
+MESSAGES: dict[str, dict[str, str]] = {
+    # the app's frame
+    "app_title": {"nl": "HGKM-monitor", "en": "HGKM monitor"},
+    "app_subtitle": {
+        "nl": "Aanpak huiselijk geweld en kindermishandeling per gemeente",
+        "en": "The local approach to domestic violence and child abuse, per municipality",
+    },
+    "language": {"nl": "Taal", "en": "Language"},
+    "region": {"nl": "Regio (Veilig Thuis)", "en": "Region (Veilig Thuis)"},
+    "municipality": {"nl": "Gemeente", "en": "Municipality"},
+    "period": {"nl": "Periode (cohort)", "en": "Period (cohort)"},
+    "indicator": {"nl": "Indicator", "en": "Indicator"},
+    "page_overview": {"nl": "Regio-overzicht", "en": "Region overview"},
+    "page_profile": {"nl": "Gemeenteprofiel", "en": "Municipality profile"},
+    "page_compare": {"nl": "Vergelijken", "en": "Compare"},
+    "page_trends": {"nl": "Trends", "en": "Trends"},
+    "page_catalogue": {"nl": "Indicatoren", "en": "Indicators"},
+    "page_deliveries": {"nl": "Aanleveringen", "en": "Deliveries"},
+    "page_report": {"nl": "Rapport", "en": "Report"},
+    "no_mart": {
+        "nl": "Er zijn nog geen gepubliceerde cijfers. Laad aanleveringen en draai daarna "
+        "`hgkm compute`; deze pagina toont de cijfers zodra ze er zijn.",
+        "en": "No figures have been published yet. Load deliveries and run `hgkm compute`; "
+        "this page shows the figures as soon as they exist.",
+    },
+    "method_line": {
+        "nl": "Methode: percentages met 95%-betrouwbaarheidsinterval (Wilson); een gemeente is "
+        "beter of slechter dan de regio of Nederland als die waarde buiten haar interval valt "
+        "(methode van Fingertips, Engeland). Kleine aantallen worden niet getoond (–). "
+        "Gepubliceerd {published}.",
+        "en": "Method: percentages with a 95% confidence interval (Wilson); a municipality is "
+        "better or worse than its region or the country when that value lies outside its "
+        "interval (the method of England's Fingertips). Small numbers are not shown (–). "
+        "Published {published}.",
+    },
+    "download_csv": {"nl": "Download de gegevens (CSV)", "en": "Download the data (CSV)"},
+    "suppressed_hover": {
+        "nl": "te weinig gevallen om te tonen",
+        "en": "too few cases to show",
+    },
+    "no_delivery": {"nl": "geen (actuele) aanlevering", "en": "no (current) delivery"},
+    "interval": {"nl": "95%-interval", "en": "95% interval"},
+    "cases": {"nl": "gevallen", "en": "cases"},
+    "netherlands": {"nl": "Nederland", "en": "the Netherlands"},
+    "legend_better": {"nl": "▲ beter", "en": "▲ better"},
+    "legend_similar": {"nl": "● vergelijkbaar", "en": "● similar"},
+    "legend_worse": {"nl": "▼ slechter", "en": "▼ worse"},
+    "legend_not_compared": {"nl": "niet vergeleken", "en": "not compared"},
+    "legend_suppressed": {"nl": "– te weinig gevallen", "en": "– too few cases"},
+    "legend_no_data": {"nl": "n.b. geen aanlevering", "en": "n.b. no delivery"},
+    "banner_stale": {
+        "nl": "De cijfers van {name} zijn verouderd: de laatste aanlevering is van {date} "
+        "({days} dagen geleden).",
+        "en": "The figures of {name} are out of date: its last delivery dates from {date} "
+        "({days} days ago).",
+    },
+    "banner_rejected": {
+        "nl": "De laatste aanlevering van {name} ({date}) is afgekeurd; de cijfers komen uit "
+        "de vorige goedgekeurde aanlevering.",
+        "en": "The last delivery of {name} ({date}) was rejected; the figures come from the "
+        "previous accepted delivery.",
+    },
+    "banner_missing": {
+        "nl": "{name} heeft (nog) geen cijfers aangeleverd.",
+        "en": "{name} has not delivered any figures (yet).",
+    },
+    # Regio-overzicht
+    "overview_intro": {
+        "nl": "Elke cel is de waarde van een gemeente, gekleurd naar de vergelijking met "
+        "Nederland. Het teken zegt hetzelfde als de kleur: ▲ beter, ● vergelijkbaar, "
+        "▼ slechter. Beweeg over een cel voor het interval en de uitleg.",
+        "en": "Each cell is a municipality's value, coloured by its comparison with the "
+        "country. The symbol says the same as the colour: ▲ better, ● similar, ▼ worse. "
+        "Hover over a cell for the interval and the explanation.",
+    },
+    "overview_grid_title": {
+        "nl": "{region}: gemeenten vergeleken met Nederland, {period}",
+        "en": "{region}: municipalities compared with the country, {period}",
+    },
+    "map_heading": {"nl": "Kaart van de regio", "en": "Map of the region"},
+    "map_indicator": {"nl": "Indicator op de kaart", "en": "Indicator on the map"},
+    "coverage": {
+        "nl": "{delivered} van de {total} gemeenten in de regio hebben aangeleverd.",
+        "en": "{delivered} of the {total} municipalities in the region have delivered.",
+    },
+    # Gemeenteprofiel
+    "profile_intro": {
+        "nl": "Elke regel is één indicator. De grijze balk loopt van de slechtste tot de beste "
+        "gemeente van Nederland (donkergrijs: de middelste helft); rechts is beter. "
+        "De streep in het midden is Nederland, ◆ de regio, de cirkel {name}.",
+        "en": "Each line is one indicator. The grey bar runs from the worst to the best "
+        "municipality in the country (dark grey: the middle half); right is better. "
+        "The line in the middle is the country, ◆ the region, the circle {name}.",
+    },
+    "spine_title": {
+        "nl": "{name} tegenover de regio en Nederland, {period}",
+        "en": "{name} against the region and the country, {period}",
+    },
+    "trend_heading": {"nl": "Ontwikkeling over de jaren", "en": "Over the years"},
+    "km_heading": {
+        "nl": "Hoe snel komt specialistische hulp op gang?",
+        "en": "How soon does specialist help start?",
+    },
+    "km_intro": {
+        "nl": "De lijn toont welk deel van de gezinnen met (acute of structurele) onveiligheid "
+        "na zoveel dagen nog geen specialistische hulp had (Kaplan–Meier). Waar de lijn de "
+        "50% kruist ligt de mediaan.",
+        "en": "The line shows which share of families with (acute or structural) unsafety "
+        "still had no specialist help after so many days (Kaplan–Meier). Where the line "
+        "crosses 50% lies the median.",
+    },
+    "km_none": {
+        "nl": "Geen curve: te weinig gevallen in deze periode.",
+        "en": "No curve: too few cases in this period.",
+    },
+    "km_yaxis": {"nl": "nog zonder specialistische hulp", "en": "still without specialist help"},
+    "km_xaxis": {"nl": "dagen na de melding", "en": "days after the report"},
+    "median_line": {"nl": "mediaan (50%)", "en": "median (50%)"},
+    "table_value": {"nl": "Waarde", "en": "Value"},
+    "table_interval": {"nl": "95%-interval", "en": "95% interval"},
+    "table_vs_region": {"nl": "t.o.v. regio", "en": "vs region"},
+    "table_vs_country": {"nl": "t.o.v. Nederland", "en": "vs the country"},
+    "table_region": {"nl": "Regio", "en": "Region"},
+    "table_country": {"nl": "Nederland", "en": "Country"},
+    "table_trend": {"nl": "Trend (5 jaar)", "en": "Trend (5 years)"},
+    "table_cases": {"nl": "Aantal", "en": "Count"},
+    # Vergelijken
+    "compare_intro": {
+        "nl": "Links het trechterdiagram: hoe kleiner een gemeente, hoe meer toeval, dus hoe "
+        "wijder de trechter. Een punt buiten de lijnen wijkt meer af dan toeval verklaart. "
+        "Rechts dezelfde gemeenten op volgorde, met hun 95%-interval.",
+        "en": "Left the funnel plot: the smaller a municipality, the more chance plays a part, "
+        "so the wider the funnel. A point outside the lines differs more than chance explains. "
+        "Right the same municipalities in order, with their 95% interval.",
+    },
+    "filter": {"nl": "Welke gemeenten", "en": "Which municipalities"},
+    "filter_all": {"nl": "alle gemeenten", "en": "all municipalities"},
+    "filter_region": {"nl": "gemeenten in de regio", "en": "municipalities in the region"},
+    "filter_size": {
+        "nl": "vergelijkbaar in inwonertal ({band})",
+        "en": "similar in population ({band})",
+    },
+    "size_band": {"nl": "{low} tot {high} inwoners", "en": "{low} to {high} inhabitants"},
+    "size_band_open": {"nl": "{low} inwoners of meer", "en": "{low} inhabitants or more"},
+    "funnel_title": {"nl": "Trechterdiagram", "en": "Funnel plot"},
+    "funnel_x": {"nl": "aantal gevallen (noemer)", "en": "number of cases (denominator)"},
+    "funnel_95": {"nl": "95%-grens", "en": "95% limit"},
+    "funnel_998": {"nl": "99,8%-grens", "en": "99.8% limit"},
+    "funnel_re": {
+        "nl": "99,8%-grens met extra spreiding",
+        "en": "99.8% limit allowing for extra spread",
+    },
+    "funnel_benchmark": {"nl": "Nederland", "en": "the Netherlands"},
+    "funnel_overdispersed": {
+        "nl": "Let op: de gemeenten verschillen onderling meer dan toeval verklaart "
+        "(overspreiding, φ = {phi}). De gestippelde grenzen houden daar rekening mee, zodat "
+        "grote gemeenten niet alleen door hun omvang opvallen.",
+        "en": "Note: the municipalities differ more among themselves than chance explains "
+        "(over-dispersion, φ = {phi}). The dotted limits allow for that, so that large "
+        "municipalities do not stand out merely for being large.",
+    },
+    "funnel_only_proportions": {
+        "nl": "Een trechterdiagram bestaat alleen voor percentages; kies een andere indicator "
+        "voor het trechterdiagram. De rangorde hiernaast toont wel de medianen.",
+        "en": "A funnel plot exists only for percentages; choose another indicator for the "
+        "funnel. The ranking beside it does show the medians.",
+    },
+    "ranked_title": {"nl": "Op volgorde, met 95%-interval", "en": "In order, with 95% interval"},
+    # Trends
+    "trends_intro": {
+        "nl": "De ontwikkeling van één indicator voor de gekozen gemeenten, met de regio en "
+        "Nederland als gestippelde lijn. De pijl zegt of er over de laatste vijf jaar een "
+        "duidelijke (statistisch significante) stijging of daling is.",
+        "en": "One indicator over time for the chosen municipalities, with the region and the "
+        "country as dashed lines. The arrow says whether the last five years show a clear "
+        "(statistically significant) rise or fall.",
+    },
+    "trend_municipalities": {"nl": "Gemeenten", "en": "Municipalities"},
+    "granularity": {"nl": "Per", "en": "By"},
+    "granularity_year": {"nl": "jaar", "en": "year"},
+    "granularity_quarter": {"nl": "kwartaal", "en": "quarter"},
+    "trend_increasing_better": {"nl": "↗ stijgt (beter)", "en": "↗ rising (better)"},
+    "trend_increasing_worse": {"nl": "↗ stijgt (slechter)", "en": "↗ rising (worse)"},
+    "trend_decreasing_better": {"nl": "↘ daalt (beter)", "en": "↘ falling (better)"},
+    "trend_decreasing_worse": {"nl": "↘ daalt (slechter)", "en": "↘ falling (worse)"},
+    "trend_no_change": {"nl": "→ geen duidelijke verandering", "en": "→ no significant change"},
+    "trend_insufficient": {
+        "nl": "· te weinig jaren voor een trend",
+        "en": "· too few years for a trend",
+    },
+    # Indicatoren
+    "catalogue_intro": {
+        "nl": "Wat elke indicator meet, bij wie, en waarom het ertoe doet.",
+        "en": "What each indicator measures, for whom, and why it matters.",
+    },
+    "cat_definition": {"nl": "Wat telt mee", "en": "What counts"},
+    "cat_population": {"nl": "Bij wie (noemer)", "en": "For whom (denominator)"},
+    "cat_numerator": {"nl": "Wat telt (teller)", "en": "What counts (numerator)"},
+    "cat_polarity": {"nl": "Wat is beter", "en": "What is better"},
+    "cat_rationale": {"nl": "Waarom dit ertoe doet", "en": "Why it matters"},
+    "cat_caveats": {"nl": "Let op", "en": "Caveats"},
+    "cat_source": {"nl": "Bron", "en": "Source"},
+    "cat_breakdowns": {"nl": "Uitsplitsingen", "en": "Breakdowns"},
+    "lower_is_better": {"nl": "lager is beter", "en": "lower is better"},
+    "higher_is_better": {"nl": "hoger is beter", "en": "higher is better"},
+    # Aanleveringen
+    "deliveries_intro": {
+        "nl": "Welke gemeente wanneer heeft aangeleverd, of de aanlevering is goedgekeurd en "
+        "hoe actueel de cijfers zijn. Verouderd: de laatste aanlevering is ouder dan {days} "
+        "dagen.",
+        "en": "Which municipality delivered when, whether the delivery was accepted and how "
+        "current the figures are. Out of date: the last delivery is older than {days} days.",
+    },
+    "deliveries_scope": {"nl": "Toon", "en": "Show"},
+    "deliveries_scope_region": {"nl": "de gekozen regio", "en": "the chosen region"},
+    "deliveries_scope_all": {"nl": "heel Nederland", "en": "the whole country"},
+    "col_municipality": {"nl": "Gemeente", "en": "Municipality"},
+    "col_status": {"nl": "Status", "en": "Status"},
+    "col_extract": {"nl": "Peildatum", "en": "Extract date"},
+    "col_received": {"nl": "Ontvangen", "en": "Received"},
+    "col_age": {"nl": "Dagen oud", "en": "Days old"},
+    "col_warnings": {"nl": "Waarschuwingen", "en": "Warnings"},
+    "col_rejections": {"nl": "Afgekeurd", "en": "Rejected"},
+    "col_note": {"nl": "Toelichting", "en": "Note"},
+    "col_rows": {"nl": "Rijen", "en": "Rows"},
+    "col_errors": {"nl": "Fouten", "en": "Errors"},
+    "col_current": {"nl": "In gebruik", "en": "In use"},
+    "status_ok": {"nl": "● actueel", "en": "● current"},
+    "status_stale": {"nl": "▼ verouderd", "en": "▼ out of date"},
+    "status_rejected": {"nl": "✕ laatste afgekeurd", "en": "✕ last rejected"},
+    "status_missing": {"nl": "○ niet aangeleverd", "en": "○ not delivered"},
+    "accepted": {"nl": "goedgekeurd", "en": "accepted"},
+    "rejected": {"nl": "afgekeurd", "en": "rejected"},
+    "yes": {"nl": "ja", "en": "yes"},
+    "no": {"nl": "nee", "en": "no"},
+    "log_heading": {"nl": "Alle aanleveringen van {name}", "en": "All deliveries of {name}"},
+    # Rapport
+    "report_intro": {
+        "nl": "Een rapport voor het regionale overleg: het overzicht van de regio, de "
+        "belangrijkste grafieken en per gemeente een korte samenvatting van waar zij beter "
+        "of slechter scoort. Eén HTML-bestand dat zonder internet opent.",
+        "en": "A report for the regional meeting: the region's overview, the key charts and "
+        "per municipality a short summary of where it does better or worse. One HTML file "
+        "that opens without internet.",
+    },
+    "report_download": {"nl": "Download het rapport (HTML)", "en": "Download the report (HTML)"},
+    "report_title": {
+        "nl": "{region}: aanpak huiselijk geweld en kindermishandeling, {period}",
+        "en": "{region}: the approach to domestic violence and child abuse, {period}",
+    },
+    "report_summary_heading": {"nl": "Per gemeente", "en": "Per municipality"},
+    "report_better": {
+        "nl": "Beter dan Nederland: {items}.",
+        "en": "Better than the country: {items}.",
+    },
+    "report_worse": {
+        "nl": "Slechter dan Nederland: {items}.",
+        "en": "Worse than the country: {items}.",
+    },
+    "report_similar_only": {
+        "nl": "Op geen enkele indicator duidelijk anders dan Nederland.",
+        "en": "Not clearly different from the country on any indicator.",
+    },
+    "report_suppressed": {
+        "nl": "{n} cijfer(s) niet getoond wegens te weinig gevallen.",
+        "en": "{n} figure(s) not shown because of too few cases.",
+    },
+    "report_no_figures": {
+        "nl": "Geen cijfers: geen (actuele) aanlevering.",
+        "en": "No figures: no (current) delivery.",
+    },
+    "report_region_line": {
+        "nl": "De regio als geheel is beter dan Nederland op {better} en slechter op {worse} "
+        "van de {total} indicatoren.",
+        "en": "The region as a whole is better than the country on {better} and worse on "
+        "{worse} of the {total} indicators.",
+    },
+    "report_generated": {"nl": "Gemaakt op {date}.", "en": "Generated on {date}."},
+    "report_key_charts": {"nl": "Belangrijkste grafieken", "en": "Key charts"},
+}
+
+
+def t(key: str, lang: str = DEFAULT_LANGUAGE, **values: object) -> str:
+    """The message `key` in `lang`, with `{placeholders}` filled in."""
+    text = MESSAGES[key][lang if lang in LANGUAGES else DEFAULT_LANGUAGE]
+    return text.format(**values) if values else text
