@@ -106,8 +106,8 @@ def municipalities(mart: MartVersion) -> pl.DataFrame:
     """Municipalities known to the mart, with population and Veilig Thuis region."""
     return _frame(
         mart,
-        """select m.area_code, m.area_name, m.population, coalesce(m.veilig_thuis_region, r.area_code)
-                  as veilig_thuis_region
+        """select m.area_code, m.area_name, m.population,
+                  coalesce(m.veilig_thuis_region, r.area_code) as veilig_thuis_region
            from areas m
            left join area_members am on am.municipality_code = m.area_code
                 and am.area_code like 'veilig_thuis_region:%'

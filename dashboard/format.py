@@ -1,4 +1,4 @@
-"""Numbers, dates and comparisons as people read them: Dutch by default (`59,3%`), English on request.
+"""Numbers, dates and comparisons as people read them: Dutch (`59,3%`) by default, or English.
 
 Everything is a polars expression, so a whole column is formatted at once; the scalar
 functions at the bottom run the same expressions on one value, so a table cell, a hover text

@@ -536,7 +536,7 @@ def _deliveries(muni: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         if code == REJECTED:
             log_rows.append((code, extract + timedelta(days=20),
                              received + timedelta(days=20), "rejected", False, f"sha-{code}-3",
-                             0, 0, 2, "extra_column (cases): 1; personal_data (cases): 1"))  # fmt: skip
+                             0, 0, 2, "extra_column (cases): 1; personal_data: 1"))  # fmt: skip
     log = pl.DataFrame(
         log_rows,
         schema={
