@@ -1,5 +1,430 @@
-"""Placeholder until this layer's commands land (see hgkm/cli.py)."""
+"""The scheduled job `hgkm run --inbox DIR` and `hgkm status`, which reports on it.
+
+A run takes the lock, ingests every settled delivery in the inbox, files each into
+`processed/`, `rejected/` or `unrecognised/` with its report, publishes the mart when the
+warehouse's current deliveries differ from the ones the mart was built from, and records
+itself in the run log. Its order — commit the load, then write the reports, then move —
+makes a killed run harmless: the next run finds the delivery "already loaded" and files it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import sys
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, is_dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from hgkm import faults, inbox, runlog, status
+from hgkm.config import Config, ConfigError, load_config
+from hgkm.joblog import JobLog
+from hgkm.lock import LockBusy, RunLock
+from hgkm.settings import Paths
+
+EXIT_OK = 0  # all fine, or nothing to do
+EXIT_ATTENTION = 1  # a delivery rejected, or an inbox file unreadable or not a delivery
+EXIT_USAGE = 2  # bad options or configuration
+EXIT_LOCKED = 3  # another run holds the lock (and did not finish within --wait)
+EXIT_FAILED = 4  # the job itself failed: an ingest crashed, or computing/publishing the mart
+
+Ingest = Callable[..., Any]  # pipelines.load.ingest
+Compute = Callable[..., Any]  # metrics.publish.compute
 
 
-def register(subparsers) -> None:
-    return None
+def register(subparsers: argparse._SubParsersAction) -> None:
+    run = subparsers.add_parser(
+        "run",
+        help="the scheduled job: ingest the inbox, file each delivery, publish the mart",
+        description=(
+            "Ingest every new delivery in the inbox, move each into processed/, rejected/ or "
+            "unrecognised/ with its report beside it, and recompute and publish the mart when "
+            "something changed. Exit codes: 0 fine or nothing to do; 1 a delivery rejected or "
+            "an inbox file unreadable or unrecognised; 2 bad usage; 3 another run holds the "
+            "lock; 4 the job failed (ingest crash, compute or publish). See docs/operations.md."
+        ),
+    )
+    run.add_argument(
+        "--inbox", type=Path, help="the inbox folder (default: $HGKM_INBOX, hgkm.toml)"
+    )
+    run.add_argument(
+        "--wait",
+        type=float,
+        dest="wait_seconds",
+        metavar="SECONDS",
+        help="wait this long for a running job to finish instead of exiting with 3",
+    )
+    run.add_argument(
+        "--settle",
+        type=float,
+        dest="settle_seconds",
+        metavar="SECONDS",
+        help="a file changed this recently is watched this long; if it changes, it waits for "
+        "the next run (default 5)",
+    )
+    run.add_argument(
+        "--log-stderr",
+        action="store_const",
+        const=True,
+        help="also write the JSON log lines to stderr (for journald and log collectors)",
+    )
+    run.set_defaults(handler=run_command)
+
+    status = subparsers.add_parser(
+        "status",
+        help="the last runs and what needs attention",
+        description="The last runs, municipalities whose last delivery was rejected or whose "
+        "data is stale, and whether the mart is behind the warehouse. Exit 1 when something "
+        "needs attention, else 0.",
+    )
+    status.add_argument("--runs", type=int, default=5, help="how many runs to show (default 5)")
+    status.add_argument("--staleness-days", type=int, help="days after which data is stale")
+    status.add_argument("--json", action="store_true", help="print JSON instead of text")
+    status.set_defaults(handler=status_command)
+
+
+def _config(args: argparse.Namespace, paths: Paths) -> Config:
+    from hgkm.cli import UsageError
+
+    overrides = {
+        name: getattr(args, name, None)
+        for name in ("inbox", "wait_seconds", "settle_seconds", "log_stderr", "staleness_days")
+    }
+    try:
+        return load_config({**overrides, "data_dir": paths.data_dir})
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from exc
+
+
+def run_command(args: argparse.Namespace, paths: Paths) -> int:
+    from hgkm.cli import UsageError
+
+    config = _config(args, paths)
+    if config.inbox is None:
+        raise UsageError("no inbox: give --inbox DIR, set HGKM_INBOX, or inbox in hgkm.toml")
+    if not config.inbox.is_dir():
+        raise UsageError(f"the inbox {config.inbox} is not a folder")
+    job = Job(paths, config, config.inbox)
+    return job.run_locked()
+
+
+def status_command(args: argparse.Namespace, paths: Paths) -> int:
+    config = _config(args, paths)
+    report = status.collect(
+        paths, staleness_days=config.staleness_days, runs=args.runs, today=date.today()
+    )
+    if args.json:
+        print(json.dumps(status.json_ready(report), indent=2, ensure_ascii=False))
+    else:
+        print(status.render(report))
+    return EXIT_ATTENTION if status.needs_attention(report) else EXIT_OK
+
+
+def _default_ingest(paths: Paths, source: Path) -> Any:
+    from pipelines.load import ingest
+
+    return ingest(paths, source)
+
+
+def _default_compute(paths: Paths) -> Any:
+    from metrics.publish import compute
+
+    return compute(paths)
+
+
+def _is_delivery(path: Path) -> bool:
+    from pipelines.read import is_delivery
+
+    return is_delivery(path)
+
+
+@dataclass
+class Job:
+    """One run of the scheduled job over one inbox."""
+
+    paths: Paths
+    config: Config
+    inbox: Path
+    ingest: Callable[[Paths, Path], Any] = _default_ingest
+    compute: Callable[[Paths], Any] = _default_compute
+    is_delivery: Callable[[Path], bool] = _is_delivery
+    run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    counts: Counter[str] = field(default_factory=Counter)
+    lines: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.log = JobLog(
+            self.paths.logs, run_id=self.run_id, job="run", echo_stderr=self.config.log_stderr
+        )
+
+    def say(self, text: str) -> None:
+        """A line of the human summary on stdout."""
+        print(text, flush=True)
+
+    def run_locked(self) -> int:
+        try:
+            lock = RunLock(self.paths.lock, wait_seconds=self.config.wait_seconds)
+            lock.acquire()
+        except LockBusy as exc:
+            holder = exc.holder
+            print(
+                f"hgkm run: not started: {exc}. It is still running; try again later or use "
+                "--wait SECONDS.",
+                file=sys.stderr,
+            )
+            self.log.event(
+                "run.locked",
+                level="warning",
+                exit_code=EXIT_LOCKED,
+                holder_pid=holder.pid if holder else None,
+                holder_host=holder.host if holder else None,
+                holder_started_at=holder.started_at if holder else None,
+                waited_seconds=exc.waited,
+            )
+            return EXIT_LOCKED
+        try:
+            if lock.stale is not None:
+                alive = lock.stale.is_alive()
+                state = "no longer running" if alive is False else "not holding it any more"
+                self.say(f"took over a stale lock from {lock.stale.describe()} ({state})")
+                self.log.event(
+                    "run.stale_lock_taken_over",
+                    level="warning",
+                    stale_pid=lock.stale.pid,
+                    stale_host=lock.stale.host,
+                    stale_started_at=lock.stale.started_at,
+                )
+            return self.run()
+        finally:
+            lock.release()
+
+    def run(self) -> int:
+        """The job proper; the caller holds the lock."""
+        self.log.event("run.start", inbox=str(self.inbox), data_dir=str(self.paths.data_dir))
+        self.say(f"hgkm run {self.run_id}: inbox {self.inbox}")
+        try:
+            interrupted = runlog.start(
+                self.paths.warehouse,
+                run_id=self.run_id,
+                host=socket.gethostname(),
+                pid=os.getpid(),
+                inbox=self.inbox,
+            )
+        except duckdb.Error as exc:
+            return self._abort(f"cannot open the warehouse: {exc}")
+        if interrupted:
+            self.say(f"{interrupted} earlier run(s) had been interrupted; picking up after them")
+            self.log.event("run.interrupted_runs_found", level="warning", count=interrupted)
+        for leftover in inbox.remove_leftovers(self.inbox):
+            self.log.event("inbox.leftover_removed", path=str(leftover))
+
+        for entry in inbox.scan(
+            self.inbox, settle_seconds=self.config.settle_seconds, is_delivery=self.is_delivery
+        ):
+            self._handle(entry)
+
+        error: str | None = None
+        published = False
+        try:
+            reason = self._publish_reason()
+            if reason:
+                self.say(f"publishing the mart ({reason})")
+                self.log.event("compute.start", reason=reason)
+                summary = self.compute(self.paths)
+                published = True
+                self.log.event("compute.done", summary=_plain(summary))
+            else:
+                self.say("mart unchanged (no new accepted delivery)")
+        except Exception as exc:  # the job must end with a log entry and exit code, never a trace
+            error = f"compute/publish failed: {type(exc).__name__}: {exc}"
+            self.say(f"ERROR {error}; the published mart is unchanged")
+            self.log.event("compute.failed", level="error", error=error)
+
+        if error or self.counts["failed"]:
+            code, outcome = EXIT_FAILED, "failed"
+            error = error or f"{self.counts['failed']} delivery(ies) could not be ingested"
+        elif self.counts["rejected"] or self.counts["unreadable"] or self.counts["unrecognised"]:
+            code, outcome = EXIT_ATTENTION, "attention"
+        else:
+            code, outcome = EXIT_OK, "ok"
+        self.say(self._summary(published))
+        self.log.event(
+            "run.end",
+            level={"ok": "info", "attention": "warning", "failed": "error"}[outcome],
+            outcome=outcome,
+            exit_code=code,
+            mart_published=published,
+            error=error,
+            **{name: self.counts[name] for name in runlog.COUNTS},
+        )
+        try:
+            runlog.finish(
+                self.paths.warehouse,
+                run_id=self.run_id,
+                outcome=outcome,
+                exit_code=code,
+                counts=self.counts,
+                mart_published=published,
+                error=error,
+            )
+        except duckdb.Error as exc:
+            self.say(f"ERROR could not record the run in the run log: {exc}")
+            self.log.event("runlog.failed", level="error", error=str(exc))
+            return EXIT_FAILED
+        return code
+
+    def _abort(self, error: str) -> int:
+        self.say(f"ERROR {error}")
+        self.log.event(
+            "run.end", level="error", outcome="failed", exit_code=EXIT_FAILED, error=error
+        )
+        return EXIT_FAILED
+
+    def _handle(self, entry: inbox.Entry) -> None:
+        name = entry.path.name
+        if entry.state == inbox.UNSETTLED:
+            self.counts["skipped"] += 1
+            self.say(f"  {name}: skipped, {entry.reason}; the next run takes it")
+            self.log.event("inbox.skipped", level="info", path=str(entry.path), reason=entry.reason)
+        elif entry.state == inbox.UNREADABLE:
+            self.counts["unreadable"] += 1
+            self.say(
+                f"  {name}: CANNOT READ ({entry.reason}); left in the inbox — fix its permissions"
+            )
+            self.log.event(
+                "inbox.unreadable", level="warning", path=str(entry.path), reason=entry.reason
+            )
+        elif entry.state == inbox.NOT_A_DELIVERY:
+            self.counts["unrecognised"] += 1
+            text = f"{name}: NOT RECOGNISED — {entry.reason}. Nothing was loaded from it."
+            target = inbox.file_entry(
+                entry.path,
+                self.inbox / inbox.UNRECOGNISED,
+                content_hash=None,
+                report_text=text,
+                report_json={
+                    "source": str(entry.path),
+                    "status": "unrecognised",
+                    "reason": entry.reason,
+                },
+                now=datetime.now(),
+            )
+            self.say(f"  {name}: not a delivery; moved to {_rel(target, self.inbox)}")
+            self.log.event(
+                "inbox.unrecognised", level="warning", path=str(entry.path), filed_as=str(target)
+            )
+        else:
+            self._ingest(entry.path)
+
+    def _ingest(self, path: Path) -> None:
+        self.counts["seen"] += 1
+        try:
+            report = self.ingest(self.paths, path)
+        except OSError as exc:
+            # Lost read access between the scan and the read: leave it for a later run.
+            self.counts["unreadable"] += 1
+            reason = f"{exc.strerror or type(exc).__name__}: {exc.filename or path}"
+            self.say(f"  {path.name}: CANNOT READ ({reason}); left in the inbox")
+            self.log.event("inbox.unreadable", level="warning", path=str(path), reason=reason)
+            return
+        except Exception as exc:
+            # The message could quote a value from the delivery: only its type is shown.
+            self.counts["failed"] += 1
+            self.say(
+                f"  {path.name}: INGEST FAILED ({type(exc).__name__}); left in the inbox. "
+                f"Run `hgkm ingest {path}` by hand to see the error."
+            )
+            self.log.event(
+                "delivery.failed", level="error", path=str(path), exception=type(exc).__name__
+            )
+            return
+        # Loaded and committed, not yet filed: a kill here must leave nothing lost or doubled.
+        faults.checkpoint("run.move")
+        original = report.status
+        if report.status == "already_loaded":
+            original = self._original_status(report.content_hash)
+        folder = inbox.PROCESSED if original == "accepted" else inbox.REJECTED
+        self.counts[report.status] += 1
+        target = inbox.file_entry(
+            path,
+            self.inbox / folder,
+            content_hash=report.content_hash,
+            report_text=report.render_text(),
+            report_json=report.to_dict(),
+            now=datetime.now(),
+        )
+        self.say(report.render_text())
+        self.say(f"  -> {_rel(target, self.inbox)}")
+        self.log.event(
+            "delivery.filed",
+            level="warning" if original == "rejected" else "info",
+            path=str(path),
+            status=report.status,
+            filed_as=str(target),
+            municipality_code=report.municipality_code,
+            content_hash=report.content_hash,
+            error_total=getattr(report, "error_total", 0),
+            error_counts=getattr(report, "error_counts", {}),
+        )
+
+    def _original_status(self, content_hash: str) -> str:
+        """How a delivery loaded before fared: accepted if any load of that content was."""
+        con = duckdb.connect(str(self.paths.warehouse), read_only=True)
+        try:
+            rows = con.execute(
+                "select status from deliveries where content_hash = ?", [content_hash]
+            ).fetchall()
+        finally:
+            con.close()
+        statuses = {status for (status,) in rows}
+        return "accepted" if "accepted" in statuses or not statuses else "rejected"
+
+    def _publish_reason(self) -> str | None:
+        state = status.mart_state(self.paths)
+        if not state["current"]:
+            return None
+        if self.counts["accepted"]:
+            return f"{self.counts['accepted']} delivery(ies) accepted"
+        if not state["mart_exists"]:
+            return "no mart yet"
+        if state["behind"]:
+            return "the mart is behind the warehouse"
+        return None
+
+    def _summary(self, published: bool) -> str:
+        c = self.counts
+        parts = [
+            f"{c['seen']} delivery(ies) seen: {c['accepted']} accepted, {c['rejected']} rejected, "
+            f"{c['already_loaded']} already loaded"
+        ]
+        for key, text in (
+            ("failed", "failed to ingest (left in the inbox)"),
+            ("skipped", "still being written (next run)"),
+            ("unreadable", "unreadable (left in the inbox)"),
+            ("unrecognised", "not a delivery (moved to unrecognised/)"),
+        ):
+            if c[key]:
+                parts.append(f"{c[key]} {text}")
+        parts.append("mart published" if published else "mart not republished")
+        return "summary: " + "; ".join(parts)
+
+
+def _rel(path: Path, base: Path) -> str:
+    return str(path.relative_to(base))
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-friendly form of the compute summary."""
+    if hasattr(value, "to_dict"):
+        return value.to_dict()
+    if is_dataclass(value) and not isinstance(value, type):
+        return asdict(value)
+    return value if isinstance(value, dict | list | str | int | float | None) else str(value)

@@ -1,0 +1,254 @@
+"""What needs attention: the last runs, rejected or stale municipalities, a mart behind.
+
+Reads the warehouse and the mart read-only; prints counts, rules and dates, never case data.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import polars as pl
+
+from hgkm import runlog
+from hgkm.lock import is_held
+from hgkm.reference import municipalities
+from hgkm.settings import Paths
+
+ATTENTION_SQL = """
+with latest as (
+    select municipality_code, status, received_at, source_name, error_count, errors
+    from deliveries
+    where municipality_code is not null
+    qualify row_number() over (
+        partition by municipality_code order by received_at desc, delivery_id desc
+    ) = 1
+),
+final as (
+    select
+        l.municipality_code,
+        l.status as last_status,
+        l.received_at as last_received_at,
+        l.source_name as last_source_name,
+        l.error_count as last_error_count,
+        list_distinct(json_extract_string(l.errors, '$[*].rule')) as last_error_rules,
+        c.extract_date as current_extract_date,
+        date_diff('day', c.extract_date, $today) as days_since_extract
+    from latest l
+    left join current_deliveries c using (municipality_code)
+)
+select
+    *,
+    last_status = 'rejected' as last_rejected,
+    current_extract_date is null or days_since_extract > $staleness as stale
+from final
+where last_status = 'rejected' or current_extract_date is null or days_since_extract > $staleness
+order by municipality_code
+"""
+
+UNKNOWN_MUNICIPALITY_SQL = """
+select source_name, received_at, error_count,
+       list_distinct(json_extract_string(errors, '$[*].rule')) as error_rules
+from deliveries
+where municipality_code is null and received_at >= $since
+order by received_at desc
+"""
+
+
+def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
+    return {t for (t,) in con.sql("select table_name from information_schema.tables").fetchall()}
+
+
+def mart_state(paths: Paths) -> dict[str, Any]:
+    """The warehouse's current deliveries against the ones the published mart was built from."""
+    state: dict[str, Any] = {
+        "mart_exists": paths.mart.exists(),
+        "current": set(),
+        "published": None,
+        "published_at": None,
+        "last_accepted_at": None,
+    }
+    if paths.warehouse.exists():
+        con = duckdb.connect(str(paths.warehouse), read_only=True)
+        try:
+            if "deliveries" in _tables(con):
+                rows = con.sql("select content_hash from current_deliveries").fetchall()
+                state["current"] = {h for (h,) in rows}
+                state["last_accepted_at"] = con.sql(
+                    "select max(received_at) from deliveries where status = 'accepted'"
+                ).fetchall()[0][0]
+        finally:
+            con.close()
+    if state["mart_exists"]:
+        con = duckdb.connect(str(paths.mart), read_only=True)
+        try:
+            tables = _tables(con)
+            if "publication_deliveries" in tables:
+                rows = con.sql("select content_hash from publication_deliveries").fetchall()
+                state["published"] = {h for (h,) in rows}
+            if "publication" in tables:
+                state["published_at"] = con.sql(
+                    "select max(published_at) from publication"
+                ).fetchall()[0][0]
+        finally:
+            con.close()
+    # Behind: the mart was not built from exactly the current deliveries (a run was killed
+    # between loading and publishing, or a delivery was ingested by hand since).
+    state["behind"] = bool(state["current"]) and state["published"] != state["current"]
+    return state
+
+
+def _records(frame: pl.DataFrame) -> list[dict[str, Any]]:
+    return frame.to_dicts() if frame.height else []
+
+
+def collect(paths: Paths, *, staleness_days: int, runs: int, today: date) -> dict[str, Any]:
+    """Everything `hgkm status` shows, as plain data (also its --json output)."""
+    held, holder = is_held(paths.lock)
+    report: dict[str, Any] = {
+        "data_dir": str(paths.data_dir),
+        "running": held,
+        "running_since": holder.started_at if holder else None,
+        "running_pid": holder.pid if holder else None,
+        "runs": [],
+        "municipalities": [],
+        "unknown_municipality_rejections": [],
+        "mart": None,
+        "warehouse_busy": False,
+        "staleness_days": staleness_days,
+    }
+    if not paths.warehouse.exists():
+        return report
+    try:
+        con = duckdb.connect(str(paths.warehouse), read_only=True)
+    except duckdb.IOException:
+        # A run or an ingest is writing to it right now; DuckDB allows one writer, no readers.
+        report["warehouse_busy"] = True
+        return report
+    try:
+        report["runs"] = _records(runlog.last_runs(con, runs))
+        if "deliveries" in _tables(con):
+            params = {"today": today, "staleness": staleness_days}
+            attention = con.execute(ATTENTION_SQL, params).pl()
+            names = municipalities().select("municipality_code", "municipality_name")
+            report["municipalities"] = _records(
+                attention.join(names, on="municipality_code", how="left")
+            )
+            since = datetime.combine(today, datetime.min.time()) - timedelta(days=staleness_days)
+            report["unknown_municipality_rejections"] = _records(
+                con.execute(UNKNOWN_MUNICIPALITY_SQL, {"since": since}).pl()
+            )
+    finally:
+        con.close()
+    mart = mart_state(paths)
+    mart["older_than_last_accepted"] = bool(
+        mart["last_accepted_at"]
+        and (mart["published_at"] is None or mart["published_at"] < mart["last_accepted_at"])
+    )
+    mart["current_deliveries"] = len(mart.pop("current"))
+    published = mart.pop("published")
+    mart["published_deliveries"] = None if published is None else len(published)
+    report["mart"] = mart
+    return report
+
+
+def needs_attention(report: dict[str, Any]) -> bool:
+    last_run = report["runs"][0] if report["runs"] else None
+    return bool(
+        report["municipalities"]
+        or report["unknown_municipality_rejections"]
+        or (last_run and last_run["outcome"] in {"failed", "interrupted", "attention"})
+        or (report["mart"] and report["mart"]["behind"])
+    )
+
+
+def render(report: dict[str, Any]) -> str:
+    """The status as text for a terminal or an e-mail from cron."""
+    lines = [f"HGKM status — data folder {report['data_dir']}"]
+    if report["running"]:
+        lines.append(
+            f"A run is in progress (pid {report['running_pid']}, since {report['running_since']})."
+        )
+    if report["warehouse_busy"]:
+        lines.append("The warehouse is being written to right now; try again in a moment.")
+        return "\n".join(lines)
+    lines.append("")
+    lines.append("Last runs:")
+    if not report["runs"]:
+        lines.append("  none recorded yet")
+    for run in report["runs"]:
+        ended = f"{run['ended_at']:%Y-%m-%d %H:%M:%S}" if run["ended_at"] else "—"
+        lines.append(
+            f"  {run['started_at']:%Y-%m-%d %H:%M:%S} → {ended}  {run['outcome']:<11} "
+            f"exit {'—' if run['exit_code'] is None else run['exit_code']}  "
+            f"seen {run['seen']}: {run['accepted']} accepted, {run['rejected']} rejected, "
+            f"{run['already_loaded']} already loaded"
+            + (f", {run['skipped']} skipped" if run["skipped"] else "")
+            + (f", {run['unreadable']} unreadable" if run["unreadable"] else "")
+            + (f", {run['unrecognised']} unrecognised" if run["unrecognised"] else "")
+            + ("; mart published" if run["mart_published"] else "")
+            + (f"; {run['error']}" if run["error"] else "")
+        )
+    lines.append("")
+    rejected = [m for m in report["municipalities"] if m["last_rejected"]]
+    stale = [m for m in report["municipalities"] if m["stale"] and not m["last_rejected"]]
+    lines.append(f"Last delivery rejected ({len(rejected)}):")
+    for m in rejected:
+        rules = ", ".join(m["last_error_rules"] or [])
+        lines.append(
+            f"  {m['municipality_code']} {m['municipality_name'] or ''}: {m['last_source_name']} "
+            f"received {m['last_received_at']:%Y-%m-%d}, {m['last_error_count']} error(s) [{rules}]"
+            + (
+                f"; current data from {m['current_extract_date']}"
+                if m["current_extract_date"]
+                else "; no accepted delivery"
+            )
+        )
+    lines.append(f"Stale data (extract older than {report['staleness_days']} days) ({len(stale)}):")
+    for m in stale:
+        lines.append(
+            f"  {m['municipality_code']} {m['municipality_name'] or ''}: extract "
+            f"{m['current_extract_date']}, {m['days_since_extract']} days old"
+        )
+    if report["unknown_municipality_rejections"]:
+        lines.append("Rejected deliveries whose municipality could not be read:")
+        for d in report["unknown_municipality_rejections"]:
+            lines.append(
+                f"  {d['source_name']} received {d['received_at']:%Y-%m-%d %H:%M}, "
+                f"{d['error_count']} error(s) [{', '.join(d['error_rules'] or [])}]"
+            )
+    mart = report["mart"]
+    lines.append("")
+    if not mart or not mart["mart_exists"]:
+        lines.append("Mart: not published yet.")
+    else:
+        lines.append(
+            f"Mart: published {mart['published_at'] or 'at an unknown time'}, built from "
+            f"{mart['published_deliveries']} deliveries; the warehouse has "
+            f"{mart['current_deliveries']} current."
+        )
+        if mart["behind"]:
+            lines.append(
+                "  BEHIND: the mart was not built from the current deliveries; "
+                "the next `hgkm run` (or `hgkm compute`) publishes them."
+            )
+        if mart["older_than_last_accepted"]:
+            lines.append(
+                f"  The mart is older than the last accepted delivery ({mart['last_accepted_at']})."
+            )
+    return "\n".join(lines)
+
+
+def json_ready(value: Any) -> Any:
+    """Dates and times as ISO text for `--json`."""
+    if isinstance(value, dict):
+        return {k: json_ready(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set):
+        return [json_ready(v) for v in value]
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    if isinstance(value, Path):
+        return str(value)
+    return value
