@@ -61,6 +61,21 @@ INDICATORS = [
      "New report within 12 months after a restraining order", "lower_is_better", 0.21, ""),
 ]  # fmt: skip
 PROPORTIONS = [i[0] for i in INDICATORS if i[0] != "time_to_specialist"]
+SHORT = {
+    "recurrence_12m": ("Nieuwe melding 12 mnd", "New report 12 mo"),
+    "violence_continued_18m": ("Geweld niet gestopt", "Violence not stopped"),
+    "children_without_help": ("Kinderen zonder hulp", "Children without help"),
+    "families_without_help_offer": ("Gezinnen zonder hulp", "Families without help"),
+    "specialist_within_30d": ("Specialist ≤ 30 dagen", "Specialist ≤ 30 days"),
+    "time_to_specialist": ("Tijd tot specialist", "Time to specialist"),
+    "coordinator_within_30d": ("Regisseur ≤ 30 dagen", "Coordinator ≤ 30 days"),
+    "system_help_partner_violence": ("Systeemgerichte hulp", "System-oriented help"),
+    "light_help_for_severe": ("Alleen lichte hulp", "Only light help"),
+    "recurrence_after_restraining_order": (
+        "Nieuwe melding na huisverbod",
+        "New report after order",
+    ),
+}
 
 
 def wilson(num: np.ndarray, den: np.ndarray, z: float = Z95) -> tuple[np.ndarray, np.ndarray]:
@@ -605,8 +620,8 @@ def catalogue() -> pl.DataFrame:
             "sort_order": list(range(1, len(INDICATORS) + 1)),
             "title_nl": [i[1] for i in INDICATORS],
             "title_en": [i[2] for i in INDICATORS],
-            "short_nl": [i[1].split(" binnen")[0].split(" (")[0] for i in INDICATORS],
-            "short_en": [i[2].split(" within")[0].split(" (")[0] for i in INDICATORS],
+            "short_nl": [SHORT[i[0]][0] for i in INDICATORS],
+            "short_en": [SHORT[i[0]][1] for i in INDICATORS],
             "population_nl": [f"Populatie van {i[0]}" for i in INDICATORS],
             "population_en": [f"Population of {i[0]}" for i in INDICATORS],
             "numerator_nl": [f"Teller van {i[0]}" for i in INDICATORS],
