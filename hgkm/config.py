@@ -101,15 +101,23 @@ def load_config(
     *,
     environ: Mapping[str, str] | None = None,
     file: Path | None = None,
+    only: frozenset[str] | None = None,
 ) -> Config:
-    """Layer defaults < config file < environment < overrides (options; None means not given)."""
+    """Layer defaults < config file < environment < overrides (options; None means not given).
+
+    `only` limits which settings are read from the file and environment, so that a command
+    needing just the data folder is not stopped by a bad value it does not use.
+    """
     environ = os.environ if environ is None else environ
     file = config_file_path(environ) if file is None else file
+    wanted = set(ENV_VARS) if only is None else only
     settings: dict[str, Any] = {}
     for name, value in read_file(file).items():
-        settings[name] = _coerce(name, value, str(file))
+        if name in wanted:
+            settings[name] = _coerce(name, value, str(file))
     for name, value in _from_environment(environ).items():
-        settings[name] = _coerce(name, value, ENV_VARS[name])
+        if name in wanted:
+            settings[name] = _coerce(name, value, ENV_VARS[name])
     for name, value in (overrides or {}).items():
         if value is not None:
             settings[name] = _coerce(name, value, f"option --{name.replace('_', '-')}")

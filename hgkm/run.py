@@ -112,7 +112,7 @@ def run_command(args: argparse.Namespace, paths: Paths) -> int:
         raise UsageError("no inbox: give --inbox DIR, set HGKM_INBOX, or inbox in hgkm.toml")
     if not config.inbox.is_dir():
         raise UsageError(f"the inbox {config.inbox} is not a folder")
-    job = Job(paths, config, config.inbox)
+    job = Job(paths, config, config.inbox.absolute())
     return job.run_locked()
 
 

@@ -48,5 +48,5 @@ class Paths:
 def resolve_paths(data_dir: str | Path | None = None) -> Paths:
     """The data folder: the option if given, else $HGKM_DATA_DIR, else hgkm.toml's, else ./data."""
     if data_dir is None:
-        return Paths(load_config().data_dir)
+        return Paths(load_config(only=frozenset({"data_dir"})).data_dir)
     return Paths(Path(data_dir))
