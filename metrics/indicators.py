@@ -1,18 +1,34 @@
-"""Indicator counts: run each catalogue query, count per municipality and cell, pool into areas."""
+"""The indicator table: run each query, count, pool into areas, add statistics, suppress."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import duckdb
+import numpy as np
 import polars as pl
 
 from hgkm import reference
+from metrics import disclosure, stats, survival
 from metrics.catalogue import INDICATORS, Indicator
 
 NATIONAL = "NL"
 AREA_KEYS = ("area_type", "area_code")
 CELL_KEYS = ("period", "period_type", "year", "breakdown")
+
+FIGURE_COLUMNS = (
+    "indicator_id",
+    *AREA_KEYS,
+    *CELL_KEYS,
+    "numerator",
+    "denominator",
+    "value",
+    "ci_low",
+    "ci_high",
+    "median_reached",
+    "unit",
+)
 
 
 def unit_rows(con: duckdb.DuckDBPyConnection, indicator: Indicator) -> pl.DataFrame:
@@ -169,3 +185,140 @@ def survival_rows(
         .join(area_memberships(delivered), on="municipality_code", how="inner")
         .drop("municipality_code")
     )
+
+
+def proportion_figures(counts: pl.DataFrame) -> pl.DataFrame:
+    """Counts with their proportion and 95% Wilson interval."""
+    low, high = stats.wilson(counts["numerator"].to_numpy(), counts["denominator"].to_numpy())
+    return counts.with_columns(
+        value=pl.col("numerator") / pl.col("denominator"),
+        ci_low=pl.Series(low),
+        ci_high=pl.Series(high),
+        median_reached=pl.lit(None, dtype=pl.Boolean),
+        unit=pl.lit("proportion"),
+    )
+
+
+def median_figures(survival_cells: pl.DataFrame, indicator_id: str) -> pl.DataFrame:
+    """Kaplan–Meier median with its Brookmeyer–Crowley interval per area × period × breakdown.
+
+    numerator = events, denominator = cases, as INDICATORS.md asks.
+    """
+    medians = survival.km_median_by_group(survival_cells, [*AREA_KEYS, *CELL_KEYS])
+    return medians.select(
+        pl.lit(indicator_id).alias("indicator_id"),
+        *AREA_KEYS,
+        *CELL_KEYS,
+        numerator=pl.col("events").cast(pl.Int64),
+        denominator=pl.col("n").cast(pl.Int64),
+        value=pl.col("median"),
+        ci_low=pl.col("ci_low"),
+        ci_high=pl.col("ci_high"),
+        median_reached=pl.col("median").is_not_null(),
+        unit=pl.lit("days"),
+    )
+
+
+def region_memberships(delivered: Iterable[str]) -> pl.DataFrame:
+    """`area_code, municipality_code` of every region and the country, for secondary suppression."""
+    return (
+        area_memberships(delivered)
+        .filter(pl.col("area_type") != "municipality")
+        .select("area_code", "municipality_code")
+    )
+
+
+def compare_with_benchmarks(table: pl.DataFrame) -> pl.DataFrame:
+    """Add comparison_region (municipality vs its Veilig Thuis region) and comparison_national
+    (municipality or region vs the country), against the benchmark's published value.
+
+    A suppressed benchmark, a median not reached on either side, or a median interval without
+    a lower limit gives `not_compared`; an interval without an upper limit (the band never
+    reaches 0.5) is open-ended upwards.
+    """
+    vt = reference.municipalities().select(
+        area_code="municipality_code",
+        vt_code=pl.format(
+            "{}:{}", pl.lit(reference.DEFAULT_REGION_TYPE), "veilig_thuis_region_code"
+        ),
+    )
+    published = table.filter(~pl.col("suppressed") & pl.col("value").is_not_null()).select(
+        "indicator_id", "area_code", "period", "breakdown", "value"
+    )
+    keys = ["indicator_id", "period", "breakdown"]
+    region_bench = published.rename({"area_code": "vt_code", "value": "bench_region"})
+    national_bench = published.filter(pl.col("area_code") == NATIONAL).select(
+        *keys, bench_national="value"
+    )
+    joined = (
+        table.join(vt, on="area_code", how="left")
+        .with_columns(
+            vt_code=pl.when(pl.col("area_type") == "municipality").then(pl.col("vt_code"))
+        )
+        .join(region_bench, on=[*keys, "vt_code"], how="left")
+        .join(national_bench, on=keys, how="left")
+        .with_columns(
+            bench_national=pl.when(pl.col("area_type") != "national").then(
+                pl.col("bench_national")
+            ),
+            ci_high_open=pl.when((pl.col("unit") == "days") & pl.col("ci_low").is_not_null())
+            .then(pl.col("ci_high").fill_null(float("inf")))
+            .otherwise(pl.col("ci_high")),
+        )
+    )
+    low = joined["ci_low"].cast(pl.Float64).fill_null(np.nan).to_numpy()
+    high = joined["ci_high_open"].cast(pl.Float64).fill_null(np.nan).to_numpy()
+    polarity = (
+        joined["indicator_id"]
+        .replace_strict({ind.id: ind.polarity for ind in INDICATORS})
+        .to_numpy()
+    )
+    results: dict[str, np.ndarray] = {}
+    for column, bench in (
+        ("comparison_region", "bench_region"),
+        ("comparison_national", "bench_national"),
+    ):
+        values = joined[bench].cast(pl.Float64).fill_null(np.nan).to_numpy()
+        results[column] = np.where(
+            polarity == "lower_is_better",
+            stats.compare(values, low, high, "lower_is_better"),
+            stats.compare(values, low, high, "higher_is_better"),
+        )
+    return joined.drop("vt_code", "bench_region", "bench_national", "ci_high_open").with_columns(
+        pl.Series("comparison_region", results["comparison_region"], dtype=pl.String),
+        pl.Series("comparison_national", results["comparison_national"], dtype=pl.String),
+    )
+
+
+@dataclass(frozen=True)
+class Figures:
+    """The published indicator table, with the time-to-event rows the curves are drawn from."""
+
+    table: pl.DataFrame
+    survival: dict[str, pl.DataFrame]
+    delivered: list[str]
+
+
+def indicator_figures(con: duckdb.DuckDBPyConnection) -> Figures:
+    """Every indicator × area × period × breakdown with figures, disclosure control applied,
+    comparisons and coverage: `indicator_values` before naming and ordering."""
+    delivered = delivered_municipalities(con)
+    survival_cells = {
+        ind.id: survival_rows(con, ind, delivered) for ind in INDICATORS if not ind.is_proportion
+    }
+    figures = pl.concat(
+        [
+            proportion_figures(proportion_counts(con, delivered)).select(FIGURE_COLUMNS),
+            *(
+                median_figures(cells, indicator_id).select(FIGURE_COLUMNS)
+                for indicator_id, cells in survival_cells.items()
+            ),
+        ]
+    )
+    protected = disclosure.secondary(
+        disclosure.primary(figures), memberships=region_memberships(delivered)
+    )
+    table = compare_with_benchmarks(protected).join(
+        coverage(delivered), on=list(AREA_KEYS), how="left"
+    )
+    return Figures(table=table, survival=survival_cells, delivered=delivered)

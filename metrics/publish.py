@@ -1,0 +1,633 @@
+"""Publish the mart: build every table of docs/mart.md from the warehouse, swap it in atomically."""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from importlib import metadata
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import polars as pl
+
+from hgkm import reference
+from hgkm.faults import checkpoint
+from hgkm.settings import Paths
+from metrics import stats, survival
+from metrics.catalogue import INDICATORS, catalogue_frame
+from metrics.indicators import NATIONAL, Figures, area_memberships, indicator_figures
+from pipelines.warehouse import CURRENT_VIEWS
+
+STALENESS_DAYS = 120
+LOCK_WAIT_SECONDS = 30.0
+TREND_YEARS = 5
+# Funnel grid: denominators from 10 to half again the largest municipality, log-spaced.
+FUNNEL_MIN_DENOMINATOR = 10
+FUNNEL_GRID_POINTS = 80
+# One-sided 95% normal quantile, for the over-dispersion test (see overdispersed()).
+Z95_ONE_SIDED = 1.6448536269514722
+WAREHOUSE_TABLES = ("cases", "reports", "children", "help", "followups")
+ROOT = Path(__file__).resolve().parent.parent
+
+# The published table's spec columns (INDICATORS.md), in order: also `hgkm export`'s first.
+SPEC_COLUMNS = (
+    "indicator_id",
+    "area_type",
+    "area_code",
+    "period",
+    "breakdown",
+    "numerator",
+    "denominator",
+    "value",
+    "ci_low",
+    "ci_high",
+    "comparison_region",
+    "comparison_national",
+    "suppressed",
+)
+INDICATOR_VALUE_COLUMNS = (
+    *SPEC_COLUMNS,
+    "area_name",
+    "period_type",
+    "year",
+    "suppression_reason",
+    "median_reached",
+    "coverage_delivered",
+    "coverage_total",
+)
+
+
+class WarehouseUnavailable(RuntimeError):
+    """The warehouse is missing, or a writer kept it locked for too long."""
+
+
+@dataclass(frozen=True)
+class PublicationSummary:
+    """What one `compute` published, for the command line and the run log."""
+
+    mart: Path
+    published_at: datetime
+    as_of: date | None
+    n_delivered: int
+    n_rows: int
+    n_suppressed: int
+    seconds: float
+
+
+@contextlib.contextmanager
+def open_warehouse(path: Path, as_of: date | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+    """An in-memory connection onto the warehouse, attached read-only, with `current_*` views.
+
+    The views are the warehouse's own (`pipelines.warehouse.CURRENT_VIEWS`) over the deliveries
+    received on or before `as_of`, so a publication can be reproduced. A writer (an ingest)
+    holds DuckDB's file lock: wait for it rather than fail at once.
+    """
+    if not path.is_file():
+        raise WarehouseUnavailable(f"no warehouse at {path}: ingest a delivery first")
+    con = duckdb.connect()
+    deadline = time.monotonic() + LOCK_WAIT_SECONDS
+    while True:
+        try:
+            con.execute(f"attach '{path}' as wh (read_only)")
+            break
+        except duckdb.IOException as exc:
+            if time.monotonic() > deadline:
+                con.close()
+                raise WarehouseUnavailable(
+                    f"the warehouse stays locked by a writer: {exc}"
+                ) from exc
+            time.sleep(0.5)
+    received = "" if as_of is None else f"where received_at < date '{as_of.isoformat()}' + 1"
+    con.execute(f"create view deliveries as select * from wh.deliveries {received}")
+    for table in WAREHOUSE_TABLES:
+        con.execute(f"create view {table} as select * from wh.{table}")
+    con.execute(CURRENT_VIEWS)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def code_version() -> str:
+    version = metadata.version("hgkm-monitor")
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+        ).stdout.strip()
+        if commit:
+            return f"{version}+{commit}"
+    return version
+
+
+def areas_table(delivered: list[str]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """`areas` and `area_members` (every region of every type; the country lists who delivered)."""
+    muni = reference.municipalities()
+    delivered_set = set(delivered)
+    members = area_memberships(delivered)
+    regions = members.filter(pl.col("area_type") == "region").join(
+        muni.select("municipality_code", "population"), on="municipality_code"
+    )
+    region_rows = (
+        regions.group_by("area_code")
+        .agg(
+            population=pl.col("population").sum().cast(pl.Int64),
+            n_municipalities=pl.len().cast(pl.Int32),
+            n_delivered=pl.col("municipality_code").is_in(delivered).sum().cast(pl.Int32),
+        )
+        .join(
+            reference.regions().select(
+                area_code=pl.format("{}:{}", "region_type", "region_code"),
+                area_name="region_name",
+                region_type="region_type",
+            ),
+            on="area_code",
+            how="left",
+        )
+        .select(
+            area_type=pl.lit("region"),
+            area_code="area_code",
+            area_name="area_name",
+            region_type="region_type",
+            population="population",
+            n_municipalities="n_municipalities",
+            n_delivered="n_delivered",
+            veilig_thuis_region=pl.lit(None, dtype=pl.String),
+        )
+    )
+    muni_rows = muni.select(
+        area_type=pl.lit("municipality"),
+        area_code="municipality_code",
+        area_name="municipality_name",
+        region_type=pl.lit(None, dtype=pl.String),
+        population=pl.col("population").cast(pl.Int64),
+        n_municipalities=pl.lit(1, dtype=pl.Int32),
+        n_delivered=pl.col("municipality_code").is_in(delivered).cast(pl.Int32),
+        veilig_thuis_region=pl.format(
+            "{}:{}", pl.lit(reference.DEFAULT_REGION_TYPE), "veilig_thuis_region_code"
+        ),
+    )
+    national = pl.DataFrame(
+        {
+            "area_type": ["national"],
+            "area_code": [NATIONAL],
+            "area_name": ["Nederland"],
+            "region_type": [None],
+            "population": [int(muni["population"].sum())],
+            "n_municipalities": [muni.height],
+            "n_delivered": [len(delivered_set & reference.municipality_codes())],
+            "veilig_thuis_region": [None],
+        },
+        schema=muni_rows.schema,
+    )
+    areas = pl.concat([national, region_rows.select(muni_rows.columns), muni_rows]).sort(
+        pl.col("area_type").replace_strict({"national": 0, "region": 1, "municipality": 2}),
+        "area_code",
+    )
+    area_members = members.filter(pl.col("area_type") != "municipality").select(
+        "area_code", "municipality_code"
+    )
+    return areas, area_members
+
+
+def periods_table(values: pl.DataFrame, extract_dates: pl.Series) -> pl.DataFrame:
+    """`periods`: every period in the table; the default is the latest cohort year whose 12-month
+    windows are complete for every delivering municipality (else the latest year)."""
+    periods = (
+        values.select("period", "period_type", "year")
+        .unique()
+        .with_columns(
+            quarter=pl.when(pl.col("period_type") == "quarter").then(
+                pl.col("period").str.slice(-1).cast(pl.Int8)
+            )
+        )
+        .with_columns(sort_key=pl.col("year") * 10 + pl.col("quarter").fill_null(0).cast(pl.Int32))
+        .sort("sort_key")
+    )
+    years = periods.filter(pl.col("period_type") == "year")["year"].to_list()
+    default: int | None = max(years) if years else None
+    if years and extract_dates.len():
+        oldest_extract: date = extract_dates.min()  # type: ignore[assignment]
+        complete = [y for y in years if date(y, 12, 31) + timedelta(days=365) <= oldest_extract]
+        default = max(complete) if complete else default
+    return periods.with_columns(
+        is_default=(pl.col("period_type") == "year") & (pl.col("year") == default)
+    )
+
+
+def trends_table(values: pl.DataFrame) -> pl.DataFrame:
+    """Cochran–Armitage over the five most recent published cohort years, per indicator × area ×
+    breakdown of every proportion indicator; `insufficient` with fewer than five."""
+    keys = ["indicator_id", "area_type", "area_code", "breakdown"]
+    yearly = values.filter(
+        (pl.col("period_type") == "year")
+        & pl.col("indicator_id").is_in([i.id for i in INDICATORS if i.is_proportion])
+    )
+    published = (
+        yearly.filter(~pl.col("suppressed"))
+        .sort("year")
+        .group_by(keys, maintain_order=True)
+        .tail(TREND_YEARS)
+    )
+    groups = (
+        yearly.select(keys)
+        .unique()
+        .join(
+            published.group_by(keys).agg(
+                first_year=pl.col("year").min(),
+                last_year=pl.col("year").max(),
+                years=pl.col("year"),
+                numerators=pl.col("numerator"),
+                denominators=pl.col("denominator"),
+            ),
+            on=keys,
+            how="left",
+        )
+    )
+    chi2: list[float | None] = []
+    direction: list[str] = []
+    # One small test per group: there is no case data here, only five published counts.
+    for years, numerators, denominators in groups.select(
+        "years", "numerators", "denominators"
+    ).iter_rows():
+        if years is None or len(years) < TREND_YEARS:
+            chi2.append(None)
+            direction.append("insufficient")
+            continue
+        statistic, label = stats.trend(years, numerators, denominators)
+        chi2.append(statistic)
+        direction.append(label)
+    polarity = {ind.id: ind.polarity for ind in INDICATORS}
+    worse_when = {
+        ind_id: "increasing" if pol == "lower_is_better" else "decreasing"
+        for ind_id, pol in polarity.items()
+    }
+    return (
+        groups.drop("years", "numerators", "denominators")
+        .with_columns(
+            chi2=pl.Series(chi2, dtype=pl.Float64), direction=pl.Series(direction, dtype=pl.String)
+        )
+        .with_columns(
+            assessment=pl.when(pl.col("direction").is_in(["insufficient", "no_change"]))
+            .then(pl.col("direction"))
+            .when(pl.col("direction") == pl.col("indicator_id").replace_strict(worse_when))
+            .then(pl.lit("worse"))
+            .otherwise(pl.lit("better"))
+        )
+        .select(*keys, "first_year", "last_year", "chi2", "direction", "assessment")
+        .sort(keys)
+    )
+
+
+def chi2_quantile_95(df: int) -> float:
+    """Upper 5% point of chi-squared with `df` degrees of freedom (Wilson–Hilferty, 1931).
+
+    Accurate to well under 1% from df = 3; no scipy at run time for one number.
+    """
+    h = 2.0 / (9.0 * df)
+    return df * (1.0 - h + Z95_ONE_SIDED * math.sqrt(h)) ** 3
+
+
+def overdispersed(phi: float, n_areas: int) -> bool:
+    """Spiegelhalter (2005): under no over-dispersion n·φ is about chi-squared on n − 1 degrees
+    of freedom, so call it over-dispersed when n·φ exceeds the 95% point — not merely φ > 1,
+    which chance alone gives half the time."""
+    if n_areas < 2 or math.isnan(phi):
+        return False
+    return n_areas * phi > chi2_quantile_95(n_areas - 1)
+
+
+def funnel_tables(values: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """`funnel` and `funnel_limits`: the national funnel over published municipalities, per
+    proportion indicator × cohort year, breakdown `all`, around the published national value."""
+    cells = values.filter(
+        (pl.col("period_type") == "year")
+        & (pl.col("breakdown") == "all")
+        & pl.col("indicator_id").is_in([i.id for i in INDICATORS if i.is_proportion])
+        & ~pl.col("suppressed")
+    )
+    benchmarks = cells.filter(pl.col("area_code") == NATIONAL).select(
+        "indicator_id", "period", "breakdown", benchmark="value"
+    )
+    municipalities = cells.filter(pl.col("area_type") == "municipality")
+    funnel_rows: list[dict] = []
+    limit_frames: list[pl.DataFrame] = []
+    # One pass per indicator × year (tens of them): the arrays inside are vectorised.
+    for indicator_id, period, breakdown, benchmark in benchmarks.iter_rows():
+        areas = municipalities.filter(
+            (pl.col("indicator_id") == indicator_id) & (pl.col("period") == period)
+        )
+        if areas.is_empty():
+            continue
+        numerator = areas["numerator"].to_numpy()
+        denominator = areas["denominator"].to_numpy()
+        phi, tau2 = stats.overdispersion(numerator, denominator, benchmark)
+        dispersed = overdispersed(phi, areas.height)
+        funnel_rows.append(
+            {
+                "indicator_id": indicator_id,
+                "period": period,
+                "breakdown": breakdown,
+                "benchmark": benchmark,
+                "n_areas": areas.height,
+                "phi": None if math.isnan(phi) else phi,
+                "tau2": tau2,
+                "overdispersed": dispersed,
+            }
+        )
+        grid = np.unique(
+            np.round(
+                np.geomspace(
+                    FUNNEL_MIN_DENOMINATOR,
+                    max(FUNNEL_MIN_DENOMINATOR * 2, denominator.max() * 1.5),
+                    FUNNEL_GRID_POINTS,
+                )
+            )
+        ).astype(np.int64)
+        columns: dict[str, object] = {
+            "indicator_id": indicator_id,
+            "period": period,
+            "breakdown": breakdown,
+            "denominator": grid,
+        }
+        for suffix, z in (("95", stats.Z95), ("998", stats.Z998)):
+            low, high = stats.funnel_limits(benchmark, grid, z)
+            columns[f"lower_{suffix}"], columns[f"upper_{suffix}"] = low, high
+        for suffix, z in (("95", stats.Z95), ("998", stats.Z998)):
+            if dispersed:
+                low, high = stats.random_effects_limits(benchmark, grid, tau2, z)
+            else:
+                low = high = np.full(grid.size, np.nan)
+            columns[f"re_lower_{suffix}"], columns[f"re_upper_{suffix}"] = low, high
+        limit_frames.append(pl.DataFrame(columns).fill_nan(None))
+    funnel = pl.DataFrame(funnel_rows, schema=FUNNEL_SCHEMA)
+    limits = pl.concat(limit_frames) if limit_frames else pl.DataFrame(schema=FUNNEL_LIMITS_SCHEMA)
+    return funnel, limits.cast(FUNNEL_LIMITS_SCHEMA)  # type: ignore[arg-type]
+
+
+FUNNEL_SCHEMA = {
+    "indicator_id": pl.String,
+    "period": pl.String,
+    "breakdown": pl.String,
+    "benchmark": pl.Float64,
+    "n_areas": pl.Int32,
+    "phi": pl.Float64,
+    "tau2": pl.Float64,
+    "overdispersed": pl.Boolean,
+}
+FUNNEL_LIMITS_SCHEMA = {
+    "indicator_id": pl.String,
+    "period": pl.String,
+    "breakdown": pl.String,
+    "denominator": pl.Int64,
+    **{f"{kind}_{suffix}": pl.Float64 for suffix in ("95", "998") for kind in ("lower", "upper")},
+    **{
+        f"re_{kind}_{suffix}": pl.Float64 for suffix in ("95", "998") for kind in ("lower", "upper")
+    },
+}
+
+
+def km_curves_table(values: pl.DataFrame, figures: Figures) -> pl.DataFrame:
+    """Kaplan–Meier steps per area × cohort year (breakdown `all`) for every time-to-event
+    indicator, only where the median is published, cut where fewer than 10 remain at risk."""
+    frames = []
+    for indicator_id, cells in figures.survival.items():
+        shown = values.filter(
+            (pl.col("indicator_id") == indicator_id)
+            & (pl.col("period_type") == "year")
+            & (pl.col("breakdown") == "all")
+            & ~pl.col("suppressed")
+        ).select("area_type", "area_code", "period")
+        chosen = cells.filter(
+            (pl.col("period_type") == "year") & (pl.col("breakdown") == "all")
+        ).join(shown, on=["area_type", "area_code", "period"], how="semi")
+        curves = survival.km_curves_by_group(chosen, ["area_type", "area_code", "period"])
+        frames.append(curves.select(pl.lit(indicator_id).alias("indicator_id"), pl.all()))
+    return pl.concat(frames) if frames else pl.DataFrame()
+
+
+DELIVERY_LOG_SQL = """
+with issues as (
+    select delivery_id, 'errors' as kind, e->>'rule' as rule, 1::bigint as n
+    from (select delivery_id, unnest(from_json(errors, '["json"]')) as e from deliveries)
+    union all
+    select delivery_id, 'warnings', e->>'rule', coalesce((e->>'count')::bigint, 1)
+    from (select delivery_id, unnest(from_json(warnings, '["json"]')) as e from deliveries)
+),
+
+summaries as (
+    select delivery_id, kind, string_agg(rule || ': ' || n, '; ' order by rule) as summary
+    from (select delivery_id, kind, rule, sum(n) as n from issues group by all)
+    group by all
+),
+
+final as (
+    select
+        d.municipality_code,
+        d.extract_date,
+        d.received_at,
+        d.status,
+        d.delivery_id in (select delivery_id from current_deliveries) as current,
+        d.content_hash,
+        coalesce((select sum(value::bigint) from json_each(d.rows_loaded)), 0)::bigint
+            as rows_loaded,
+        coalesce(json_array_length(d.warnings), 0)::integer as n_warnings,
+        d.error_count::integer as n_errors,
+        s.summary
+    from deliveries as d
+    left join summaries as s
+        on s.delivery_id = d.delivery_id
+        and s.kind = case when d.status = 'rejected' then 'errors' else 'warnings' end
+)
+
+select * from final order by received_at, municipality_code
+"""
+
+
+def delivery_tables(
+    con: duckdb.DuckDBPyConnection, reference_date: date, staleness_days: int
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """`delivery_log`, `delivery_status` and `publication_deliveries`: no case data, only
+    dates, counts, hashes and rule names."""
+    log = con.sql(DELIVERY_LOG_SQL).pl()
+    per_municipality = log.filter(pl.col("municipality_code").is_not_null()).sort("received_at")
+    summary = per_municipality.group_by("municipality_code").agg(
+        last_received_at=pl.col("received_at").last(),
+        last_status=pl.col("status").last(),
+        n_accepted=(pl.col("status") == "accepted").sum().cast(pl.Int32),
+        n_rejected=(pl.col("status") == "rejected").sum().cast(pl.Int32),
+        last_rejection_summary=pl.col("summary").filter(pl.col("status") == "rejected").last(),
+    )
+    current = per_municipality.filter(pl.col("current")).select(
+        "municipality_code",
+        current_extract_date="extract_date",
+        current_received_at="received_at",
+        n_warnings="n_warnings",
+    )
+    status = (
+        reference.municipalities()
+        .select(
+            "municipality_code",
+            "municipality_name",
+            veilig_thuis_region=pl.format(
+                "{}:{}", pl.lit(reference.DEFAULT_REGION_TYPE), "veilig_thuis_region_code"
+            ),
+        )
+        .join(current, on="municipality_code", how="left")
+        .join(summary, on="municipality_code", how="left")
+        .with_columns(
+            delivered=pl.col("current_extract_date").is_not_null(),
+            n_accepted=pl.col("n_accepted").fill_null(0),
+            n_rejected=pl.col("n_rejected").fill_null(0),
+            days_since_extract=(pl.lit(reference_date) - pl.col("current_extract_date"))
+            .dt.total_days()
+            .cast(pl.Int32),
+        )
+        .with_columns(stale=pl.col("days_since_extract") > staleness_days)
+        .select(
+            "municipality_code",
+            "municipality_name",
+            "veilig_thuis_region",
+            "delivered",
+            "current_extract_date",
+            "current_received_at",
+            "last_received_at",
+            "last_status",
+            "n_accepted",
+            "n_rejected",
+            "n_warnings",
+            "days_since_extract",
+            "stale",
+            "last_rejection_summary",
+        )
+    )
+    used = log.filter(pl.col("current")).select("municipality_code", "extract_date", "content_hash")
+    return log, status, used
+
+
+def build_tables(
+    con: duckdb.DuckDBPyConnection, *, as_of: date | None, published_at: datetime
+) -> dict[str, pl.DataFrame]:
+    """Every mart table, computed from the warehouse connection."""
+    figures = indicator_figures(con)
+    areas, area_members = areas_table(figures.delivered)
+    values = (
+        figures.table.join(areas.select("area_code", "area_name"), on="area_code", how="left")
+        .select(INDICATOR_VALUE_COLUMNS)
+        .sort(
+            pl.col("indicator_id").replace_strict({ind.id: n for n, ind in enumerate(INDICATORS)}),
+            "area_type",
+            "area_code",
+            "year",
+            "period",
+            "breakdown",
+        )
+    )
+    reference_date = as_of or published_at.date()
+    log, status, used = delivery_tables(con, reference_date, STALENESS_DAYS)
+    funnel, funnel_limits = funnel_tables(values)
+    publication = pl.DataFrame(
+        {
+            "published_at": [published_at],
+            "as_of": [as_of],
+            "code_version": [code_version()],
+            "staleness_days": [STALENESS_DAYS],
+        },
+        schema={
+            "published_at": pl.Datetime("us"),
+            "as_of": pl.Date,
+            "code_version": pl.String,
+            "staleness_days": pl.Int32,
+        },
+    )
+    return {
+        "indicator_values": values,
+        "trends": trends_table(values),
+        "catalogue": catalogue_frame(),
+        "areas": areas,
+        "area_members": area_members,
+        "periods": periods_table(values, status["current_extract_date"].drop_nulls()),
+        "funnel": funnel,
+        "funnel_limits": funnel_limits,
+        "km_curves": km_curves_table(values, figures),
+        "delivery_status": status,
+        "delivery_log": log,
+        "publication": publication,
+        "publication_deliveries": used,
+    }
+
+
+def _remove_stale_builds(mart: Path) -> None:
+    """Delete half-built marts left by compute runs that died (their process is gone)."""
+    for leftover in mart.parent.glob(f"{mart.name}.tmp-*"):
+        pid_text = leftover.name.rsplit("tmp-", 1)[-1].split(".", 1)[0]
+        if not pid_text.isdigit():
+            continue
+        try:
+            os.kill(int(pid_text), 0)
+        except ProcessLookupError:
+            leftover.unlink(missing_ok=True)
+        except PermissionError:
+            continue
+
+
+def write_mart(tables: dict[str, pl.DataFrame], mart: Path) -> None:
+    """Write every table into a new file next to `mart`, then rename it over `mart`.
+
+    A reader holding the old file open keeps reading the old, complete mart; a crash before
+    the rename leaves the old mart untouched (and a temporary file the next run removes).
+    """
+    mart.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale_builds(mart)
+    building = mart.parent / f"{mart.name}.tmp-{os.getpid()}"
+    building.unlink(missing_ok=True)
+    try:
+        con = duckdb.connect(str(building))
+        try:
+            names = list(tables)
+            for position, name in enumerate(names):
+                if position == len(names) // 2:
+                    checkpoint("compute.build")
+                con.register("frame", tables[name])
+                con.execute(f"create table {name} as select * from frame")
+                con.unregister("frame")
+            con.execute("checkpoint")
+        finally:
+            con.close()
+        checkpoint("compute.publish")
+        os.replace(building, mart)
+    except BaseException:
+        building.unlink(missing_ok=True)
+        Path(f"{building}.wal").unlink(missing_ok=True)
+        raise
+
+
+def compute(paths: Paths, *, as_of: date | None = None) -> PublicationSummary:
+    """Compute every indicator from the current deliveries (received on or before `as_of`,
+    when given) and publish the mart atomically."""
+    started = time.perf_counter()
+    published_at = datetime.now().replace(microsecond=0)
+    with open_warehouse(paths.warehouse, as_of) as con:
+        tables = build_tables(con, as_of=as_of, published_at=published_at)
+    write_mart(tables, paths.mart)
+    values = tables["indicator_values"]
+    return PublicationSummary(
+        mart=paths.mart,
+        published_at=published_at,
+        as_of=as_of,
+        n_delivered=int(tables["delivery_status"]["delivered"].sum()),
+        n_rows=values.height,
+        n_suppressed=int(values["suppressed"].sum()),
+        seconds=time.perf_counter() - started,
+    )
