@@ -3,9 +3,9 @@
 The product-limit estimate S(t) = prod_{t_i <= t} (1 - d_i/n_i) (Kaplan & Meier 1958, JASA
 53:457) with Greenwood's variance sum_{t_i <= t} d_i / (n_i (n_i - d_i)) and a pointwise 95%
 band on the log-log scale (Kalbfleisch & Prentice 1980; lifelines' default):
-S(t) ** exp(-/+ z * sqrt(greenwood) / log S(t)). The band is 1..1 where S = 1 (as lifelines)
-and undefined (NaN) where S = 0. The median's interval is Brookmeyer & Crowley (1982,
-Biometrics 38:29): the times at which the band crosses 0.5.
+S(t) ** exp(-/+ z * sqrt(greenwood) / log S(t)). The band is 1..1 where S = 1 and 0..0 where
+S = 0 (its limits as S tends to 1 and 0; lifelines does the same). The median's interval is
+Brookmeyer & Crowley (1982, Biometrics 38:29): the times at which the band crosses 0.5.
 """
 
 from __future__ import annotations
@@ -60,13 +60,13 @@ def _curves(
             pl.when(pl.col("survival") >= 1.0)
             .then(1.0)
             .when(pl.col("survival") <= 0.0)
-            .then(None)
+            .then(0.0)
             .otherwise(pl.col("survival") ** (-spread).exp())
             .alias("ci_low"),
             pl.when(pl.col("survival") >= 1.0)
             .then(1.0)
             .when(pl.col("survival") <= 0.0)
-            .then(None)
+            .then(0.0)
             .otherwise(pl.col("survival") ** spread.exp())
             .alias("ci_high"),
         )
