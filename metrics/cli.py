@@ -1,5 +1,95 @@
-"""Placeholder until this layer's commands land (see hgkm/cli.py)."""
+"""The `hgkm compute` and `hgkm export` commands."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from hgkm.cli import UsageError
+from hgkm.settings import Paths
+from metrics.publish import SPEC_COLUMNS, WarehouseUnavailable, compute
+
+EXPORT_FORMATS = (".csv", ".parquet")
 
 
-def register(subparsers) -> None:
-    return None
+def register(subparsers: argparse._SubParsersAction) -> None:
+    compute_parser = subparsers.add_parser(
+        "compute",
+        help="compute every indicator from the current deliveries and publish the mart",
+        description="Compute every indicator from the current deliveries and publish the mart "
+        "(data/mart.duckdb), replacing the old one in one step.",
+    )
+    compute_parser.add_argument(
+        "--as-of",
+        type=_parse_date,
+        metavar="DATE",
+        help="use only deliveries received on or before DATE (YYYY-MM-DD), to reproduce a "
+        "publication",
+    )
+    compute_parser.set_defaults(handler=run_compute)
+
+    export_parser = subparsers.add_parser(
+        "export",
+        help="write the published table as CSV or Parquet",
+        description="Write the published indicator table from the mart; the format follows "
+        "the file's extension (.csv or .parquet).",
+    )
+    export_parser.add_argument("--out", required=True, type=Path, metavar="FILE")
+    export_parser.add_argument("--indicator", metavar="ID", help="only this indicator")
+    export_parser.add_argument("--area", metavar="CODE", help="only this area code (GM0363, NL…)")
+    export_parser.add_argument("--period", metavar="P", help="only this period (2024, 2024-Q3)")
+    export_parser.set_defaults(handler=run_export)
+
+
+def _parse_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from exc
+
+
+def run_compute(args: argparse.Namespace, paths: Paths) -> int:
+    try:
+        summary = compute(paths, as_of=args.as_of)
+    except WarehouseUnavailable as exc:
+        raise UsageError(str(exc)) from exc
+    as_of = f" as of {summary.as_of}" if summary.as_of else ""
+    print(
+        f"published {summary.mart}{as_of}: {summary.n_rows} figures "
+        f"({summary.n_suppressed} suppressed) from {summary.n_delivered} municipalities "
+        f"in {summary.seconds:.1f} s"
+    )
+    return 0
+
+
+def run_export(args: argparse.Namespace, paths: Paths) -> int:
+    out: Path = args.out
+    if out.suffix.lower() not in EXPORT_FORMATS:
+        raise UsageError(f"--out must end in {' or '.join(EXPORT_FORMATS)}: {out}")
+    if not paths.mart.is_file():
+        raise UsageError(f"no mart at {paths.mart}: run `hgkm compute` first")
+    filters = {"indicator_id": args.indicator, "area_code": args.area, "period": args.period}
+    con = duckdb.connect(str(paths.mart), read_only=True)
+    try:
+        table = con.sql("select * from indicator_values").pl()
+    finally:
+        con.close()
+    for column, wanted in filters.items():
+        if wanted is None:
+            continue
+        if wanted not in set(table[column].unique().to_list()):
+            raise UsageError(f"no {column} {wanted!r} in the published table")
+        table = table.filter(pl.col(column) == wanted)
+    rest = [c for c in table.columns if c not in SPEC_COLUMNS]
+    table = table.select(*SPEC_COLUMNS, *rest)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.suffix.lower() == ".csv":
+        table.write_csv(out)
+    else:
+        table.write_parquet(out)
+    print(f"wrote {table.height} rows to {out}")
+    return 0
