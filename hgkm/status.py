@@ -131,14 +131,14 @@ def collect(paths: Paths, *, staleness_days: int, runs: int, today: date) -> dic
         report["runs"] = _records(runlog.last_runs(con, runs))
         if "deliveries" in _tables(con):
             params = {"today": today, "staleness": staleness_days}
-            attention = con.execute(ATTENTION_SQL, params).pl()
+            attention = con.sql(ATTENTION_SQL, params=params).pl()
             names = municipalities().select("municipality_code", "municipality_name")
             report["municipalities"] = _records(
                 attention.join(names, on="municipality_code", how="left")
             )
             since = datetime.combine(today, datetime.min.time()) - timedelta(days=staleness_days)
             report["unknown_municipality_rejections"] = _records(
-                con.execute(UNKNOWN_MUNICIPALITY_SQL, {"since": since}).pl()
+                con.sql(UNKNOWN_MUNICIPALITY_SQL, params={"since": since}).pl()
             )
     finally:
         con.close()

@@ -1,0 +1,421 @@
+"""The scheduled job: lock, inbox lifecycle, run log, status, and convergence after kills.
+
+The unit tests drive `Job` with a small fake ingest and compute that write the real warehouse
+and mart tables the job reads; the end-to-end tests at the bottom run the real `hgkm run`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from hgkm import inbox as inbox_mod
+from hgkm import runlog, status
+from hgkm.config import Config
+from hgkm.lock import LockBusy, RunLock, is_held
+from hgkm.run import EXIT_ATTENTION, EXIT_FAILED, EXIT_OK, Job
+from hgkm.settings import Paths
+from pipelines import warehouse
+
+# --- fakes: a delivery is a .zip whose text says its municipality and fate ----------------
+
+
+@dataclass
+class FakeReport:
+    source: Path
+    status: str
+    content_hash: str
+    municipality_code: str | None = None
+    error_total: int = 0
+    error_counts: dict[str, int] = field(default_factory=dict)
+
+    def render_text(self) -> str:
+        return f"{self.source.name}: {self.status.upper()}"
+
+    def to_dict(self) -> dict[str, object]:
+        return {"source": str(self.source), "status": self.status}
+
+
+def fake_ingest(paths: Paths, source: Path) -> FakeReport:
+    """Load 'GM0014 2025-06-30 accept' style files into the real deliveries table."""
+    data = source.read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    code, extract, fate = data.decode().split()
+    con = warehouse.connect(paths.warehouse)
+    try:
+        if con.execute("select 1 from deliveries where content_hash = ?", [digest]).fetchall():
+            return FakeReport(source, "already_loaded", digest, code)
+        state = "rejected" if fate == "reject" else "accepted"
+        con.execute(
+            "insert into deliveries (content_hash, municipality_code, extract_date, source_name,"
+            " shape, received_at, status, errors, error_count) values (?, ?, ?, ?, 'zip', ?, ?,"
+            " ?, ?)",
+            [
+                digest,
+                code,
+                extract,
+                source.name,
+                datetime.now(),
+                state,
+                json.dumps([{"rule": "missing_file"}] if state == "rejected" else []),
+                1 if state == "rejected" else 0,
+            ],
+        )
+    finally:
+        con.close()
+    counts = {"missing_file": 1} if state == "rejected" else {}
+    return FakeReport(source, state, digest, code, len(counts), counts)
+
+
+def fake_compute(paths: Paths) -> dict[str, int]:
+    """Publish a mart recording the current deliveries, by rename as the real one does."""
+    con = duckdb.connect(str(paths.warehouse), read_only=True)
+    hashes = con.sql("select content_hash from current_deliveries").fetchall()
+    con.close()
+    tmp = paths.mart.with_suffix(".tmp")
+    tmp.unlink(missing_ok=True)
+    mart = duckdb.connect(str(tmp))
+    mart.execute("create table publication as select now()::timestamp as published_at")
+    mart.execute("create table publication_deliveries (content_hash varchar)")
+    if hashes:
+        mart.executemany("insert into publication_deliveries values (?)", hashes)
+    mart.close()
+    os.replace(tmp, paths.mart)
+    return {"deliveries": len(hashes)}
+
+
+def failing_compute(paths: Paths) -> None:
+    raise RuntimeError("publish went wrong")
+
+
+def drop(inbox: Path, name: str, text: str, age_seconds: float = 60) -> Path:
+    """Put a delivery in the inbox as if it arrived `age_seconds` ago (so it is settled)."""
+    path = inbox / name
+    path.write_text(text)
+    past = time.time() - age_seconds
+    os.utime(path, (past, past))
+    return path
+
+
+def make_job(tmp_path: Path, **kwargs) -> Job:
+    paths = Paths(tmp_path / "data")
+    inbox = tmp_path / "inbox"
+    inbox.mkdir(exist_ok=True)
+    defaults = {"ingest": fake_ingest, "compute": fake_compute}
+    return Job(paths, Config(settle_seconds=0.2), inbox, **(defaults | kwargs))
+
+
+def listing(inbox: Path) -> list[str]:
+    return sorted(str(p.relative_to(inbox)) for p in inbox.rglob("*"))
+
+
+def runs(paths: Paths) -> list[dict]:
+    con = duckdb.connect(str(paths.warehouse), read_only=True)
+    try:
+        return runlog.last_runs(con, 10).to_dicts()
+    finally:
+        con.close()
+
+
+# --- the lock ------------------------------------------------------------------------------
+
+
+def test_second_holder_is_refused_and_told_who_holds_it(tmp_path: Path) -> None:
+    path = tmp_path / "hgkm.lock"
+    with RunLock(path):
+        assert is_held(path)[0]
+        with pytest.raises(LockBusy, match=f"pid {os.getpid()}") as caught:
+            RunLock(path).acquire()
+        assert caught.value.holder is not None and caught.value.holder.pid == os.getpid()
+    assert is_held(path) == (False, None)
+    assert path.read_text() == ""  # released cleanly: no stale record left
+
+
+def test_wait_takes_the_lock_once_it_comes_free(tmp_path: Path) -> None:
+    path = tmp_path / "hgkm.lock"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(path), "0.6"], stdout=subprocess.PIPE, text=True
+    )
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+    with pytest.raises(LockBusy):
+        RunLock(path, wait_seconds=0.1).acquire()
+    start = time.monotonic()
+    with RunLock(path, wait_seconds=10) as lock:
+        assert lock.stale is None
+    assert 0.2 < time.monotonic() - start < 5
+    holder.wait(timeout=10)
+
+
+HOLD_LOCK = """
+import sys, time
+from pathlib import Path
+from hgkm.lock import RunLock
+lock = RunLock(Path(sys.argv[1]))
+lock.acquire()
+print("locked", flush=True)
+time.sleep(float(sys.argv[2]))
+lock.release()
+"""
+
+
+def test_a_killed_holder_leaves_a_stale_lock_that_is_taken_over(tmp_path: Path) -> None:
+    path = tmp_path / "hgkm.lock"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(path), "60"], stdout=subprocess.PIPE, text=True
+    )
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+    assert is_held(path)[1].pid == holder.pid  # type: ignore[union-attr]
+    holder.kill()
+    holder.wait(timeout=10)
+    with RunLock(path) as lock:
+        assert lock.stale is not None and lock.stale.pid == holder.pid
+        assert lock.stale.is_alive() is False
+        assert json.loads(path.read_text())["pid"] == os.getpid()
+
+
+# --- scanning and filing -------------------------------------------------------------------
+
+
+def test_settled_files_cost_no_wait_and_a_growing_file_is_skipped(tmp_path: Path) -> None:
+    old = drop(tmp_path, "old.zip", "x")
+    waits: list[float] = []
+    entries = inbox_mod.scan(
+        tmp_path, settle_seconds=5, is_delivery=lambda p: True, sleep=waits.append
+    )
+    assert [(e.path, e.state) for e in entries] == [(old, inbox_mod.READY)]
+    assert waits == []
+
+    growing = tmp_path / "growing.zip"
+    growing.write_text("a")
+
+    def grow(seconds: float) -> None:
+        waits.append(seconds)
+        with growing.open("a") as fh:
+            fh.write("more")
+
+    entries = inbox_mod.scan(tmp_path, settle_seconds=5, is_delivery=lambda p: True, sleep=grow)
+    states = {e.path.name: (e.state, e.reason) for e in entries}
+    assert waits == [5]
+    assert states["old.zip"][0] == inbox_mod.READY
+    assert states["growing.zip"][0] == inbox_mod.UNSETTLED
+    assert "still being written" in states["growing.zip"][1]
+
+
+def test_recent_but_finished_file_is_ready_after_one_wait(tmp_path: Path) -> None:
+    (tmp_path / "new.zip").write_text("done")
+    waits: list[float] = []
+    entries = inbox_mod.scan(
+        tmp_path, settle_seconds=3, is_delivery=lambda p: True, sleep=waits.append
+    )
+    assert waits == [3] and entries[0].state == inbox_mod.READY
+
+
+def test_scan_ignores_filing_folders_hidden_files_and_names_uploads(tmp_path: Path) -> None:
+    for folder in inbox_mod.FOLDERS:
+        (tmp_path / folder).mkdir()
+    drop(tmp_path, ".hidden.zip", "x")
+    drop(tmp_path, "~$book.xlsx", "x")
+    drop(tmp_path, "big.zip.part", "x")
+    drop(tmp_path, "notes.txt", "x")
+    (tmp_path / "broken.zip").symlink_to(tmp_path / "nowhere")
+    entries = inbox_mod.scan(
+        tmp_path, settle_seconds=0, is_delivery=lambda p: p.suffix == ".zip", sleep=lambda s: None
+    )
+    states = {e.path.name: e.state for e in entries}
+    assert states == {
+        "big.zip.part": inbox_mod.UNSETTLED,
+        "notes.txt": inbox_mod.NOT_A_DELIVERY,
+        "broken.zip": inbox_mod.UNREADABLE,
+    }
+
+
+def test_name_collisions_get_a_timestamp_never_overwrite(tmp_path: Path) -> None:
+    now = datetime(2026, 11, 23, 16, 5, 9)
+    folder = tmp_path / "processed"
+    folder.mkdir()
+    (folder / "gm.zip").write_text("first")
+    assert inbox_mod.target_for(folder, "gm.zip", "h", now) == folder / "gm.20261123T160509.zip"
+    (folder / "gm.20261123T160509.zip").write_text("second")
+    assert inbox_mod.target_for(folder, "gm.zip", "h", now).name == "gm.20261123T160509-2.zip"
+    (folder / "export").mkdir()
+    assert inbox_mod.target_for(folder, "export", "h", now).name == "export.20261123T160509"
+
+
+def test_reports_left_by_a_killed_run_are_reused_only_for_the_same_content(tmp_path: Path) -> None:
+    now = datetime(2026, 11, 23, 16, 5, 9)
+    folder = tmp_path / "rejected"
+    folder.mkdir()
+    (folder / "gm.zip.report.json").write_text(json.dumps({"content_hash": "aaa"}))
+    (folder / "gm.zip.report.txt").write_text("the first, full report")
+    assert inbox_mod.target_for(folder, "gm.zip", "aaa", now) == folder / "gm.zip"
+    assert inbox_mod.target_for(folder, "gm.zip", "bbb", now).name == "gm.20261123T160509.zip"
+
+    delivery = drop(tmp_path, "gm.zip", "content")
+    target = inbox_mod.file_entry(
+        delivery, folder, content_hash="aaa", report_text="ALREADY LOADED", report_json={}, now=now
+    )
+    assert target == folder / "gm.zip" and target.read_text() == "content"
+    assert (folder / "gm.zip.report.txt").read_text() == "the first, full report"
+
+
+# --- the job with fakes --------------------------------------------------------------------
+
+
+def test_a_run_files_everything_publishes_and_logs(tmp_path: Path, capsys) -> None:
+    job = make_job(tmp_path)
+    drop(job.inbox, "a.zip", "GM0014 2026-06-30 accept")
+    drop(job.inbox, "b.zip", "GM0034 2026-06-30 reject")
+    drop(job.inbox, "readme.txt", "not a delivery")
+
+    assert job.run_locked() == EXIT_ATTENTION
+    assert listing(job.inbox) == [
+        "processed",
+        "processed/a.zip",
+        "processed/a.zip.report.json",
+        "processed/a.zip.report.txt",
+        "rejected",
+        "rejected/b.zip",
+        "rejected/b.zip.report.json",
+        "rejected/b.zip.report.txt",
+        "unrecognised",
+        "unrecognised/readme.txt",
+        "unrecognised/readme.txt.report.json",
+        "unrecognised/readme.txt.report.txt",
+    ]
+    assert (job.inbox / "rejected/b.zip.report.txt").read_text() == "b.zip: REJECTED\n"
+    filed = json.loads((job.inbox / "rejected/b.zip.report.json").read_text())
+    assert filed["status"] == "rejected" and filed["filed_as"].endswith("rejected/b.zip")
+    out = capsys.readouterr().out
+    assert "1 accepted, 1 rejected" in out and "mart published" in out
+
+    (run,) = runs(job.paths)
+    assert (run["outcome"], run["exit_code"], run["seen"], run["accepted"], run["rejected"]) == (
+        "attention",
+        1,
+        2,
+        1,
+        1,
+    )
+    assert run["unrecognised"] == 1 and run["mart_published"] and run["ended_at"]
+    events = [json.loads(line) for line in (job.paths.logs / "hgkm.jsonl").read_text().splitlines()]
+    assert [e["event"] for e in events][0] == "run.start"
+    assert events[-1]["event"] == "run.end" and events[-1]["exit_code"] == 1
+    assert {e["run_id"] for e in events} == {job.run_id}
+    assert status.mart_state(job.paths)["behind"] is False
+
+    again = make_job(tmp_path)
+    assert again.run_locked() == EXIT_OK
+    assert "mart unchanged" in capsys.readouterr().out
+    assert [r["mart_published"] for r in runs(job.paths)] == [False, True]
+
+
+def test_already_loaded_goes_where_its_first_load_went(tmp_path: Path) -> None:
+    job = make_job(tmp_path)
+    drop(job.inbox, "b.zip", "GM0034 2026-06-30 reject")
+    drop(job.inbox, "a.zip", "GM0014 2026-06-30 accept")
+    fake_ingest(job.paths, job.inbox / "b.zip")  # loaded by a run killed before it moved them
+    fake_ingest(job.paths, job.inbox / "a.zip")
+    assert job.run_locked() == EXIT_OK  # nothing newly rejected in this run
+    assert (job.inbox / "rejected/b.zip").exists() and (job.inbox / "processed/a.zip").exists()
+    assert job.counts["already_loaded"] == 2
+    # Nothing was newly accepted, but the mart did not exist / was behind: published.
+    assert status.mart_state(job.paths)["behind"] is False
+
+
+def test_a_redelivered_name_is_kept_beside_the_first(tmp_path: Path) -> None:
+    job = make_job(tmp_path)
+    drop(job.inbox, "gm.zip", "GM0014 2026-06-30 accept")
+    job.run_locked()
+    drop(job.inbox, "gm.zip", "GM0014 2026-09-30 accept")
+    make_job(tmp_path).run_locked()
+    names = [n for n in os.listdir(job.inbox / "processed") if not n.endswith((".txt", ".json"))]
+    assert len(names) == 2 and "gm.zip" in names
+    texts = sorted((job.inbox / "processed" / n).read_text() for n in names)
+    assert texts == ["GM0014 2026-06-30 accept", "GM0014 2026-09-30 accept"]
+
+
+def test_a_failed_publication_exits_4_and_the_next_run_catches_up(tmp_path: Path, capsys) -> None:
+    job = make_job(tmp_path, compute=failing_compute)
+    drop(job.inbox, "a.zip", "GM0014 2026-06-30 accept")
+    assert job.run_locked() == EXIT_FAILED
+    assert not job.paths.mart.exists() and (job.inbox / "processed/a.zip").exists()
+    assert "compute/publish failed: RuntimeError" in capsys.readouterr().out
+    assert runs(job.paths)[0]["outcome"] == "failed"
+
+    retry = make_job(tmp_path)
+    assert retry.run_locked() == EXIT_OK
+    assert "publishing the mart (no mart yet)" in capsys.readouterr().out
+    assert status.mart_state(job.paths)["behind"] is False
+
+
+def test_an_ingest_crash_keeps_the_delivery_and_never_shows_its_message(
+    tmp_path: Path, capsys
+) -> None:
+    def crashing(paths: Paths, source: Path) -> None:
+        raise ValueError("could not parse '123456782' in column case_id")
+
+    job = make_job(tmp_path, ingest=crashing)
+    drop(job.inbox, "a.zip", "GM0014 2026-06-30 accept")
+    assert job.run_locked() == EXIT_FAILED
+    assert (job.inbox / "a.zip").exists()
+    printed = capsys.readouterr().out + (job.paths.logs / "hgkm.jsonl").read_text()
+    assert "INGEST FAILED (ValueError)" in printed and "123456782" not in printed
+    assert "123456782" not in json.dumps(runs(job.paths), default=str)
+
+
+def test_a_killed_run_is_marked_interrupted_by_the_next(tmp_path: Path) -> None:
+    paths = Paths(tmp_path / "data")
+    runlog.start(paths.warehouse, run_id="dead", host="h", pid=1, inbox=tmp_path)
+    assert runlog.start(paths.warehouse, run_id="next", host="h", pid=2, inbox=tmp_path) == 1
+    assert {r["run_id"]: r["outcome"] for r in runs(paths)} == {
+        "dead": "interrupted",
+        "next": "running",
+    }
+
+
+# --- status --------------------------------------------------------------------------------
+
+
+def test_status_names_rejected_and_stale_municipalities_and_a_mart_behind(tmp_path: Path) -> None:
+    job = make_job(tmp_path)
+    today = date(2026, 11, 23)
+    stale_extract = (today - timedelta(days=121)).isoformat()
+    fresh_extract = (today - timedelta(days=10)).isoformat()
+    drop(job.inbox, "a.zip", f"GM0014 {stale_extract} accept")
+    drop(job.inbox, "b.zip", f"GM0034 {fresh_extract} accept")
+    job.run_locked()
+    drop(job.inbox, "c.zip", f"GM0034 {fresh_extract} reject")
+    fake_ingest(job.paths, job.inbox / "c.zip")  # by hand, outside a run
+    drop(job.inbox, "d.zip", f"GM0363 {fresh_extract} accept")
+    fake_ingest(job.paths, job.inbox / "d.zip")  # accepted, but the mart does not know yet
+
+    report = status.collect(job.paths, staleness_days=120, runs=5, today=today)
+    by_code = {m["municipality_code"]: m for m in report["municipalities"]}
+    assert set(by_code) == {"GM0014", "GM0034"}
+    assert by_code["GM0014"]["stale"] and not by_code["GM0014"]["last_rejected"]
+    assert by_code["GM0014"]["days_since_extract"] == 121
+    assert by_code["GM0034"]["last_rejected"] and not by_code["GM0034"]["stale"]
+    assert by_code["GM0034"]["last_error_rules"] == ["missing_file"]
+    assert by_code["GM0034"]["municipality_name"] == "Almere"
+    assert report["mart"]["behind"] and report["mart"]["older_than_last_accepted"]
+    assert report["mart"]["current_deliveries"] == 3
+    assert report["mart"]["published_deliveries"] == 2
+    assert status.needs_attention(report)
+    text = status.render(report)
+    assert "GM0034 Almere: c.zip" in text and "121 days old" in text and "BEHIND" in text
+    json.dumps(status.json_ready(report))
+
+    make_job(tmp_path).run_locked()  # catches up: publishes d.zip's municipality
+    report = status.collect(job.paths, staleness_days=200, runs=5, today=today)
+    assert [m["municipality_code"] for m in report["municipalities"]] == ["GM0034"]
+    assert not report["mart"]["behind"]
