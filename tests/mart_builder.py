@@ -505,7 +505,7 @@ def _km_curves(values: pl.DataFrame) -> pl.DataFrame:
     times = pl.DataFrame({"time": np.arange(0, 181, 3, dtype=np.float64)})
     not_reached = pl.col("value").is_null()
     # exponential decay through the published median; a flat tail above 0.5 when not reached
-    rate = pl.when(not_reached).then(0.0035).otherwise(np.log(2) / pl.col("value"))
+    rate = pl.when(not_reached).then(0.0035).otherwise(pl.lit(float(np.log(2))) / pl.col("value"))
     survival = (-rate * pl.col("time")).exp()
     survival = pl.when(not_reached).then(survival.clip(0.62, 1)).otherwise(survival)
     at_risk = (pl.col("denominator") * survival).round().cast(pl.Int64)
