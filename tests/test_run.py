@@ -6,18 +6,24 @@ and mart tables the job reads; the end-to-end tests at the bottom run the real `
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
+import io
 import json
 import os
+import signal
 import subprocess
 import sys
+import threading
 import time
+import zipfile
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
 import pytest
+from conftest import HGKM, run_hgkm
 
 from hgkm import inbox as inbox_mod
 from hgkm import runlog, status
@@ -419,3 +425,232 @@ def test_status_names_rejected_and_stale_municipalities_and_a_mart_behind(tmp_pa
     report = status.collect(job.paths, staleness_days=200, runs=5, today=today)
     assert [m["municipality_code"] for m in report["municipalities"]] == ["GM0034"]
     assert not report["mart"]["behind"]
+
+
+# --- end to end: the real `hgkm run` as a subprocess ----------------------------------------
+
+FAULT_POINTS = ("ingest.read", "ingest.load", "run.move", "compute.build", "compute.publish")
+ARRIVED = time.time() - 3600  # deliveries arrived an hour ago: settled, no waiting
+
+
+@pytest.fixture(scope="module")
+def deliveries(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
+    """Two tiny real deliveries: GM0014 accepted, GM0034 rejected (its followups missing)."""
+    pytest.importorskip("pipelines.load", reason="the ingest has not landed yet")
+    pytest.importorskip("metrics.publish", reason="the computation has not landed yet")
+    out = tmp_path_factory.mktemp("sample")
+    result = run_hgkm(
+        "sample",
+        "--out",
+        out,
+        "--municipalities",
+        "GM0014,GM0034",
+        "--years",
+        "2023-2024",
+        "--extract-date",
+        "2025-06-30",
+        "--scale",
+        "0.05",
+        "--shape",
+        "zip",
+        "--no-profiles",
+        data_dir=out / "unused",
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    files = {p.name: p.read_bytes() for p in sorted((out / "deliveries").glob("*.zip"))}
+    accepted, broken = sorted(files)
+    with zipfile.ZipFile(io.BytesIO(files[broken])) as source:
+        kept = {n: source.read(n) for n in source.namelist() if n != "followups.csv"}
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as target:
+        for name, data in kept.items():
+            target.writestr(name, data)
+    return {accepted: files[accepted], broken: buffer.getvalue()}
+
+
+def fill_inbox(inbox: Path, deliveries: dict[str, bytes]) -> None:
+    inbox.mkdir(parents=True, exist_ok=True)
+    for position, (name, data) in enumerate(deliveries.items()):
+        path = inbox / name
+        path.write_bytes(data)
+        os.utime(path, (ARRIVED + position, ARRIVED + position))
+
+
+def state(data_dir: Path, inbox: Path) -> dict[str, object]:
+    """What must converge: deliveries (no ids, no times), row counts, inbox, published values."""
+    wh = duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True)
+    try:
+        deliveries = wh.sql(
+            "select content_hash, municipality_code, extract_date, source_name, shape, status,"
+            " rows_loaded::varchar, rows_dropped::varchar, warnings::varchar, errors::varchar,"
+            " error_count from deliveries order by all"
+        ).fetchall()
+        rows = {
+            t: wh.sql(f"select count(*) from {t}").fetchall()[0][0]
+            for t in ("cases", "reports", "children", "help", "followups")
+        }
+    finally:
+        wh.close()
+    mart = duckdb.connect(str(data_dir / "mart.duckdb"), read_only=True)
+    try:
+        values = mart.sql("select * from indicator_values order by all").fetchall()
+        used = mart.sql("select * from publication_deliveries order by all").fetchall()
+    finally:
+        mart.close()
+    return {
+        "deliveries": deliveries,
+        "rows": rows,
+        "inbox": listing(inbox),
+        "indicator_values": values,
+        "publication_deliveries": used,
+        "leftovers": sorted(p.name for p in data_dir.iterdir() if ".tmp" in p.name),
+    }
+
+
+@pytest.fixture(scope="module")
+def clean(deliveries: dict[str, bytes], tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """The state one uninterrupted run produces."""
+    base = tmp_path_factory.mktemp("clean")
+    fill_inbox(base / "inbox", deliveries)
+    result = run_hgkm("run", "--inbox", base / "inbox", data_dir=base / "data", timeout=300)
+    assert result.returncode == EXIT_ATTENTION, result.stdout + result.stderr
+    return {"state": state(base / "data", base / "inbox"), "stdout": result.stdout, "base": base}
+
+
+def test_a_clean_run_files_publishes_and_reports(clean: dict, deliveries: dict) -> None:
+    accepted, rejected = deliveries
+    inbox = clean["state"]["inbox"]
+    assert f"processed/{accepted}" in inbox and f"rejected/{rejected}" in inbox
+    assert f"rejected/{rejected}.report.txt" in inbox
+    assert not [n for n in inbox if "/" not in n and n not in inbox_mod.FOLDERS]
+    assert clean["state"]["indicator_values"], "nothing published"
+    assert sorted(d[5] for d in clean["state"]["deliveries"]) == ["accepted", "rejected"]
+    report = (clean["base"] / "inbox" / "rejected" / f"{rejected}.report.txt").read_text()
+    assert "REJECTED" in report and "followups" in report
+    assert "1 accepted, 1 rejected" in clean["stdout"]
+
+
+@pytest.mark.parametrize("point", FAULT_POINTS)
+def test_killed_at_each_stage_the_next_run_converges(
+    point: str, clean: dict, deliveries: dict, tmp_path: Path
+) -> None:
+    inbox, data = tmp_path / "inbox", tmp_path / "data"
+    fill_inbox(inbox, deliveries)
+    killed = run_hgkm("run", "--inbox", inbox, data_dir=data, env={"HGKM_FAULT": f"{point}:kill"})
+    assert killed.returncode == -signal.SIGKILL, killed.stdout + killed.stderr
+    assert f"hgkm-fault: reached {point}" in killed.stderr
+
+    again = run_hgkm("run", "--inbox", inbox, data_dir=data)
+    assert again.returncode in (EXIT_OK, EXIT_ATTENTION), again.stdout + again.stderr
+    assert "took over a stale lock" in again.stdout
+    assert "interrupted" in again.stdout
+    assert state(data, inbox) == clean["state"]
+
+    (last, killed_run) = runs(Paths(data))[:2]
+    assert killed_run["outcome"] == "interrupted" and last["mart_published"]
+
+
+def test_a_second_concurrent_run_exits_3_and_waiting_works(
+    deliveries: dict, tmp_path: Path
+) -> None:
+    inbox, data = tmp_path / "inbox", tmp_path / "data"
+    fill_inbox(inbox, deliveries)
+    env = {**os.environ, "HGKM_DATA_DIR": str(data), "HGKM_FAULT": "ingest.read:pause=4"}
+    first = subprocess.Popen(
+        [str(HGKM), "run", "--inbox", str(inbox)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert first.stderr is not None
+        assert "hgkm-fault: reached ingest.read" in first.stderr.readline()
+        started = time.monotonic()
+        second = run_hgkm("run", "--inbox", inbox, data_dir=data, timeout=60)
+        assert second.returncode == 3, second.stdout + second.stderr
+        assert time.monotonic() - started < 4  # at once, not after the first
+        assert f"pid {first.pid}" in second.stderr and "--wait" in second.stderr
+        waited = run_hgkm("run", "--inbox", inbox, "--wait", "120", data_dir=data, timeout=180)
+        assert waited.returncode == EXIT_OK, waited.stdout + waited.stderr
+        assert "0 delivery(ies) seen" in waited.stdout  # the first had filed everything
+    finally:
+        first.wait(timeout=120)
+    assert first.returncode == EXIT_ATTENTION
+    locked = [
+        json.loads(line)
+        for line in (data / "logs" / "hgkm.jsonl").read_text().splitlines()
+        if '"run.locked"' in line
+    ]
+    assert len(locked) == 1 and locked[0]["holder_pid"] == first.pid
+
+
+def _without_root_read_override() -> None:
+    """In the child: drop root's power to read any file, so chmod 000 means unreadable."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    for capability in (1, 2):  # CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH
+        if libc.prctl(24, capability, 0, 0, 0) != 0:  # PR_CAPBSET_DROP
+            raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP) failed")
+
+
+def test_unreadable_growing_and_foreign_files_are_reported_and_kept(
+    deliveries: dict, tmp_path: Path
+) -> None:
+    inbox, data = tmp_path / "inbox", tmp_path / "data"
+    inbox.mkdir()
+    accepted, _ = deliveries
+    unreadable = inbox / "GM0014_locked.zip"
+    unreadable.write_bytes(deliveries[accepted])
+    os.utime(unreadable, (ARRIVED, ARRIVED))
+    unreadable.chmod(0)
+    foreign = inbox / "notes.docx"
+    foreign.write_text("meeting notes")
+    os.utime(foreign, (ARRIVED, ARRIVED))
+    growing = inbox / accepted
+    payload = deliveries[accepted]
+
+    def write_slowly() -> None:
+        with growing.open("wb") as fh:
+            for start in range(0, len(payload), max(1, len(payload) // 40)):
+                fh.write(payload[start : start + max(1, len(payload) // 40)])
+                fh.flush()
+                time.sleep(0.1)
+
+    writer = threading.Thread(target=write_slowly)
+    writer.start()
+    time.sleep(0.3)
+    extra = {"preexec_fn": _without_root_read_override} if os.geteuid() == 0 else {}
+    first = run_hgkm("run", "--inbox", inbox, "--settle", "1", data_dir=data, **extra)
+    writer.join()
+    out = first.stdout
+    assert first.returncode == EXIT_ATTENTION, out + first.stderr
+    assert "GM0014_locked.zip: CANNOT READ (Permission denied" in out
+    assert f"{accepted}: skipped, still being written" in out
+    assert "notes.docx: not a delivery; moved to unrecognised/notes.docx" in out
+    assert unreadable.exists() and growing.exists()
+    assert (inbox / "unrecognised" / "notes.docx").read_text() == "meeting notes"
+    assert "not a delivery" in (inbox / "unrecognised" / "notes.docx.report.txt").read_text()
+    assert not (data / "mart.duckdb").exists()
+
+    unreadable.chmod(0o644)
+    os.utime(growing, (ARRIVED, ARRIVED))
+    second = run_hgkm("run", "--inbox", inbox, data_dir=data, **extra)
+    assert second.returncode == EXIT_OK, second.stdout + second.stderr
+    assert (inbox / "processed" / accepted).read_bytes() == payload
+    assert (inbox / "processed" / "GM0014_locked.zip").read_bytes() == payload
+    assert "1 accepted" in second.stdout and "1 already loaded" in second.stdout
+    assert (data / "mart.duckdb").exists()
+
+
+def test_status_cli_names_the_rejected_municipality(clean: dict) -> None:
+    data = clean["base"] / "data"
+    result = run_hgkm("status", "--json", data_dir=data, timeout=60)
+    assert result.returncode == EXIT_ATTENTION, result.stderr
+    report = json.loads(result.stdout)
+    rejected = [m for m in report["municipalities"] if m["last_rejected"]]
+    assert [m["municipality_code"] for m in rejected] == ["GM0034"]
+    assert "missing_file" in rejected[0]["last_error_rules"]
+    assert report["runs"][0]["outcome"] == "attention" and not report["mart"]["behind"]
+    text = run_hgkm("status", data_dir=data, timeout=60).stdout
+    assert "GM0034 Almere" in text
