@@ -284,3 +284,29 @@ def attention(status: pl.DataFrame, codes: list[str]) -> pl.DataFrame:
             | pl.col("delivered").not_()
         )
     )
+
+
+# Population size classes to compare like with like (after CBS's municipal size classes).
+SIZE_BOUNDS = (0, 20_000, 50_000, 100_000)
+
+
+def size_band_expr(population: pl.Expr) -> pl.Expr:
+    """The index of the size class a population falls in (0 = under 20,000)."""
+    band = pl.lit(0)
+    for i, bound in enumerate(SIZE_BOUNDS[1:], start=1):
+        band = pl.when(population >= bound).then(pl.lit(i)).otherwise(band)
+    return band
+
+
+def size_band(population: int | None) -> int:
+    if population is None:
+        return 0
+    return max(i for i, bound in enumerate(SIZE_BOUNDS) if population >= bound)
+
+
+def size_band_text(band: int, lang: str) -> str:
+    low = fmt.number(SIZE_BOUNDS[band], 0, lang)
+    if band + 1 < len(SIZE_BOUNDS):
+        high = fmt.number(SIZE_BOUNDS[band + 1], 0, lang)
+        return t("size_band", lang, low=low, high=high)
+    return t("size_band_open", lang, low=low)

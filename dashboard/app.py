@@ -1,0 +1,36 @@
+"""Entry point of the Streamlit app: routes the pages and holds the shared sidebar and state."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import data, state
+from dashboard.i18n import t
+
+PAGES = (
+    ("app_pages/regio_overzicht.py", "page_overview", ":material/grid_view:"),
+    ("app_pages/gemeenteprofiel.py", "page_profile", ":material/location_city:"),
+    ("app_pages/vergelijken.py", "page_compare", ":material/compare_arrows:"),
+    ("app_pages/trends.py", "page_trends", ":material/show_chart:"),
+    ("app_pages/indicatoren.py", "page_catalogue", ":material/menu_book:"),
+    ("app_pages/aanleveringen.py", "page_deliveries", ":material/inbox:"),
+    ("app_pages/rapport.py", "page_report", ":material/description:"),
+)
+
+st.set_page_config(page_title="HGKM-monitor", page_icon=":material/shield:", layout="wide")
+lang = state.language()
+navigation = st.navigation(
+    [
+        st.Page(path, title=t(key, lang), icon=icon, default=i == 0)
+        for i, (path, key, icon) in enumerate(PAGES)
+    ]
+)
+st.sidebar.caption(t("app_subtitle", lang))
+mart = data.current_version()
+if mart is None:
+    st.title(t("app_title", lang))
+    st.info(t("no_mart", lang), icon=":material/hourglass_empty:")
+    state.footer(None, lang)
+    st.stop()
+state.sidebar(mart, lang)
+navigation.run()

@@ -1,0 +1,1 @@
+"""The dashboard's pages: each module only lays out what data, tables and charts provide."""

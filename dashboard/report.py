@@ -1,0 +1,133 @@
+"""The meeting report: one region and period as a self-contained HTML file (no outside requests)."""
+
+from __future__ import annotations
+
+import html
+from datetime import date
+
+import polars as pl
+
+from dashboard import charts, data, tables
+from dashboard import format as fmt
+from dashboard.i18n import t
+from hgkm.reference import SOURCE_NOTE
+
+STYLE = """
+body { font-family: "Source Sans Pro", "Segoe UI", Helvetica, Arial, sans-serif; color: #1F2933;
+       max-width: 1180px; margin: 2rem auto; padding: 0 1.5rem; line-height: 1.45; }
+h1 { font-size: 1.7rem; margin-bottom: .2rem; } h2 { margin-top: 2.2rem; font-size: 1.3rem; }
+.meta, footer { color: #52606D; font-size: .9rem; }
+.summary dt { font-weight: 600; margin-top: .6rem; } .summary dd { margin-left: 0; }
+.lead { font-size: 1.05rem; background: #F5F7FA; padding: .8rem 1rem; border-radius: 6px; }
+.chart { break-inside: avoid; margin: 1rem 0; }
+footer { margin-top: 2.5rem; border-top: 1px solid #E4E7EB; padding-top: .8rem; }
+@media print { body { margin: 0; max-width: none; } }
+"""
+
+
+def _cells(mart: data.MartVersion, region: str, period: str, lang: str) -> pl.DataFrame:
+    names = dict(data.regions(mart).select("area_code", "area_name").iter_rows())
+    return tables.overview_cells(
+        data.region_values(mart, region, period),
+        data.region_members(mart, region),
+        data.catalogue(mart),
+        region,
+        names.get(region, region),
+        period,
+        lang,
+    )
+
+
+def summaries(mart: data.MartVersion, region: str, period: str, lang: str) -> pl.DataFrame:
+    """Per municipality of the region: a plain-language line on where it is better or worse."""
+    return tables.summary(_cells(mart, region, period, lang), lang)
+
+
+def _region_line(cells: pl.DataFrame, lang: str) -> str:
+    own = cells.filter(pl.col("area_type") == "region")
+    return t(
+        "report_region_line",
+        lang,
+        better=own.filter(pl.col("status") == "better").height,
+        worse=own.filter(pl.col("status") == "worse").height,
+        total=own.height,
+    )
+
+
+def build(
+    mart: data.MartVersion, region: str, period: str, lang: str = "nl", today: date | None = None
+) -> str:
+    """The whole report as one HTML string, plotly.js inlined once, every chart embedded."""
+    region_name = dict(data.regions(mart).select("area_code", "area_name").iter_rows()).get(
+        region, region
+    )
+    shown_period = fmt.period(period, lang)
+    cells = _cells(mart, region, period, lang)
+    catalogue = data.catalogue(mart)
+    title = t("report_title", lang, region=region_name, period=shown_period)
+    figures = [
+        charts.overview_grid(
+            cells, lang, t("overview_grid_title", lang, region=region_name, period=shown_period)
+        )
+    ]
+    for row in catalogue.iter_rows(named=True):
+        points = tables.describe(
+            tables.with_catalogue(
+                data.municipal_values(mart, row["indicator_id"], period), catalogue, lang
+            ),
+            lang,
+        ).with_columns(tables.status_expr("comparison_national").alias("status"))
+        points = points.filter(pl.col("veilig_thuis_region") == region)
+        national = cells.filter(
+            (pl.col("area_code") == data.NATIONAL) & (pl.col("indicator_id") == row["indicator_id"])
+        )["value"]
+        figures.append(
+            charts.ranked_bar(
+                points,
+                row["value_format"],
+                lang,
+                national[0] if len(national) else None,
+                title=f"{row[f'title_{lang}']}, {shown_period}",
+            )
+        )
+    config = {"displaylogo": False, "displayModeBar": False}
+    # plotly.js goes inline once, with the first chart; the others reuse it
+    blocks = [
+        '<div class="chart">'
+        + fig.to_html(full_html=False, include_plotlyjs=i == 0, config=config)
+        + "</div>"
+        for i, fig in enumerate(figures)
+    ]
+    summary = tables.summary(cells, lang)
+    items = "\n".join(
+        f"<dt>{html.escape(r['area_name'])}</dt><dd>{html.escape(r['summary'])}</dd>"
+        for r in summary.iter_rows(named=True)
+    )
+    published = data.publication(mart).get("published_at")
+    generated = fmt.day(today or date.today(), lang)
+    method = t("method_line", lang, published=fmt.day(published.date(), lang) if published else "")
+    return f"""<!DOCTYPE html>
+<html lang="{lang}">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{html.escape(title)}</title>
+<style>{STYLE}</style>
+</head>
+<body>
+<h1>{html.escape(title)}</h1>
+<p class="meta">{html.escape(t("report_generated", lang, date=generated))}</p>
+<p class="lead">{html.escape(t("report_intro", lang))}<br>
+{html.escape(_region_line(cells, lang))}</p>
+<p>{html.escape(t("overview_intro", lang))}</p>
+{blocks[0]}
+<h2>{html.escape(t("report_summary_heading", lang))}</h2>
+<dl class="summary">
+{items}
+</dl>
+<h2>{html.escape(t("report_key_charts", lang))}</h2>
+{"".join(blocks[1:])}
+<footer>{html.escape(SOURCE_NOTE)}. {html.escape(method)}</footer>
+</body>
+</html>
+"""

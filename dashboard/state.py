@@ -1,0 +1,235 @@
+"""Page state kept in the URL, and the furniture every page shares (banners, downloads, source).
+
+Each control is bound to one `st.query_params` key, so a copied link reopens the same view:
+the URL wins when it names a valid option the session has not seen yet, otherwise the
+control keeps its value and writes it back to the URL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import plotly.graph_objects as go
+import polars as pl
+import streamlit as st
+
+from dashboard import data, tables
+from dashboard import format as fmt
+from dashboard.i18n import DEFAULT_LANGUAGE, LANGUAGES, t
+from hgkm.reference import SOURCE_NOTE
+
+LANGUAGE_NAMES = {"nl": "Nederlands", "en": "English"}
+CONTEXT_KEY = "_hgkm_context"
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the sidebar chose for this run: every page reads it."""
+
+    mart: data.MartVersion
+    lang: str
+    region: str
+    region_name: str
+    municipality: str
+    municipality_name: str
+    period: str
+
+
+def _bound(param: str, options: Sequence[str], default: str) -> str:
+    """Reconcile session state with the URL before the widget for `param` is drawn."""
+    key, seen = f"qp_{param}", f"_url_{param}"
+    wanted = st.query_params.get(param)
+    if wanted in options and wanted != st.session_state.get(seen):
+        st.session_state[key] = wanted
+    elif st.session_state.get(key) not in options:
+        st.session_state[key] = default
+    return key
+
+
+def _publish(param: str, value: str) -> None:
+    st.query_params[param] = value
+    st.session_state[f"_url_{param}"] = value
+
+
+def select(
+    param: str,
+    options: Sequence[str],
+    labels: dict[str, str],
+    label: str,
+    default: str | None = None,
+    container=st.sidebar,
+    help: str | None = None,
+) -> str:
+    """A selectbox bound to query parameter `param`."""
+    options = list(options)
+    key = _bound(param, options, default if default in options else options[0])
+    value = container.selectbox(
+        label, options, key=key, format_func=lambda o: labels.get(o, o), help=help
+    )
+    _publish(param, value)
+    return value
+
+
+def radio(
+    param: str, options: Sequence[str], labels: dict[str, str], label: str, container=st
+) -> str:
+    options = list(options)
+    key = _bound(param, options, options[0])
+    value = container.radio(
+        label, options, key=key, format_func=lambda o: labels.get(o, o), horizontal=True
+    )
+    _publish(param, value)
+    return value
+
+
+def multiselect(
+    param: str,
+    options: Sequence[str],
+    labels: dict[str, str],
+    label: str,
+    default: list[str],
+    container=st,
+) -> list[str]:
+    """A multiselect bound to a comma-separated query parameter."""
+    key, seen = f"qp_{param}", f"_url_{param}"
+    raw = st.query_params.get(param)
+    wanted = [v for v in (raw or "").split(",") if v in options]
+    if raw is not None and raw != st.session_state.get(seen) and wanted:
+        st.session_state[key] = wanted
+    elif key not in st.session_state or not set(st.session_state[key]) <= set(options):
+        st.session_state[key] = [d for d in default if d in options]
+    values = container.multiselect(label, options, key=key, format_func=lambda o: labels.get(o, o))
+    _publish(param, ",".join(values))
+    return values
+
+
+def language() -> str:
+    key = _bound("lang", LANGUAGES, DEFAULT_LANGUAGE)
+    lang = st.sidebar.radio(
+        "Taal / Language",
+        LANGUAGES,
+        key=key,
+        format_func=LANGUAGE_NAMES.get,
+        horizontal=True,
+    )
+    _publish("lang", lang)
+    return lang
+
+
+def sidebar(mart: data.MartVersion, lang: str) -> Context:
+    """Region, municipality and period: chosen once, shared by every page."""
+    regions = data.regions(mart)
+    region_labels = dict(regions.select("area_code", "area_name").iter_rows())
+    region = select("region", list(region_labels), region_labels, t("region", lang))
+    members = data.region_members(mart, region)
+    delivered = data.municipalities(mart)["area_code"].to_list()
+    choosable = members.filter(pl.col("area_code").is_in(delivered))
+    if choosable.is_empty():
+        choosable = members
+    muni_labels = dict(choosable.select("area_code", "area_name").iter_rows())
+    largest = choosable.sort("population", descending=True, nulls_last=True)["area_code"][0]
+    municipality = select(
+        "municipality", list(muni_labels), muni_labels, t("municipality", lang), largest
+    )
+    periods = data.periods(mart)
+    period_labels = dict(
+        periods.select("period", fmt.period_expr(pl.col("period"), lang)).iter_rows()
+    )
+    default = periods.filter(pl.col("is_default"))["period"]
+    period = select(
+        "period",
+        list(period_labels),
+        period_labels,
+        t("period", lang),
+        default[0] if len(default) else None,
+    )
+    context = Context(
+        mart=mart,
+        lang=lang,
+        region=region,
+        region_name=region_labels[region],
+        municipality=municipality,
+        municipality_name=muni_labels[municipality],
+        period=period,
+    )
+    st.session_state[CONTEXT_KEY] = context
+    return context
+
+
+def context() -> Context:
+    return st.session_state[CONTEXT_KEY]
+
+
+def indicator(context: Context, container=st, proportions_only: bool = False) -> str:
+    """The page's indicator, shared between pages through the `indicator` parameter."""
+    catalogue = data.catalogue(context.mart)
+    if proportions_only:
+        catalogue = catalogue.filter(pl.col("unit") == "proportion")
+    labels = dict(catalogue.select("indicator_id", f"title_{context.lang}").iter_rows())
+    return select("indicator", list(labels), labels, t("indicator", context.lang), None, container)
+
+
+def chart(figure: go.Figure, key: str) -> None:
+    st.plotly_chart(
+        figure,
+        key=key,
+        theme=None,
+        config={"displaylogo": False, "locale": "nl"},
+    )
+
+
+def csv_download(frame: pl.DataFrame, name: str, context: Context, key: str) -> None:
+    """The chart's data as CSV: the mart's own columns, without hover markup."""
+    columns = [c for c in frame.columns if c not in {"hover", "sort_key"}]
+    st.download_button(
+        t("download_csv", context.lang),
+        frame.select(columns).write_csv(),
+        file_name=f"hgkm_{name}_{context.period}.csv",
+        mime="text/csv",
+        key=key,
+        icon=":material/download:",
+    )
+
+
+def banners(context: Context, codes: list[str]) -> None:
+    """A warning for each municipality among `codes` that is stale, rejected or missing."""
+    status = data.delivery_status(context.mart)
+    lang = context.lang
+    for row in tables.attention(status, codes).iter_rows(named=True):
+        name = row["municipality_name"]
+        if not row["delivered"]:
+            st.warning(t("banner_missing", lang, name=name), icon=":material/block:")
+            continue
+        if row["stale"]:
+            st.warning(
+                t(
+                    "banner_stale",
+                    lang,
+                    name=name,
+                    date=fmt.day(row["current_extract_date"], lang),
+                    days=row["days_since_extract"],
+                ),
+                icon=":material/schedule:",
+            )
+        if row["last_status"] == "rejected":
+            received = row["last_received_at"]
+            st.error(
+                t(
+                    "banner_rejected",
+                    lang,
+                    name=name,
+                    date=fmt.day(received.date() if received else None, lang),
+                ),
+                icon=":material/report:",
+            )
+
+
+def footer(context: Context | None, lang: str) -> None:
+    """The source and method line every page carries."""
+    published = ""
+    if context is not None:
+        stamp = data.publication(context.mart).get("published_at")
+        published = fmt.day(stamp.date(), lang) if stamp else ""
+    st.divider()
+    st.caption(f"{SOURCE_NOTE}. {t('method_line', lang, published=published)}")
