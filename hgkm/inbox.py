@@ -90,14 +90,15 @@ def scan(
     Entries changed within the last `settle_seconds` are watched for that long once (one wait
     for all of them); any that still change are left for the next run.
     """
-    candidates = sorted(
-        (
-            p
-            for p in inbox.iterdir()
-            if p.name not in FOLDERS and not p.name.lower().startswith(IGNORED_PREFIXES)
-        ),
-        key=lambda p: (p.lstat().st_mtime_ns, p.name),
-    )
+    arrived: dict[Path, int] = {}
+    for path in inbox.iterdir():
+        if path.name in FOLDERS or path.name.lower().startswith(IGNORED_PREFIXES):
+            continue
+        try:
+            arrived[path] = path.lstat().st_mtime_ns
+        except FileNotFoundError:
+            continue  # renamed or removed by its uploader since the listing
+    candidates = sorted(arrived, key=lambda p: (arrived[p], p.name))
     entries: dict[Path, Entry] = {}
     first: dict[Path, tuple[tuple[str, int, int], ...]] = {}
     for path in candidates:

@@ -36,9 +36,6 @@ EXIT_USAGE = 2  # bad options or configuration
 EXIT_LOCKED = 3  # another run holds the lock (and did not finish within --wait)
 EXIT_FAILED = 4  # the job itself failed: an ingest crashed, or computing/publishing the mart
 
-Ingest = Callable[..., Any]  # pipelines.load.ingest
-Compute = Callable[..., Any]  # metrics.publish.compute
-
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     run = subparsers.add_parser(
@@ -158,7 +155,7 @@ class Job:
     is_delivery: Callable[[Path], bool] = _is_delivery
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     counts: Counter[str] = field(default_factory=Counter)
-    lines: list[str] = field(default_factory=list)
+    filed_rejected: int = 0
 
     def __post_init__(self) -> None:
         self.log = JobLog(
@@ -251,7 +248,7 @@ class Job:
         if error or self.counts["failed"]:
             code, outcome = EXIT_FAILED, "failed"
             error = error or f"{self.counts['failed']} delivery(ies) could not be ingested"
-        elif self.counts["rejected"] or self.counts["unreadable"] or self.counts["unrecognised"]:
+        elif self.filed_rejected or self.counts["unreadable"] or self.counts["unrecognised"]:
             code, outcome = EXIT_ATTENTION, "attention"
         else:
             code, outcome = EXIT_OK, "ok"
@@ -353,6 +350,9 @@ class Job:
             original = self._original_status(report.content_hash)
         folder = inbox.PROCESSED if original == "accepted" else inbox.REJECTED
         self.counts[report.status] += 1
+        # A rejection first filed by this run (its load was committed by a killed run) has not
+        # been announced yet: it calls for attention as a fresh rejection would.
+        self.filed_rejected += folder == inbox.REJECTED
         target = inbox.file_entry(
             path,
             self.inbox / folder,

@@ -331,7 +331,8 @@ def test_already_loaded_goes_where_its_first_load_went(tmp_path: Path) -> None:
     drop(job.inbox, "a.zip", "GM0014 2026-06-30 accept")
     fake_ingest(job.paths, job.inbox / "b.zip")  # loaded by a run killed before it moved them
     fake_ingest(job.paths, job.inbox / "a.zip")
-    assert job.run_locked() == EXIT_OK  # nothing newly rejected in this run
+    # b.zip's rejection was never announced (its run was killed): this run announces it.
+    assert job.run_locked() == EXIT_ATTENTION
     assert (job.inbox / "rejected/b.zip").exists() and (job.inbox / "processed/a.zip").exists()
     assert job.counts["already_loaded"] == 2
     # Nothing was newly accepted, but the mart did not exist / was behind: published.
