@@ -26,6 +26,7 @@ import duckdb
 
 from hgkm import faults, inbox, runlog, status
 from hgkm.config import Config, ConfigError, load_config
+from hgkm.inbox import Entry
 from hgkm.joblog import JobLog
 from hgkm.lock import LockBusy, RunLock
 from hgkm.settings import Paths
@@ -285,7 +286,7 @@ class Job:
         )
         return EXIT_FAILED
 
-    def _handle(self, entry: inbox.Entry) -> None:
+    def _handle(self, entry: Entry) -> None:
         name = entry.path.name
         if entry.state == inbox.UNSETTLED:
             self.counts["skipped"] += 1
