@@ -222,7 +222,7 @@ def periods_table(values: pl.DataFrame, extract_dates: pl.Series) -> pl.DataFram
         complete = [y for y in years if date(y, 12, 31) + timedelta(days=365) <= oldest_extract]
         default = max(complete) if complete else default
     return periods.with_columns(
-        is_default=(pl.col("period_type") == "year") & (pl.col("year") == default)
+        is_default=(pl.col("period_type") == "year") & (pl.col("year") == (default or 0))
     )
 
 
@@ -332,7 +332,12 @@ def funnel_tables(values: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
             continue
         numerator = areas["numerator"].to_numpy()
         denominator = areas["denominator"].to_numpy()
-        phi, tau2 = stats.overdispersion(numerator, denominator, benchmark)
+        # one area has no spread to measure (and tau2's denominator would be zero)
+        phi, tau2 = (
+            stats.overdispersion(numerator, denominator, benchmark)
+            if areas.height >= 2
+            else (math.nan, 0.0)
+        )
         dispersed = overdispersed(phi, areas.height)
         funnel_rows.append(
             {
