@@ -224,12 +224,28 @@ class Job:
         for leftover in inbox.remove_leftovers(self.inbox):
             self.log.event("inbox.leftover_removed", path=str(leftover))
 
-        for entry in inbox.scan(
-            self.inbox, settle_seconds=self.config.settle_seconds, is_delivery=self.is_delivery
-        ):
-            self._handle(entry)
-
         error: str | None = None
+        try:
+            entries = inbox.scan(
+                self.inbox, settle_seconds=self.config.settle_seconds, is_delivery=self.is_delivery
+            )
+        except OSError as exc:
+            entries = []
+            error = f"cannot list the inbox: {exc.strerror}: {exc.filename}"
+            self.say(f"ERROR {error}")
+            self.log.event("inbox.unlistable", level="error", error=error)
+        for entry in entries:
+            try:
+                self._handle(entry)
+            except OSError as exc:
+                # Filing failed (e.g. no write access to the inbox): the entry stays put.
+                self.counts["failed"] += 1
+                reason = f"{exc.strerror or type(exc).__name__}: {exc.filename or entry.path}"
+                self.say(f"  {entry.path.name}: CANNOT FILE ({reason}); left in the inbox")
+                self.log.event(
+                    "inbox.filing_failed", level="error", path=str(entry.path), reason=reason
+                )
+
         published = False
         try:
             reason = self._publish_reason()
@@ -248,7 +264,7 @@ class Job:
 
         if error or self.counts["failed"]:
             code, outcome = EXIT_FAILED, "failed"
-            error = error or f"{self.counts['failed']} delivery(ies) could not be ingested"
+            error = error or f"{self.counts['failed']} delivery(ies) could not be ingested or filed"
         elif self.filed_rejected or self.counts["unreadable"] or self.counts["unrecognised"]:
             code, outcome = EXIT_ATTENTION, "attention"
         else:

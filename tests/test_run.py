@@ -380,6 +380,16 @@ def test_an_ingest_crash_keeps_the_delivery_and_never_shows_its_message(
     assert "123456782" not in json.dumps(runs(job.paths), default=str)
 
 
+def test_a_delivery_that_cannot_be_filed_stays_and_exits_4(tmp_path: Path, capsys) -> None:
+    job = make_job(tmp_path)
+    drop(job.inbox, "a.zip", "GM0014 2026-06-30 accept")
+    (job.inbox / "processed").write_text("a file where the folder should be")
+    assert job.run_locked() == EXIT_FAILED
+    assert (job.inbox / "a.zip").read_text() == "GM0014 2026-06-30 accept"
+    assert "a.zip: CANNOT FILE" in capsys.readouterr().out
+    assert runs(job.paths)[0]["failed"] == 1
+
+
 def test_a_killed_run_is_marked_interrupted_by_the_next(tmp_path: Path) -> None:
     paths = Paths(tmp_path / "data")
     runlog.start(paths.warehouse, run_id="dead", host="h", pid=1, inbox=tmp_path)
