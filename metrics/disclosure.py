@@ -128,6 +128,111 @@ def _region_equations(rows: pl.LazyFrame, memberships: pl.LazyFrame) -> pl.LazyF
     )
 
 
+def _area_pairs(memberships: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Pairs of areas whose identities combine into a new one, with the areas' kinds.
+
+    nested: (outer, inner, municipality_code) for regions whose members include all of
+    another area's (or equal them): outer = inner + the municipalities of outer not in inner,
+    so the difference of two published regions is an equation of its own.
+    partition: (NL, region) for every region type whose regions split NL's members exactly:
+    NL = the sum of that type's regions.
+    """
+    sizes = memberships.group_by("area_code").agg(pl.len().alias("size"))
+    shared = (
+        memberships.join(memberships, on="municipality_code", suffix="_inner")
+        .filter(pl.col("area_code") != pl.col("area_code_inner"))
+        .group_by("area_code", "area_code_inner")
+        .agg(pl.len().alias("shared"))
+        .join(
+            sizes.rename({"area_code": "area_code_inner", "size": "inner_size"}),
+            on="area_code_inner",
+        )
+    )
+    pairs = shared.filter(
+        (pl.col("shared") == pl.col("inner_size")) & (pl.col("area_code") != "NL")
+    ).select("area_code", "area_code_inner")
+    rest = pairs.join(memberships, on="area_code").join(
+        memberships.rename({"area_code": "area_code_inner"}),
+        on=["area_code_inner", "municipality_code"],
+        how="anti",
+    )
+    region_type = pl.col("area_code").str.split(":").list.first()
+    national = memberships.filter(pl.col("area_code") == "NL")
+    regional = memberships.filter(pl.col("area_code").str.contains(":", literal=True))
+    splits = (
+        regional.with_columns(region_type.alias("region_type"))
+        .group_by("region_type")
+        .agg(
+            pl.len().alias("members"),
+            pl.col("municipality_code").n_unique().alias("distinct"),
+            pl.col("municipality_code")
+            .is_in(national["municipality_code"].implode())
+            .all()
+            .alias("inside"),
+        )
+        .filter(
+            (pl.col("members") == national.height)
+            & (pl.col("distinct") == national.height)
+            & pl.col("inside")
+        )
+    )
+    partition = (
+        regional.select("area_code")
+        .unique()
+        .filter(region_type.is_in(splits["region_type"].implode()))
+        .select(pl.lit("NL").alias("area_code_outer"), pl.col("area_code").alias("area_code_inner"))
+    )
+    return pairs.join(rest, on=["area_code", "area_code_inner"], how="left"), partition
+
+
+def _derived_equations(rows: pl.LazyFrame, memberships: pl.DataFrame) -> pl.LazyFrame:
+    """Identities between areas: nested regions and NL as the sum of one region type."""
+    nested, partition = _area_pairs(memberships)
+    slice_keys = ["indicator_id", "period", "breakdown"]
+    areas = rows.filter(pl.col("area_type") != "municipality").select(
+        *slice_keys, "area_code", pl.col(_ROW).alias("row")
+    )
+    munis = rows.filter(pl.col("area_type") == "municipality").select(
+        *slice_keys, pl.col("area_code").alias("municipality_code"), pl.col(_ROW).alias("row")
+    )
+    outer = areas.rename({"row": "total_row"}).join(
+        nested.lazy().select("area_code", "area_code_inner").unique(), on="area_code"
+    )
+    inner_parts = outer.join(
+        areas.rename({"area_code": "area_code_inner", "row": "part_row"}),
+        on=[*slice_keys, "area_code_inner"],
+    )
+    muni_parts = outer.join(
+        nested.lazy().drop_nulls("municipality_code"), on=["area_code", "area_code_inner"]
+    ).join(munis.rename({"row": "part_row"}), on=[*slice_keys, "municipality_code"])
+    region_parts = (
+        areas.rename({"area_code": "area_code_outer", "row": "total_row"})
+        .join(partition.lazy(), on="area_code_outer")
+        .join(
+            areas.rename({"area_code": "area_code_inner", "row": "part_row"}),
+            on=[*slice_keys, "area_code_inner"],
+        )
+        .with_columns(pl.col("area_code_inner").str.split(":").list.first())
+    )
+    shape = [pl.col("total_row"), pl.col("family"), pl.col("part_row")]
+    return pl.concat(
+        [
+            pl.concat([inner_parts, muni_parts], how="diagonal").select(
+                pl.lit("nested").alias("kind"),
+                *shape[:1],
+                pl.col("area_code_inner").alias("family"),
+                shape[2],
+            ),
+            region_parts.select(
+                pl.lit("partition").alias("kind"),
+                *shape[:1],
+                pl.col("area_code_inner").alias("family"),
+                shape[2],
+            ),
+        ]
+    )
+
+
 def _period_equations(rows: pl.LazyFrame) -> pl.LazyFrame:
     is_quarter = pl.col("period").str.contains("-Q", literal=True)
     keys = ["indicator_id", "area_type", "area_code", "breakdown", "year"]
@@ -145,8 +250,15 @@ def _equations(frame: pl.DataFrame, memberships: pl.DataFrame) -> pl.DataFrame:
     members = memberships.lazy().select(
         pl.col("area_code").cast(pl.String), pl.col("municipality_code").cast(pl.String)
     )
+    present = frame.filter(pl.col("area_type") == "municipality")["area_code"].unique()
+    delivering = members.filter(pl.col("municipality_code").is_in(present.implode())).collect()
     equations = pl.concat(
-        [_family_equations(rows), _region_equations(rows, members), _period_equations(rows)]
+        [
+            _family_equations(rows),
+            _region_equations(rows, members),
+            _derived_equations(rows, delivering),
+            _period_equations(rows),
+        ]
     )
     return (
         equations.with_columns(

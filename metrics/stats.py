@@ -41,7 +41,10 @@ def wilson(
         scale = 2.0 * (n + z * z)
         low = np.where(n > 0, (centre - root) / scale, np.nan)
         high = np.where(n > 0, (centre + root) / scale, np.nan)
-    # Outside floating-point noise the bounds already lie in [0, 1]; make that exact.
+    # Algebraically low = 0 at O = 0 and high = 1 at O = n; rounding can miss by 1 ulp and
+    # put the estimate itself outside its interval, so set those edges exactly.
+    low = np.where(o <= 0, np.where(n > 0, 0.0, np.nan), low)
+    high = np.where((o >= n) & (n > 0), 1.0, high)
     return np.clip(low, 0.0, 1.0), np.clip(high, 0.0, 1.0)
 
 
