@@ -57,7 +57,7 @@ def _layout(fig: go.Figure, title: str | None = None, height: int | None = None)
         plot_bgcolor="white",
         margin=dict(l=10, r=10, t=60 if title else 20, b=10),
         hoverlabel=dict(bgcolor="white", font_size=13, align="left"),
-        legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="left", x=0),
+        legend=dict(orientation="h", yanchor="top", y=-0.12, xanchor="left", x=0),
     )
     fig.update_xaxes(automargin=True)
     fig.update_yaxes(automargin=True)
@@ -115,7 +115,10 @@ def overview_grid(cells: pl.DataFrame, lang: str, title: str | None = None) -> g
         scale += [[i / (n + 1), COLOURS[status]], [(i + 1) / (n + 1), COLOURS[status]]]
     # ids as categories (titles may repeat), readable wrapped titles as tick labels
     x_ids = columns["indicator_id"].to_list()
-    x_labels = ["<br>".join(textwrap.wrap(label, 14)) for label in columns["short"].to_list()]
+    x_labels = [
+        "<br>".join(textwrap.wrap(label, 14, break_long_words=False))
+        for label in columns["short"].to_list()
+    ]
     y_ids = rows["area_code"].to_list()
     y_labels = [
         f"<b>{name}</b>" if code == "NL" or ":" in code else name for code, name in rows.iter_rows()
@@ -624,9 +627,17 @@ def ranked_bar(
     )
     hidden = points.filter(pl.col("suppressed") | pl.col("value").is_null()).sort("area_name")
     ordered = pl.concat([shown, hidden], how="diagonal_relaxed")
+    # the value and symbol sit in the label, clear of the bars and their intervals
     names = [
-        f"<b>{n}</b>" if c == highlight else n
-        for c, n in ordered.select("area_code", "area_name").iter_rows()
+        (f"<b>{name}</b>" if code == highlight else name)
+        + (
+            f"  {shown_text} {SYMBOLS.get(status, '')}".rstrip()
+            if status not in ("suppressed", "no_data")
+            else f"  {SYMBOLS[status]}"
+        )
+        for code, name, shown_text, status in ordered.select(
+            "area_code", "area_name", "shown", "status"
+        ).iter_rows()
     ]
     fig = go.Figure(
         go.Bar(
@@ -640,14 +651,6 @@ def ranked_bar(
                     width=[2.5 if c == highlight else 0.8 for c in ordered["area_code"]],
                 ),
             ),
-            text=[
-                f"{shown_text} {SYMBOLS.get(status, '')}".strip()
-                if status not in ("suppressed", "no_data")
-                else SYMBOLS[status]
-                for shown_text, status in ordered.select("shown", "status").iter_rows()
-            ],
-            textposition="outside",
-            cliponaxis=False,
             error_x=dict(
                 type="data",
                 symmetric=False,

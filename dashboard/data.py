@@ -1,8 +1,8 @@
 """The one module that opens the published mart: a cached read-only connection and cached queries.
 
-The connection is keyed by the mart file's identity (inode, mtime, size): `hgkm compute`
-renames a new file over the old one, the next rerun sees a new identity, opens the new file
-and the cache closes the old connection. Queries are cached per identity as well, so a new
+Every rerun reads the mart file's identity (inode, mtime, size). `hgkm compute` renames a
+new file over the old one; the next rerun sees a new identity, the cached connection closes
+the old file and opens the new one. Queries are cached per identity as well, so a new
 publication is never mixed with answers from the old one.
 """
 
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,19 +46,37 @@ def current_version(path: Path | None = None) -> MartVersion | None:
     return MartVersion(str(path), stat.st_ino, stat.st_mtime_ns, stat.st_size)
 
 
-def _close(connection: duckdb.DuckDBPyConnection) -> None:
-    connection.close()
+class _Handle:
+    """The mart connection of one path, reopened when a new edition is published.
+
+    DuckDB shares one database instance per path within a process, so the old connection
+    must be closed before the new file is opened, or the new connection would still see
+    the old edition.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._mart: MartVersion | None = None
+        self._connection: duckdb.DuckDBPyConnection | None = None
+
+    def cursor(self, mart: MartVersion) -> duckdb.DuckDBPyConnection:
+        with self._lock:
+            if self._mart != mart:
+                if self._connection is not None:
+                    self._connection.close()
+                self._connection = duckdb.connect(mart.path, read_only=True)
+                self._mart = mart
+            # DuckDB connections are not shared between threads: a cursor per query.
+            return self._connection.cursor()
 
 
-# One entry: a new edition evicts (and so closes) the previous connection.
-@st.cache_resource(max_entries=1, on_release=_close, show_spinner=False)
-def _connection(mart: MartVersion) -> duckdb.DuckDBPyConnection:
-    return duckdb.connect(mart.path, read_only=True)
+@st.cache_resource(show_spinner=False)
+def _handle(path: str) -> _Handle:
+    return _Handle()
 
 
 def _frame(mart: MartVersion, sql: str, params: dict | None = None) -> pl.DataFrame:
-    # DuckDB connections are not shared between threads: each query gets its own cursor.
-    cursor = _connection(mart).cursor()
+    cursor = _handle(mart.path).cursor(mart)
     try:
         return cursor.sql(sql, params=params).pl()
     finally:

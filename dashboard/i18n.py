@@ -47,6 +47,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "no_delivery": {"nl": "geen (actuele) aanlevering", "en": "no (current) delivery"},
     "interval": {"nl": "95%-interval", "en": "95% interval"},
+    "not_reached_short": {"nl": "niet bereikt", "en": "not reached"},
     "cases": {"nl": "gevallen", "en": "cases"},
     "netherlands": {"nl": "Nederland", "en": "the Netherlands"},
     "legend_better": {"nl": "▲ beter", "en": "▲ better"},

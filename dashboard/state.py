@@ -39,11 +39,14 @@ class Context:
 def _bound(param: str, options: Sequence[str], default: str) -> str:
     """Reconcile session state with the URL before the widget for `param` is drawn."""
     key, seen = f"qp_{param}", f"_url_{param}"
-    wanted = st.query_params.get(param)
-    if wanted in options and wanted != st.session_state.get(seen):
-        st.session_state[key] = wanted
-    elif st.session_state.get(key) not in options:
-        st.session_state[key] = default
+    wanted, last = st.query_params.get(param), st.session_state.get(seen)
+    current = st.session_state.get(key)
+    if wanted in options and wanted != last:
+        current = wanted
+    elif current not in options:
+        current = last if last in options else default
+    # Assigned on every run: a page's widget state does not survive a page switch by itself.
+    st.session_state[key] = current
     return key
 
 
@@ -95,10 +98,14 @@ def multiselect(
     key, seen = f"qp_{param}", f"_url_{param}"
     raw = st.query_params.get(param)
     wanted = [v for v in (raw or "").split(",") if v in options]
-    if raw is not None and raw != st.session_state.get(seen) and wanted:
-        st.session_state[key] = wanted
-    elif key not in st.session_state or not set(st.session_state[key]) <= set(options):
-        st.session_state[key] = [d for d in default if d in options]
+    last = st.session_state.get(seen)
+    current = st.session_state.get(key)
+    if raw is not None and raw != last and wanted:
+        current = wanted
+    elif current is None or not set(current) <= set(options):
+        remembered = [v for v in (last or "").split(",") if v in options]
+        current = remembered or [d for d in default if d in options]
+    st.session_state[key] = current
     values = container.multiselect(label, options, key=key, format_func=lambda o: labels.get(o, o))
     _publish(param, ",".join(values))
     return values
@@ -134,7 +141,7 @@ def sidebar(mart: data.MartVersion, lang: str) -> Context:
     )
     periods = data.periods(mart)
     period_labels = dict(
-        periods.select("period", fmt.period_expr(pl.col("period"), lang)).iter_rows()
+        periods.select("period", fmt.period_expr(pl.col("period"), lang).alias("label")).iter_rows()
     )
     default = periods.filter(pl.col("is_default"))["period"]
     period = select(

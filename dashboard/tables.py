@@ -149,12 +149,18 @@ def overview_cells(
     )
     cells = describe(cells, lang).with_columns(status_expr("comparison_national").alias("status"))
     symbol = pl.col("status").replace_strict(SYMBOLS, return_dtype=pl.Utf8)
+    # the grid's cells are narrow: "niet bereikt" there, the full phrase on hover
+    shown = (
+        pl.when(pl.col("median_reached").not_().fill_null(False) & pl.col("suppressed").not_())
+        .then(pl.lit(t("not_reached_short", lang)))
+        .otherwise(pl.col("shown"))
+    )
     text = (
         pl.when(pl.col("status").is_in(["suppressed", "no_data"]))
         .then(symbol)
         .when(symbol == "")
-        .then(pl.col("shown"))
-        .otherwise(pl.col("shown") + " " + symbol)
+        .then(shown)
+        .otherwise(shown + " " + symbol)
     )
     return cells.with_columns(text.alias("text")).sort("row_order", "area_name", "sort_order")
 
