@@ -594,7 +594,7 @@ def funnel_chart(
             xref="paper",
             yref="paper",
             x=0,
-            y=-0.2,
+            y=-0.45,
             showarrow=False,
             align="left",
             xanchor="left",
@@ -603,10 +603,10 @@ def funnel_chart(
         )
     fig.update_xaxes(type="log", title=t("funnel_x", lang), gridcolor=GRID)
     fig.update_yaxes(ticksuffix="%", gridcolor=GRID)
-    _layout(fig, title, height=520 if overdispersed else 460)
-    fig.update_layout(separators=_separators(lang))
+    _layout(fig, title, height=560 if overdispersed else 480)
+    fig.update_layout(separators=_separators(lang), legend=dict(y=-0.22))
     if overdispersed:
-        fig.update_layout(margin=dict(b=120))
+        fig.update_layout(margin=dict(b=150))
     return fig
 
 

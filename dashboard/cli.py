@@ -42,7 +42,8 @@ def run_dashboard(args: argparse.Namespace, paths: Paths) -> int:
     ]  # fmt: skip
     print(f"HGKM monitor: http://{args.host}:{args.port}", flush=True)
     try:
-        return subprocess.call(command, env=env)
+        # from the project folder, so Streamlit finds .streamlit/config.toml (theme, toolbar)
+        return subprocess.call(command, env=env, cwd=APP.parent.parent)
     except KeyboardInterrupt:
         return 0
 

@@ -137,6 +137,14 @@ def municipalities(mart: MartVersion) -> pl.DataFrame:
 
 
 @_cached
+def delivered(mart: MartVersion) -> list[str]:
+    """Codes of the municipalities with a current delivery."""
+    return _frame(
+        mart, "select area_code from areas where area_type = 'municipality' and n_delivered > 0"
+    )["area_code"].to_list()
+
+
+@_cached
 def region_members(mart: MartVersion, region: str) -> pl.DataFrame:
     """The region's municipalities (delivered or not), by name."""
     return _frame(

@@ -128,10 +128,16 @@ def sidebar(mart: data.MartVersion, lang: str) -> Context:
     """Region, municipality and period: chosen once, shared by every page."""
     regions = data.regions(mart)
     region_labels = dict(regions.select("area_code", "area_name").iter_rows())
-    region = select("region", list(region_labels), region_labels, t("region", lang))
+    with_data = regions.filter(pl.col("n_delivered") > 0)["area_code"]
+    region = select(
+        "region",
+        list(region_labels),
+        region_labels,
+        t("region", lang),
+        with_data[0] if len(with_data) else None,
+    )
     members = data.region_members(mart, region)
-    delivered = data.municipalities(mart)["area_code"].to_list()
-    choosable = members.filter(pl.col("area_code").is_in(delivered))
+    choosable = members.filter(pl.col("area_code").is_in(data.delivered(mart)))
     if choosable.is_empty():
         choosable = members
     muni_labels = dict(choosable.select("area_code", "area_name").iter_rows())

@@ -13,8 +13,8 @@ lang, mart = ctx.lang, ctx.mart
 
 st.title(t("page_trends", lang))
 st.markdown(t("trends_intro", lang))
-delivered = data.municipalities(mart)
-options = delivered.select("area_code", "area_name")
+options = data.municipalities(mart).filter(pl.col("area_code").is_in(data.delivered(mart)))
+options = options.select("area_code", "area_name")
 labels = dict(options.iter_rows())
 left, middle, right = st.columns([2, 3, 1])
 with left:
