@@ -1,0 +1,1 @@
+"""National-scale benchmarks: `python -m benchmarks.run` (make bench), not part of the tests."""

@@ -1,0 +1,386 @@
+"""`make bench`: generate the country at several volumes, measure every step, write the results.
+
+    python -m benchmarks.run [--quick] [--scales 0.125,0.25,0.5,1] [--repeats N]
+
+Per scale: generate (cached under benchmarks/work/), ingest from scratch and compute, each
+`--repeats` times in fresh processes. At the largest scale also: the bare DuckDB floor (two
+variants), pandas + pandera, one municipality's new delivery into the full warehouse, and the
+dashboard's queries cold and warm. Results go to benchmarks/results.{md,json} (or `--out`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from benchmarks import measure, report
+
+HERE = Path(__file__).resolve().parent
+TABLES = ("cases", "reports", "children", "help", "followups")
+YEARS = "2019-2025"  # seven cohort years
+EXTRACT = "2026-01-15"
+LATER_EXTRACT = "2026-04-15"  # the one municipality's next delivery
+SEED = 1
+NATIONAL_MUNICIPALITY = "GM0363"  # Amsterdam, the largest: the worst everyday case
+QUICK_REGION = "VT11"  # IJsselland: a small region for the end-to-end test
+QUICK_MUNICIPALITY = "GM0193"  # Zwolle, in that region
+
+
+@dataclass(frozen=True)
+class Plan:
+    scales: tuple[float, ...]
+    repeats: int
+    interactions: int
+    selection: tuple[str, ...]  # the generator's municipality selection options
+    one_municipality: str
+    quick: bool
+    work: Path
+    out: Path
+
+
+def parse_args(argv: list[str] | None) -> tuple[Plan, str]:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__)
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"a tiny run (region {QUICK_REGION}, scales 0.05,0.1, one repeat) to prove the "
+        "harness works end to end; its figures mean nothing",
+    )
+    parser.add_argument("--scales", help="volume multipliers of the country (default 0.125,..,1)")
+    parser.add_argument("--repeats", type=int, help="runs per step (default 3; quick 1)")
+    parser.add_argument(
+        "--interactions",
+        type=int,
+        help="dashboard interactions, each of cold and warm (default 70; quick 14)",
+    )
+    parser.add_argument("--work", type=Path, default=HERE / "work", help="scratch folder")
+    parser.add_argument("--out", type=Path, default=HERE, help="where results.md/json go")
+    args = parser.parse_args(argv)
+    default_scales = "0.05,0.1" if args.quick else "0.125,0.25,0.5,1"
+    scales = tuple(sorted(float(s) for s in (args.scales or default_scales).split(",")))
+    if not scales or min(scales) <= 0:
+        parser.error("--scales: positive numbers, e.g. 0.125,0.25,0.5,1")
+    repeats = args.repeats or (1 if args.quick else 3)
+    if repeats < 1:
+        parser.error("--repeats must be at least 1")
+    plan = Plan(
+        scales=scales,
+        repeats=repeats,
+        interactions=args.interactions or (14 if args.quick else 70),
+        selection=("--region", QUICK_REGION) if args.quick else ("--all",),
+        one_municipality=QUICK_MUNICIPALITY if args.quick else NATIONAL_MUNICIPALITY,
+        quick=args.quick,
+        work=args.work.resolve(),
+        out=args.out.resolve(),
+    )
+    return plan, " ".join(argv if argv is not None else sys.argv[1:])
+
+
+def say(text: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {text}", flush=True)
+
+
+def generate(plan: Plan, name: str, scale: float, options: tuple[str, ...]) -> dict[str, Any]:
+    """Generate a sample with `hgkm sample` once; later runs reuse it (its options name it)."""
+    folder = plan.work / name
+    marker = folder / "generated.json"
+    if marker.is_file():
+        return json.loads(marker.read_text())
+    shutil.rmtree(folder, ignore_errors=True)
+    command = [
+        str(Path(sys.executable).parent / "hgkm"),
+        "sample",
+        "--out",
+        str(folder),
+        "--scale",
+        str(scale),
+        "--seed",
+        str(SEED),
+        "--shape",
+        "folder",
+        *options,
+    ]
+    started = time.perf_counter()
+    subprocess.run(command, check=True, capture_output=True, text=True)
+    seconds = time.perf_counter() - started
+    deliveries = folder / "deliveries"
+    rows = {
+        t: pl.scan_csv(str(deliveries / "*" / f"{t}.csv"), infer_schema=False)
+        .select(pl.len())
+        .collect()
+        .item()
+        for t in TABLES
+    }
+    size = sum(p.stat().st_size for p in deliveries.rglob("*") if p.is_file())
+    facts = {
+        "folder": str(deliveries),
+        "municipalities": sum(1 for p in deliveries.iterdir() if p.is_dir()),
+        "years": YEARS,
+        "scale": scale,
+        "rows": rows,
+        "rows_total": sum(rows.values()),
+        "megabytes": size / 1024**2,
+        "generate_seconds": seconds,
+    }
+    marker.write_text(json.dumps(facts, indent=2))
+    return facts
+
+
+def _fresh(folder: Path) -> Any:
+    def prepare() -> None:
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+
+    return prepare
+
+
+def _copy_warehouse(source: Path, target: Path) -> Any:
+    def prepare() -> None:
+        shutil.rmtree(target, ignore_errors=True)
+        target.mkdir(parents=True)
+        shutil.copy2(source / "warehouse.duckdb", target / "warehouse.duckdb")
+
+    return prepare
+
+
+class Session:
+    """Measures steps, keeping going when one fails (the failure becomes a note)."""
+
+    def __init__(self, plan: Plan) -> None:
+        self.plan = plan
+        self.notes: list[str] = []
+
+    def step(
+        self, label: str, step: str, args: dict[str, Any], prepare: Any = None, repeats: int = 0
+    ) -> dict[str, Any] | None:
+        say(f"{label} …")
+        try:
+            summary = measure.measure(step, args, repeats or self.plan.repeats, prepare)
+        except (measure.StepFailed, subprocess.TimeoutExpired) as exc:
+            first = str(exc).strip().splitlines()
+            self.notes.append(f"{label}: not measured — {first[-1] if first else exc}")
+            say(f"{label} FAILED: {exc}")
+            return None
+        say(
+            f"{label}: median {summary.seconds_median:.2f} s "
+            f"({summary.seconds_min:.2f}–{summary.seconds_max:.2f}), "
+            f"peak RSS {summary.peak_rss_mb_median:.0f} MB"
+        )
+        return summary.as_dict()
+
+
+def _sample_options(plan: Plan, extract: str) -> tuple[str, ...]:
+    return (*plan.selection, "--years", YEARS, "--extract-date", extract)
+
+
+def _same_work(rows: dict[str, int], steps: dict[str, dict[str, Any] | None]) -> str:
+    """Whether every loader ended with the generated row counts."""
+    verdicts = []
+    for name, step in steps.items():
+        if step is None:
+            continue
+        loaded = step["runs"][-1]["extra"].get("rows")
+        verdicts.append(f"{name} {'=' if loaded == rows else '≠'} generated")
+    return ", ".join(verdicts)
+
+
+def national_steps(
+    session: Session, sample: dict[str, Any], data_dir: Path, ingest: dict | None
+) -> dict[str, Any]:
+    """Floor, pandas, one delivery and the dashboard on the largest scale's data."""
+    plan, work = session.plan, session.plan.work
+    folder = sample["folder"]
+    steps: dict[str, Any] = {"ingest": ingest}
+    steps["floor"] = session.step(
+        "floor (one read_csv per table)",
+        "floor",
+        {"database": str(work / "floor.duckdb"), "folder": folder},
+    )
+    steps["floor_per_delivery"] = session.step(
+        "floor (per delivery)",
+        "floor_per_delivery",
+        {"database": str(work / "floor.duckdb"), "folder": folder},
+    )
+    steps["pandas"] = session.step(
+        "pandas + pandera",
+        "pandas_baseline",
+        {"database": str(work / "pandas.duckdb"), "folder": folder},
+    )
+    one = generate(
+        plan,
+        f"one-{plan.one_municipality}-s{sample['scale']}",
+        sample["scale"],
+        ("--municipalities", plan.one_municipality, "--years", YEARS)
+        + ("--extract-date", LATER_EXTRACT),
+    )
+    one_dir = work / "data-one"
+    if ingest is not None and (data_dir / "warehouse.duckdb").is_file():
+        steps["ingest_one"] = session.step(
+            f"one new delivery ({plan.one_municipality}) into the full warehouse",
+            "ingest_folder",
+            {"data_dir": str(one_dir), "folder": one["folder"]},
+            prepare=_copy_warehouse(data_dir, one_dir),
+        )
+    else:
+        steps["ingest_one"] = None
+    ratios = {}
+    median = {k: (s["seconds_median"] if s else None) for k, s in steps.items()}
+    if median["ingest"] and median["floor"]:
+        ratios["ingest / floor (one read_csv per table)"] = median["ingest"] / median["floor"]
+    if median["ingest"] and median["floor_per_delivery"]:
+        ratios["ingest / floor per delivery"] = median["ingest"] / median["floor_per_delivery"]
+    if median["pandas"] and median["ingest"]:
+        ratios["pandas+pandera / ingest"] = median["pandas"] / median["ingest"]
+    if median["pandas"] and median["floor"]:
+        ratios["pandas+pandera / floor"] = median["pandas"] / median["floor"]
+    return {
+        "steps": steps,
+        "ratios": ratios,
+        "one_municipality": plan.one_municipality,
+        "one_rows": one["rows_total"],
+        "same_work": _same_work(
+            sample["rows"],
+            {k: steps[k] for k in ("ingest", "floor", "floor_per_delivery", "pandas")},
+        ),
+    }
+
+
+def dashboard_steps(session: Session, mart: Path) -> dict[str, Any] | None:
+    if not mart.is_file():
+        return None
+    found = {}
+    for mode in ("cold", "warm"):
+        step = session.step(
+            f"dashboard queries, {mode}",
+            "dashboard",
+            {"mart": str(mart), "interactions": session.plan.interactions, "cold": mode == "cold"},
+            repeats=1,
+        )
+        if step is None:
+            return None
+        found[mode] = report.latency_summary(step["runs"][0]["extra"]["latencies"])
+    return found
+
+
+def scaling_note(points: list[dict[str, Any]], fits: dict[str, Any]) -> str:
+    if len(points) < 2:
+        return "One scale only: no scaling to describe."
+    first, last = points[0], points[-1]
+    volume = last["rows_total"] / first["rows_total"]
+    parts = [f"From scale {first['scale']} to {last['scale']} the rows grow {volume:.1f}×"]
+    for name, key in (("ingest", "ingest"), ("compute", "compute")):
+        a, b = first.get(key), last.get(key)
+        if a and b:
+            parts.append(
+                f"{name} time {b['seconds_median'] / a['seconds_median']:.1f}× and its peak RSS "
+                f"{b['peak_rss_mb_median'] / a['peak_rss_mb_median']:.1f}×"
+            )
+    exponents = [f"{name} {fit['exponent']:.2f}" for name, fit in fits.items() if fit is not None]
+    verdict = (
+        " An exponent near 1 is linear; below 1, a fixed cost (interpreter, per-delivery "
+        "overhead) still weighs; above 1, something grows faster than the data."
+    )
+    return "; ".join(parts) + ". Exponents: " + ", ".join(exponents) + "." + verdict
+
+
+def main(argv: list[str] | None = None) -> int:
+    plan, arguments = parse_args(argv)
+    plan.work.mkdir(parents=True, exist_ok=True)
+    results: dict[str, Any] = {
+        "date": report.now(),
+        "arguments": arguments,
+        "quick": plan.quick,
+        "repeats": plan.repeats,
+        "machine": report.machine(),
+        "versions": report.versions(),
+    }
+    started = time.perf_counter()
+    session = Session(plan)
+    points: list[dict[str, Any]] = []
+    national: dict[str, Any] = {}
+    for scale in plan.scales:
+        say(f"scale {scale}: generating (or reusing) the sample")
+        sample = generate(plan, f"sample-s{scale}", scale, _sample_options(plan, EXTRACT))
+        say(f"scale {scale}: {sample['rows_total']:,} rows, {sample['municipalities']} deliveries")
+        data_dir = plan.work / f"data-s{scale}"
+        ingest = session.step(
+            f"scale {scale}: ingest from scratch",
+            "ingest_folder",
+            {"data_dir": str(data_dir), "folder": sample["folder"]},
+            prepare=_fresh(data_dir),
+        )
+        compute = None
+        if ingest is not None:
+            compute = session.step(
+                f"scale {scale}: compute", "compute", {"data_dir": str(data_dir)}
+            )
+        points.append(
+            {
+                "scale": scale,
+                "rows_total": sample["rows_total"],
+                "ingest": ingest,
+                "compute": compute,
+            }
+        )
+        if scale == plan.scales[-1]:
+            national = {"scale": scale, "rows_total": sample["rows_total"], "data": sample}
+            national |= national_steps(session, sample, data_dir, ingest)
+            national["steps"]["compute"] = compute
+            national["dashboard"] = dashboard_steps(session, data_dir / "mart.duckdb")
+        shutil.rmtree(data_dir, ignore_errors=True)
+    measured = [p for p in points if p["ingest"]]
+    fits = {}
+    for name, key, field in (
+        ("ingest time", "ingest", "seconds_median"),
+        ("ingest peak RSS", "ingest", "peak_rss_mb_median"),
+        ("compute time", "compute", "seconds_median"),
+        ("compute peak RSS", "compute", "peak_rss_mb_median"),
+    ):
+        usable = [p for p in measured if p.get(key)]
+        fits[name] = report.scaling_fit(
+            [p["scale"] for p in usable], [p[key][field] for p in usable]
+        )
+    steps = national.get("steps", {})
+    dash = national.get("dashboard")
+
+    def median(key: str, field: str = "seconds_median") -> float | None:
+        step = steps.get(key)
+        return step[field] if step else None
+
+    results |= {
+        "national": national,
+        "scaling": points,
+        "scaling_fits": fits,
+        "scaling_note": scaling_note(measured, fits),
+        "budgets": report.budget_rows(
+            {
+                "ingest_one_seconds": median("ingest_one"),
+                "ingest_all_seconds": median("ingest"),
+                "ingest_floor_ratio": national.get("ratios", {}).get(
+                    "ingest / floor (one read_csv per table)"
+                ),
+                "compute_seconds": median("compute"),
+                "dashboard_warm_p95_seconds": dash["warm"]["p95"] if dash else None,
+                "ingest_peak_rss_mb": median("ingest", "peak_rss_mb_max"),
+            }
+        ),
+        "notes": session.notes,
+        "total_seconds": time.perf_counter() - started,
+        "load_average_end": report.machine()["load_average"],
+    }
+    json_path, md_path = report.write(results, plan.out)
+    say(f"done in {results['total_seconds'] / 60:.1f} min: {md_path}, {json_path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,127 @@
+"""The measured steps, each run in its own subprocess by `benchmarks.measure`.
+
+A step takes JSON-able arguments (paths as strings) and returns JSON-able facts about what it
+did (rows loaded, deliveries accepted), so the report can show that every variant did the
+same work. Imports of the project's layers happen inside the steps: a step pays only for
+what it uses, and its import time stays out of its measured wall time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+TABLES = ("cases", "reports", "children", "help", "followups")
+
+
+def _deliveries(folder: str) -> list[Path]:
+    from pipelines.read import find_deliveries
+
+    return find_deliveries(Path(folder))
+
+
+def _warehouse_rows(data_dir: str) -> dict[str, int]:
+    import duckdb
+
+    from hgkm.settings import resolve_paths
+
+    con = duckdb.connect(str(resolve_paths(data_dir).warehouse), read_only=True)
+    try:
+        return {t: con.sql(f"select count(*) from {t}").fetchall()[0][0] for t in TABLES}
+    finally:
+        con.close()
+
+
+def _status(report: Any) -> str:
+    """'accepted' or 'rejected' from whatever the ingest returns for one delivery."""
+    status = getattr(report, "status", None)
+    if status is None and isinstance(report, dict):
+        status = report.get("status")
+    if status is None:
+        accepted = getattr(report, "accepted", None)
+        status = "accepted" if accepted else "rejected"
+    return str(status)
+
+
+def ingest(data_dir: str, deliveries: list[str]) -> dict[str, Any]:
+    """`pipelines.load.ingest` over the given deliveries, one after the other, as `hgkm ingest`."""
+    import time
+
+    from hgkm.settings import resolve_paths
+    from pipelines.load import ingest as ingest_one
+
+    paths = resolve_paths(data_dir)
+    statuses: dict[str, int] = {}
+    slowest = 0.0
+    for delivery in deliveries:
+        started = time.perf_counter()
+        status = _status(ingest_one(paths, Path(delivery)))
+        slowest = max(slowest, time.perf_counter() - started)
+        statuses[status] = statuses.get(status, 0) + 1
+    # Counting after the clock stopped is part of the step's process, not its time: cheap.
+    return {"statuses": statuses, "rows": _warehouse_rows(data_dir), "slowest_delivery": slowest}
+
+
+def ingest_folder(data_dir: str, folder: str) -> dict[str, Any]:
+    """Every delivery found in `folder` (finding them is part of the work)."""
+    return ingest(data_dir, [str(p) for p in _deliveries(folder)])
+
+
+def floor(database: str, folder: str) -> dict[str, Any]:
+    from benchmarks import floor as bare
+
+    return {"rows": bare.load_all(Path(database), _deliveries(folder))}
+
+
+def floor_per_delivery(database: str, folder: str) -> dict[str, Any]:
+    from benchmarks import floor as bare
+
+    return {"rows": bare.load_per_delivery(Path(database), _deliveries(folder))}
+
+
+def pandas_baseline(database: str, folder: str) -> dict[str, Any]:
+    from benchmarks import pandas_baseline as baseline
+
+    totals = baseline.check_and_load(Path(database), _deliveries(folder))
+    return {
+        "rows": {t: totals[t] for t in TABLES},
+        "errors": totals["errors"],
+        "warnings": totals["warnings"],
+        "rejected": totals["rejected"],
+    }
+
+
+def compute(data_dir: str) -> dict[str, Any]:
+    from hgkm.settings import resolve_paths
+    from metrics.publish import compute as publish
+
+    summary = publish(resolve_paths(data_dir))
+    return {
+        "figures": summary.n_rows,
+        "suppressed": summary.n_suppressed,
+        "delivered": summary.n_delivered,
+        "mart_mb": summary.mart.stat().st_size / 1024**2,
+    }
+
+
+def dashboard(mart: str, interactions: int, cold: bool) -> dict[str, Any]:
+    import logging
+
+    # Streamlit warns once per cached function when called outside `streamlit run`.
+    logging.getLogger("streamlit").setLevel(logging.ERROR)
+    from benchmarks import dashboard_queries
+
+    return dashboard_queries.run(Path(mart), interactions, cold)
+
+
+# Per step: the modules it needs, imported before its clock starts, and the step itself.
+STEPS: dict[str, tuple[tuple[str, ...], Callable[..., dict[str, Any]]]] = {
+    "ingest": (("pipelines.load", "pipelines.read", "duckdb"), ingest),
+    "ingest_folder": (("pipelines.load", "pipelines.read", "duckdb"), ingest_folder),
+    "floor": (("benchmarks.floor", "pipelines.read"), floor),
+    "floor_per_delivery": (("benchmarks.floor", "pipelines.read"), floor_per_delivery),
+    "pandas_baseline": (("benchmarks.pandas_baseline", "pipelines.read"), pandas_baseline),
+    "compute": (("metrics.publish",), compute),
+    "dashboard": (("benchmarks.dashboard_queries",), dashboard),
+}
