@@ -1,5 +1,125 @@
-"""Placeholder until this layer's commands land (see hgkm/cli.py)."""
+"""The `hgkm ingest` and `hgkm deliveries` commands."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from hgkm.cli import UsageError
+from hgkm.settings import Paths
+from pipelines import warehouse
+from pipelines.load import ingest
+from pipelines.read import find_deliveries
 
 
-def register(subparsers) -> None:
-    return None
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "ingest",
+        help="check and load deliveries (folders, .zip, .xlsx, or folders of them)",
+        description="Check deliveries against the export contract and load the accepted ones. "
+        "Exit 0 when all were accepted (or already loaded), 1 when any was rejected, "
+        "2 for bad usage.",
+    )
+    parser.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    parser.add_argument("--json", action="store_true", help="print a JSON array of reports")
+    parser.add_argument(
+        "--drop-invalid-rows",
+        action="store_true",
+        help="load the valid rows of a delivery whose only errors are row-level",
+    )
+    parser.set_defaults(handler=run_ingest)
+
+    listing = subparsers.add_parser("deliveries", help="list what was delivered and its status")
+    listing.add_argument("--json", action="store_true", help="print a JSON array")
+    listing.set_defaults(handler=run_deliveries)
+
+
+def run_ingest(args: argparse.Namespace, paths: Paths) -> int:
+    missing = [str(p) for p in args.paths if not p.exists()]
+    if missing:
+        raise UsageError(f"path not found: {', '.join(missing)}")
+    sources: list[Path] = []
+    for path in args.paths:
+        found = find_deliveries(path)
+        if path.is_dir() and found != [path]:
+            for child in sorted(path.iterdir()):
+                if child not in found:
+                    print(f"skipped {child}: not a delivery", file=sys.stderr)
+        sources.extend(found)
+    if not sources:
+        raise UsageError("no delivery found (a folder with manifest.csv, a .zip or an .xlsx)")
+    reports = []
+    try:
+        for source in sources:
+            report = ingest(paths, source, drop_invalid_rows=args.drop_invalid_rows)
+            reports.append(report)
+            if not args.json:
+                print(report.render_text(), end="\n\n", flush=True)
+    except duckdb.IOException as exc:
+        print(f"hgkm ingest: cannot open the warehouse ({exc.__class__.__name__})", file=sys.stderr)
+        return 1
+    statuses = [r.status for r in reports]
+    if args.json:
+        print(json.dumps([r.to_dict() for r in reports], indent=2))
+    else:
+        print(
+            f"{statuses.count('accepted')} accepted, {statuses.count('rejected')} rejected, "
+            f"{statuses.count('already_loaded')} already loaded"
+        )
+    return 1 if "rejected" in statuses else 0
+
+
+def run_deliveries(args: argparse.Namespace, paths: Paths) -> int:
+    if not paths.warehouse.exists():
+        rows: list[dict[str, Any]] = []
+    else:
+        con = warehouse.connect(paths.warehouse, read_only=True)
+        try:
+            rows = warehouse.delivery_log(con).to_dicts()
+        finally:
+            con.close()
+    for row in rows:
+        for key in ("rows_loaded", "rows_dropped", "warnings", "errors", "formats"):
+            row[key] = json.loads(row[key]) if row[key] else None
+    if args.json:
+        print(json.dumps(rows, indent=2, default=str))
+        return 0
+    if not rows:
+        print("no deliveries yet")
+        return 0
+    header = (
+        "id",
+        "municipality",
+        "extract",
+        "received",
+        "status",
+        "current",
+        "cases",
+        "warnings",
+        "errors",
+        "hash",
+    )
+    table = [
+        (
+            str(r["delivery_id"]),
+            r["municipality_code"] or "?",
+            str(r["extract_date"] or "?"),
+            str(r["received_at"]),
+            r["status"],
+            "yes" if r["current"] else "",
+            str((r["rows_loaded"] or {}).get("cases", "")),
+            str(len(r["warnings"] or [])),
+            str(r["error_count"]),
+            r["content_hash"][:12],
+        )
+        for r in rows
+    ]
+    widths = [max(len(line[i]) for line in (header, *table)) for i in range(len(header))]
+    for line in (header, *table):
+        print("  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip())
+    return 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
+import polars as pl
 
 SCHEMA = """
 create sequence if not exists delivery_id_seq start 1;
@@ -108,3 +109,16 @@ def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     con.execute(SCHEMA)
     con.execute(CURRENT_VIEWS)
     return con
+
+
+def delivery_log(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """Every delivery received, oldest first, with whether it is its municipality's current one."""
+    return con.sql(
+        """
+        select d.delivery_id, d.municipality_code, d.extract_date, d.received_at, d.status,
+               c.delivery_id is not null as current, d.content_hash, d.source_name, d.shape,
+               d.rows_loaded, d.rows_dropped, d.warnings, d.error_count, d.errors, d.formats
+        from deliveries d left join current_deliveries c using (delivery_id)
+        order by d.received_at, d.delivery_id
+        """
+    ).pl()

@@ -1,0 +1,313 @@
+"""Read a delivery (folder, .zip or .xlsx) into text-only tables, noting the formats found.
+
+Every value is read as text (trimmed, empty -> null) so that the checks can parse dates and
+enums themselves and report what fails by file, row and column. Nothing is extracted to disk.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+import fastexcel
+import polars as pl
+
+from pipelines.contract import FILES
+from pipelines.report import Issue
+
+ROW = "__row"  # the row number as the team sees it (CSV line / sheet row; header = 1)
+TABLE_SUFFIXES = (".csv", ".parquet")
+DELIVERY_SUFFIXES = (".zip", ".xlsx")
+# A zip bomb guard: the declared uncompressed size of all members together. zipfile never
+# reads past a member's declared size, so this bounds what is decompressed.
+ZIP_MAX_TOTAL_BYTES = 2 * 1024**3
+_IGNORED_PREFIXES = (".", "__macosx", "~$")
+
+
+@dataclass
+class RawTable:
+    """One contract file as read: text columns named as normalised, plus the ROW column."""
+
+    name: str
+    file: str
+    frame: pl.DataFrame
+    columns: dict[str, str]  # normalised name -> name as written in the file
+    format: dict[str, str]
+
+
+@dataclass
+class Delivery:
+    """A delivery's tables as text, its content hash and the structural problems met reading it."""
+
+    source: Path
+    shape: str
+    content_hash: str
+    tables: dict[str, RawTable] = field(default_factory=dict)
+    issues: list[Issue] = field(default_factory=list)
+
+
+def is_delivery(path: Path) -> bool:
+    """A .zip or .xlsx file, or a folder holding at least one of the contract's files."""
+    if path.is_file():
+        return path.suffix.lower() in DELIVERY_SUFFIXES
+    if path.is_dir():
+        return any(
+            child.is_file()
+            and child.suffix.lower() in TABLE_SUFFIXES
+            and child.stem.strip().lower() in FILES
+            for child in path.iterdir()
+        )
+    return False
+
+
+def find_deliveries(path: Path) -> list[Path]:
+    """`path` itself if it is a delivery, else the deliveries directly inside it, by name."""
+    if is_delivery(path):
+        return [path]
+    if path.is_dir():
+        return sorted((child for child in path.iterdir() if is_delivery(child)), key=_name_key)
+    return []
+
+
+def _name_key(path: Path) -> str:
+    return path.name
+
+
+def read_delivery(path: Path) -> Delivery:
+    """Read a delivery in any of its three shapes."""
+    if path.is_dir():
+        return _read_members(path, "folder", _folder_members(path), prefix="")
+    suffix = path.suffix.lower()
+    if suffix == ".xlsx":
+        return _read_workbook(path)
+    if suffix == ".zip":
+        return _read_zip(path)
+    data = path.read_bytes() if path.is_file() else b""
+    return Delivery(
+        path,
+        "unknown",
+        hashlib.sha256(data).hexdigest(),
+        issues=[_issue(path.name, "unreadable_delivery")],
+    )
+
+
+def _issue(file: str, rule: str, column: str | None = None, message: str = "") -> Issue:
+    return Issue(file=file, row=None, column=column, rule=rule, message=message)
+
+
+def _ignored(name: str) -> bool:
+    return name.lower().startswith(_IGNORED_PREFIXES)
+
+
+def _folder_members(path: Path) -> dict[str, bytes]:
+    """Each file's bytes by name; a subfolder appears as "name/" so it is reported, not read."""
+    return {
+        child.name + ("/" if child.is_dir() else ""): b"" if child.is_dir() else child.read_bytes()
+        for child in sorted(path.iterdir())
+        if not _ignored(child.name)
+    }
+
+
+def _read_zip(path: Path) -> Delivery:
+    data = path.read_bytes()
+    content_hash = hashlib.sha256(data).hexdigest()
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        infos = [i for i in archive.infolist() if not i.is_dir()]
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return Delivery(path, "zip", content_hash, issues=[_issue(path.name, "zip_corrupt")])
+    names: dict[str, zipfile.ZipInfo] = {}
+    for info in infos:
+        name = info.filename.replace("\\", "/")
+        parts = PurePosixPath(name).parts
+        if name.startswith("/") or (parts and ":" in parts[0]) or ".." in parts:
+            return Delivery(
+                path, "zip", content_hash, issues=[_issue(path.name, "zip_unsafe_path")]
+            )
+        if any(_ignored(part) for part in parts):
+            continue
+        names[name] = info
+    tops = {PurePosixPath(n).parts[0] for n in names if len(PurePosixPath(n).parts) > 1}
+    deepest = max((len(PurePosixPath(n).parts) for n in names), default=1)
+    loose = any(len(PurePosixPath(n).parts) == 1 for n in names)
+    if deepest > 2 or len(tops) > 1 or (tops and loose):
+        return Delivery(path, "zip", content_hash, issues=[_issue(path.name, "zip_too_deep")])
+    if sum(info.file_size for info in names.values()) > ZIP_MAX_TOTAL_BYTES:
+        return Delivery(path, "zip", content_hash, issues=[_issue(path.name, "zip_too_large")])
+    try:
+        members = {PurePosixPath(n).name: archive.read(info) for n, info in names.items()}
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError):
+        return Delivery(path, "zip", content_hash, issues=[_issue(path.name, "zip_corrupt")])
+    prefix = f"{next(iter(tops))}/" if tops else ""
+    return _read_members(path, "zip", members, prefix=prefix)
+
+
+def _members_hash(members: dict[str, bytes]) -> str:
+    """sha256 over (name, size, bytes) of every file, in the order of their lower-cased names.
+
+    Built from the files, not the container, so a folder and a zip of the same files match.
+    """
+    digest = hashlib.sha256()
+    for name in sorted(members, key=str.lower):
+        data = members[name]
+        digest.update(f"{name.strip().lower()}\0{len(data)}\0".encode())
+        digest.update(data)
+    return digest.hexdigest()
+
+
+def _read_members(path: Path, shape: str, members: dict[str, bytes], prefix: str) -> Delivery:
+    delivery = Delivery(path, shape, _members_hash(members))
+    chosen: dict[str, str] = {}
+    for name in sorted(members):
+        stem, _, suffix = name.rpartition(".")
+        stem = stem.strip().lower()
+        shown = prefix + name
+        if name.endswith("/") or f".{suffix.lower()}" not in TABLE_SUFFIXES or stem not in FILES:
+            delivery.issues.append(_issue(shown, "unexpected_file"))
+        elif stem in chosen:
+            delivery.issues.append(_issue(shown, "duplicate_file"))
+        else:
+            chosen[stem] = name
+    for stem in FILES:
+        if stem not in chosen:
+            delivery.issues.append(_issue(f"{stem}.csv", "missing_file"))
+            continue
+        name = chosen[stem]
+        shown = prefix + name
+        if name.lower().endswith(".parquet"):
+            table, issues = _read_parquet(stem, shown, members[name])
+        else:
+            table, issues = _read_csv(stem, shown, members[name])
+        delivery.issues.extend(issues)
+        if table is not None:
+            delivery.tables[stem] = table
+    return delivery
+
+
+def _decode(data: bytes) -> tuple[bytes, str] | None:
+    """The bytes as UTF-8 and the encoding they came in, or None if neither UTF-8 nor cp1252."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        try:
+            data[3:].decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+        return data[3:], "utf-8-bom"
+    try:
+        data.decode("utf-8")
+        return data, "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("cp1252").encode("utf-8"), "windows-1252"
+    except UnicodeDecodeError:
+        return None
+
+
+def _read_csv(stem: str, shown: str, data: bytes) -> tuple[RawTable | None, list[Issue]]:
+    decoded = _decode(data)
+    if decoded is None:
+        return None, [_issue(shown, "encoding")]
+    text, encoding = decoded
+    first_line = text.split(b"\n", 1)[0].decode("utf-8").rstrip("\r")
+    if not first_line.strip():
+        return None, [_issue(shown, "unreadable_file", message="the file has no header line")]
+    delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
+    header = next(csv.reader([first_line], delimiter=delimiter))
+    placeholders = [f"c{i}" for i in range(len(header))]
+    try:
+        frame = pl.read_csv(
+            io.BytesIO(text),
+            has_header=False,
+            skip_rows=1,
+            separator=delimiter,
+            schema=dict.fromkeys(placeholders, pl.String),
+        )
+    except (pl.exceptions.PolarsError, OSError):
+        # polars' message can quote the offending line: never pass it on.
+        return None, [_issue(shown, "unreadable_file")]
+    fmt = {"encoding": encoding, "delimiter": delimiter}
+    return _normalise(stem, shown, frame, header, fmt, first_row=2)
+
+
+def _read_parquet(stem: str, shown: str, data: bytes) -> tuple[RawTable | None, list[Issue]]:
+    try:
+        frame = pl.read_parquet(io.BytesIO(data))
+        header = frame.columns
+        frame = frame.select(pl.col(c).cast(pl.String).alias(f"c{i}") for i, c in enumerate(header))
+    except (pl.exceptions.PolarsError, OSError):
+        return None, [_issue(shown, "unreadable_file", message="not a readable parquet file")]
+    return _normalise(stem, shown, frame, header, {"format": "parquet"}, first_row=1)
+
+
+def _read_workbook(path: Path) -> Delivery:
+    data = path.read_bytes()
+    delivery = Delivery(path, "xlsx", hashlib.sha256(data).hexdigest())
+    try:
+        workbook = fastexcel.read_excel(data)
+        sheet_names = workbook.sheet_names
+    except Exception:  # fastexcel raises its own error types for any damaged workbook
+        delivery.issues.append(_issue(path.name, "unreadable_delivery"))
+        return delivery
+    chosen: dict[str, str] = {}
+    for sheet in sheet_names:
+        stem = sheet.strip().lower()
+        if stem not in FILES:
+            delivery.issues.append(_issue(f"sheet {sheet}", "unexpected_file"))
+        elif stem in chosen:
+            delivery.issues.append(_issue(f"sheet {sheet}", "duplicate_file"))
+        else:
+            chosen[stem] = sheet
+    for stem in FILES:
+        if stem not in chosen:
+            delivery.issues.append(_issue(f"sheet {stem}", "missing_file"))
+            continue
+        shown = f"sheet {chosen[stem]}"
+        try:
+            sheet_frame = workbook.load_sheet(chosen[stem], dtypes="string").to_polars()
+        except Exception:
+            delivery.issues.append(_issue(shown, "unreadable_file", message="unreadable sheet"))
+            continue
+        header = [str(c) for c in sheet_frame.columns]
+        frame = sheet_frame.select(
+            pl.col(c).cast(pl.String).alias(f"c{i}") for i, c in enumerate(sheet_frame.columns)
+        )
+        # Excel date cells come back as "YYYY-MM-DD 00:00:00": keep the date part.
+        frame = frame.with_columns(pl.all().str.replace(r"^(\d{4}-\d{2}-\d{2})[ T]00:00:00$", "$1"))
+        table, issues = _normalise(stem, shown, frame, header, {"format": "xlsx"}, first_row=2)
+        delivery.issues.extend(issues)
+        if table is not None:
+            delivery.tables[stem] = table
+    return delivery
+
+
+def _normalise(
+    stem: str,
+    shown: str,
+    frame: pl.DataFrame,
+    header: list[str],
+    fmt: dict[str, str],
+    first_row: int,
+) -> tuple[RawTable | None, list[Issue]]:
+    """Name columns as normalised (trimmed, lower case), trim values, number rows, drop blanks."""
+    names = [h.strip().lower() for h in header]
+    issues = [
+        _issue(shown, "duplicate_column", column=header[i])
+        for i, name in enumerate(names)
+        if name in names[:i]
+    ]
+    if issues:
+        return None, issues
+    columns = dict(zip(names, header, strict=True))
+    frame = (
+        frame.rename(dict(zip(frame.columns, names, strict=True)))
+        .with_columns(pl.all().str.strip_chars().replace("", None))
+        .with_row_index(ROW, offset=first_row)
+        .with_columns(pl.col(ROW).cast(pl.Int64))
+    )
+    if names:
+        frame = frame.filter(pl.any_horizontal(pl.col(names).is_not_null()))
+    return RawTable(stem, shown, frame, columns, fmt), []
