@@ -144,6 +144,34 @@ def _is_delivery(path: Path) -> bool:
     return is_delivery(path)
 
 
+def _content_hash(path: Path) -> str:
+    from pipelines.read import read_delivery
+
+    return read_delivery(path).content_hash
+
+
+def _report_from_record(path: Path, row: dict[str, Any]) -> Any:
+    """The report of a rejection recorded earlier, rebuilt from its deliveries row."""
+    from pipelines.report import DeliveryReport, DeliveryWarning, Issue
+
+    errors = [Issue(**issue) for issue in json.loads(row["errors"] or "[]")]
+    return DeliveryReport(
+        source=path,
+        status="already_loaded",
+        shape=row["shape"],
+        content_hash=row["content_hash"],
+        municipality_code=row["municipality_code"],
+        extract_date=row["extract_date"],
+        delivery_id=row["delivery_id"],
+        received_at=row["received_at"],
+        formats=json.loads(row["formats"] or "{}"),
+        warnings=[DeliveryWarning(**w) for w in json.loads(row["warnings"] or "[]")],
+        errors=errors,
+        error_total=row["error_count"],
+        error_counts=dict(Counter(issue.rule for issue in errors)),
+    )
+
+
 @dataclass
 class Job:
     """One run of the scheduled job over one inbox."""
@@ -154,6 +182,7 @@ class Job:
     ingest: Callable[[Paths, Path], Any] = _default_ingest
     compute: Callable[[Paths], Any] = _default_compute
     is_delivery: Callable[[Path], bool] = _is_delivery
+    content_hash: Callable[[Path], str] = _content_hash
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     counts: Counter[str] = field(default_factory=Counter)
     filed_rejected: int = 0
@@ -341,7 +370,7 @@ class Job:
     def _ingest(self, path: Path) -> None:
         self.counts["seen"] += 1
         try:
-            report = self.ingest(self.paths, path)
+            report = self._recorded_rejection(path) or self.ingest(self.paths, path)
         except OSError as exc:
             # Lost read access between the scan and the read: leave it for a later run.
             self.counts["unreadable"] += 1
@@ -391,6 +420,27 @@ class Job:
             error_total=getattr(report, "error_total", 0),
             error_counts=getattr(report, "error_counts", {}),
         )
+
+    def _recorded_rejection(self, path: Path) -> Any | None:
+        """The earlier report when this very delivery was already recorded as rejected.
+
+        The ingest only recognises content it accepted before; a rejection it recorded just
+        before a run was killed would be recorded again. Only a rejected delivery of the same
+        name costs the extra read of its content hash.
+        """
+        con = duckdb.connect(str(self.paths.warehouse), read_only=True)
+        try:
+            rows = con.sql(
+                "select * from deliveries where status = 'rejected' and source_name = ?"
+                " order by delivery_id",
+                params=[path.name],
+            ).pl()
+        finally:
+            con.close()
+        if rows.is_empty():
+            return None
+        matching = rows.filter(content_hash=self.content_hash(path))
+        return _report_from_record(path, matching.row(0, named=True)) if matching.height else None
 
     def _original_status(self, content_hash: str) -> str:
         """How a delivery loaded before fared: accepted if any load of that content was."""

@@ -52,14 +52,25 @@ class FakeReport:
         return {"source": str(self.source), "status": self.status}
 
 
+MISSING_FOLLOWUPS = [
+    {"file": "followups.csv", "row": None, "column": None, "rule": "missing_file", "message": "add"}
+]
+
+
+def sha256_of(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
 def fake_ingest(paths: Paths, source: Path) -> FakeReport:
     """Load 'GM0014 2025-06-30 accept' style files into the real deliveries table."""
     data = source.read_bytes()
-    digest = hashlib.sha256(data).hexdigest()
+    digest = sha256_of(source)
     code, extract, fate = data.decode().split()
     con = warehouse.connect(paths.warehouse)
     try:
-        if con.execute("select 1 from deliveries where content_hash = ?", [digest]).fetchall():
+        # As the real ingest: only content accepted before counts as already loaded.
+        known = "select 1 from deliveries where content_hash = ? and status = 'accepted'"
+        if con.execute(known, [digest]).fetchall():
             return FakeReport(source, "already_loaded", digest, code)
         state = "rejected" if fate == "reject" else "accepted"
         con.execute(
@@ -73,7 +84,7 @@ def fake_ingest(paths: Paths, source: Path) -> FakeReport:
                 source.name,
                 datetime.now(),
                 state,
-                json.dumps([{"rule": "missing_file"}] if state == "rejected" else []),
+                json.dumps(MISSING_FOLLOWUPS if state == "rejected" else []),
                 1 if state == "rejected" else 0,
             ],
         )
@@ -117,7 +128,7 @@ def make_job(tmp_path: Path, **kwargs) -> Job:
     paths = Paths(tmp_path / "data")
     inbox = tmp_path / "inbox"
     inbox.mkdir(exist_ok=True)
-    defaults = {"ingest": fake_ingest, "compute": fake_compute}
+    defaults = {"ingest": fake_ingest, "compute": fake_compute, "content_hash": sha256_of}
     return Job(paths, Config(settle_seconds=0.2), inbox, **(defaults | kwargs))
 
 
@@ -335,6 +346,12 @@ def test_already_loaded_goes_where_its_first_load_went(tmp_path: Path) -> None:
     assert job.run_locked() == EXIT_ATTENTION
     assert (job.inbox / "rejected/b.zip").exists() and (job.inbox / "processed/a.zip").exists()
     assert job.counts["already_loaded"] == 2
+    con = duckdb.connect(str(job.paths.warehouse), read_only=True)
+    recorded = con.sql("select source_name, status from deliveries order by all").fetchall()
+    con.close()
+    assert recorded == [("a.zip", "accepted"), ("b.zip", "rejected")]  # none recorded twice
+    report = (job.inbox / "rejected/b.zip.report.txt").read_text()
+    assert "followups.csv: missing_file" in report  # rebuilt from the recorded rejection
     # Nothing was newly accepted, but the mart did not exist / was behind: published.
     assert status.mart_state(job.paths)["behind"] is False
 
