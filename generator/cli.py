@@ -70,8 +70,12 @@ def select_municipalities(args: argparse.Namespace) -> tuple[str, ...]:
         if unknown:
             raise UsageError(f"unknown municipality code(s): {', '.join(unknown)}")
         return codes
-    region = (args.region or DEFAULT_REGION).strip()
-    region_type, _, code = region.rpartition(":")
+    return region_members(args.region or DEFAULT_REGION)
+
+
+def region_members(region: str) -> tuple[str, ...]:
+    """Municipalities of a region given as `VT11` (any type) or `veilig_thuis_region:VT11`."""
+    region_type, _, code = region.strip().rpartition(":")
     members = reference.memberships().filter(region_code=code.upper())
     if region_type:
         members = members.filter(region_type=region_type)

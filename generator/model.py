@@ -53,14 +53,14 @@ BASE = {
     "no_help": 0.085,
     "family_help": 0.25,
     "perpetrator_help": 0.22,
-    "child_help": 0.22,
+    "child_help": 0.20,
     "victim_help": 0.60,
     "specialist": 0.45,
     "specialist_fast": 0.30,
     "specialist_declined": 0.10,
     "coordinator": 0.35,
     "recurrence": 0.31,
-    "violence_continued": 0.50,
+    "violence_continued": 0.56,
     "followup": 0.35,
 }
 # Change of the logit per cohort year after 2019: modest improvement everywhere.
