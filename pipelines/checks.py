@@ -458,22 +458,21 @@ def drop_invalid_rows(
         for name in ("reports", "children", "help", "followups"):
             if name in kept:
                 orphans = kept[name].join(case_ids, on="case_id", how="anti")
-                dropped.append(
-                    orphans.select(
-                        pl.lit(name).alias("table"), pl.lit("case_dropped").alias("rule")
-                    )
-                )
+                dropped.append(_dropped_as(orphans, name, "case_dropped"))
                 kept[name] = kept[name].join(case_ids, on="case_id", how="semi")
     if "help" in kept and "children" in kept:
         kids = kept["children"].select("case_id", "child_id")
         for_child = pl.col("recipient") == "child"
         orphans = kept["help"].filter(for_child).join(kids, on=["case_id", "child_id"], how="anti")
-        dropped.append(
-            orphans.select(pl.lit("help").alias("table"), pl.lit("child_dropped").alias("rule"))
-        )
+        dropped.append(_dropped_as(orphans, "help", "child_dropped"))
         kept["help"] = kept["help"].join(orphans.select(ROW), on=ROW, how="anti")
     counts = pl.concat(dropped).group_by("table", "rule").len().sort("table", "rule")
     summary: dict[str, dict[str, int]] = {}
     for table, rule, n in counts.iter_rows():
         summary.setdefault(table, {})[rule] = n
     return kept, summary
+
+
+def _dropped_as(rows: pl.DataFrame, table: str, rule: str) -> pl.DataFrame:
+    # Select a real column first: a select of literals alone would yield one row.
+    return rows.select(pl.lit(table).alias("table"), pl.lit(rule).alias("rule"), ROW).drop(ROW)

@@ -217,18 +217,19 @@ def _read_csv(stem: str, shown: str, data: bytes) -> tuple[RawTable | None, list
         return None, [_issue(shown, "unreadable_file", message="the file has no header line")]
     delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
     header = next(csv.reader([first_line], delimiter=delimiter))
-    placeholders = [f"c{i}" for i in range(len(header))]
+    if len(set(header)) < len(header):
+        # polars would rename a repeated name; report it on the names as written instead.
+        return _normalise(stem, shown, pl.DataFrame(), header, {}, first_row=2)
     try:
-        frame = pl.read_csv(
-            io.BytesIO(text),
-            has_header=False,
-            skip_rows=1,
-            separator=delimiter,
-            schema=dict.fromkeys(placeholders, pl.String),
-        )
+        frame = pl.read_csv(io.BytesIO(text), separator=delimiter, infer_schema=False)
     except (pl.exceptions.PolarsError, OSError):
         # polars' message can quote the offending line: never pass it on.
         return None, [_issue(shown, "unreadable_file")]
+    if frame.width != len(header):
+        return None, [_issue(shown, "unreadable_file")]
+    frame = frame.rename(
+        dict(zip(frame.columns, [f"c{i}" for i in range(frame.width)], strict=True))
+    )
     fmt = {"encoding": encoding, "delimiter": delimiter}
     return _normalise(stem, shown, frame, header, fmt, first_row=2)
 
