@@ -1,0 +1,165 @@
+"""Anonymisation guard: each identifier found in its usual spellings, checksums against a second
+implementation written plainly in Python, and near-misses left alone."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pipelines.guard import bsn_valid, iban_valid, scan
+
+
+def rules_of(values: list[str]) -> list[set[str]]:
+    frame = pl.DataFrame({"n": list(range(len(values))), "v": values})
+    found = scan(frame, "n", ["v"])
+    return [set(found.filter(pl.col("row") == i)["rule"].to_list()) for i in range(len(values))]
+
+
+def reference_bsn(text: str) -> bool:
+    """The eleven-test as written in the BSN decree: sum(9..2 * d1..d8) - d9, divisible by 11."""
+    digits = [int(c) for c in text if c.isdigit()]
+    if len(digits) != 9 or set(text) - set("0123456789. "):
+        return False
+    total = sum(w * d for w, d in zip(range(9, 1, -1), digits[:8], strict=True)) - digits[8]
+    return total % 11 == 0 and total != 0
+
+
+def reference_iban(text: str) -> bool:
+    """ISO 13616 with Python's big integers: move 4 chars to the end, letters A=10.., mod 97."""
+    compact = text.replace(" ", "").upper()
+    if not (15 <= len(compact) <= 34 and compact[:2].isalpha() and compact[2:4].isdigit()):
+        return False
+    if not compact.isalnum():
+        return False
+    number = "".join(str(int(c, 36)) for c in compact[4:] + compact[:4])
+    return int(number) % 97 == 1
+
+
+# Published examples: the BSN test numbers used by Dutch government test environments and
+# the IBAN examples of the ISO 13616 registry / the European Payments Council.
+KNOWN_BSNS = ["111222333", "123456782", "999999990", "1234.56.782", "123 456 782"]
+KNOWN_IBANS = [
+    "NL91ABNA0417164300",
+    "NL91 ABNA 0417 1643 00",
+    "GB82 WEST 1234 5698 7654 32",
+    "DE89370400440532013000",
+    "BE68539007547034",
+    "nl91abna0417164300",
+]
+
+
+@pytest.mark.parametrize("value", KNOWN_BSNS)
+def test_bsns_are_found(value):
+    assert reference_bsn(value)
+    assert "personal_data_bsn" in rules_of([value])[0]
+
+
+@pytest.mark.parametrize("value", KNOWN_IBANS)
+def test_ibans_are_found(value):
+    assert reference_iban(value)
+    assert "personal_data_iban" in rules_of([value])[0]
+
+
+@pytest.mark.parametrize(
+    ("value", "rule"),
+    [
+        ("jan.jansen@example.nl", "personal_data_email"),
+        ("mail: a_b+c@sub.domein.org graag", "personal_data_email"),
+        ("06-12345678", "personal_data_phone"),
+        ("0612345678", "personal_data_phone"),
+        ("06 1234 5678", "personal_data_phone"),
+        ("+31 6 12345678", "personal_data_phone"),
+        ("+31612345678", "personal_data_phone"),
+        ("0031 6 1234 5678", "personal_data_phone"),
+        ("020-1234567", "personal_data_phone"),
+        ("(020) 123 4567", "personal_data_phone"),
+        ("0592 123456", "personal_data_phone"),
+        ("+31 (0)20 123 45 67", "personal_data_phone"),
+        ("1234 AB", "personal_data_postcode"),
+        ("1234AB", "personal_data_postcode"),
+        ("woont 3511 cx Utrecht", "personal_data_postcode"),
+    ],
+)
+def test_patterns_are_found(value, rule):
+    assert rule in rules_of([value])[0]
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "123456789",  # nine digits, fails the eleven-test
+        "000000000",
+        "NL91ABNA0417164301",  # one digit off
+        "2026-10-01",
+        "01-10-2026",
+        "case-0001",
+        "C000123",
+        "kind_0612345678",  # digits inside a pseudonym word
+        "0-3",
+        "12-17",
+        "GM0193",
+        "Testsysteem 2.4",
+        "0123 A",
+        "1234567",  # too short for a phone number
+    ],
+)
+def test_near_misses_are_left_alone(value):
+    assert rules_of([value]) == [set()]
+
+
+def test_scan_reports_row_and_column_and_no_value():
+    frame = pl.DataFrame(
+        {
+            "line": [2, 3, 4],
+            "a": ["ok-0001", "111222333", None],
+            "b": ["fine", None, "x 1234 AB y"],
+        }
+    )
+    found = scan(frame, "line", ["a", "b"])
+    assert found.columns == ["row", "column", "rule"]
+    assert found.rows() == [(3, "a", "personal_data_bsn"), (4, "b", "personal_data_postcode")]
+
+
+def test_a_second_candidate_in_one_value_is_checked_too():
+    assert rules_of(["nummers 123456789 en 123456782"]) == [{"personal_data_bsn"}]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.integers(0, 999_999_999), min_size=1, max_size=200))
+def test_bsn_check_agrees_with_the_reference(numbers):
+    values = [f"{n:09d}" for n in numbers]
+    ours = pl.DataFrame({"v": values}).select(bsn_valid(pl.col("v")))["v"].to_list()
+    assert ours == [reference_bsn(v) for v in values]
+
+
+ALPHANUMERIC = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["NL", "DE", "GB", "BE", "FR"]),
+            st.integers(0, 99),
+            st.text(ALPHANUMERIC, min_size=11, max_size=30),
+        ),
+        min_size=1,
+        max_size=100,
+    )
+)
+def test_iban_check_agrees_with_the_reference(parts):
+    values = [f"{country}{check:02d}{rest}" for country, check, rest in parts]
+    ours = pl.DataFrame({"v": values}).select(iban_valid(pl.col("v")))["v"].to_list()
+    assert ours == [reference_iban(v) for v in values]
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.text(ALPHANUMERIC, min_size=14, max_size=14))
+def test_a_correct_iban_check_pair_is_always_found(body):
+    # Build a valid IBAN by computing its check digits with Python's integers.
+    number = int("".join(str(int(c, 36)) for c in body + "NL00"))
+    value = f"NL{98 - number % 97:02d}{body}"
+    assert reference_iban(value)
+    assert "personal_data_iban" in rules_of([value])[0]
