@@ -87,8 +87,10 @@ def wilson(num: np.ndarray, den: np.ndarray, z: float = Z95) -> tuple[np.ndarray
     return (centre - spread) / (2 * (den + z**2)), (centre + spread) / (2 * (den + z**2))
 
 
-def _areas() -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    muni = municipalities().filter(pl.col("veilig_thuis_region_code").is_in(list(REGIONS)))
+def _areas(national: bool) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    muni = municipalities()
+    if not national:
+        muni = muni.filter(pl.col("veilig_thuis_region_code").is_in(list(REGIONS)))
     munis = muni.select(
         pl.lit("municipality").alias("area_type"),
         pl.col("municipality_code").alias("area_code"),
@@ -641,9 +643,12 @@ def catalogue() -> pl.DataFrame:
     )
 
 
-def build_mart(path: Path, revision: int = 1) -> Path:
-    """Write the mart to `path` the way `hgkm compute` does: into a new file, renamed over."""
-    areas, members, muni = _areas()
+def build_mart(path: Path, revision: int = 1, national: bool = False) -> Path:
+    """Write the mart to `path` the way `hgkm compute` does: into a new file, renamed over.
+
+    `national=True` covers all 342 municipalities (for timing the dashboard at scale).
+    """
+    areas, members, muni = _areas(national)
     values = _indicator_values(areas, members, revision)
     funnel, funnel_limits = _funnel(values)
     status, log = _deliveries(muni)
@@ -686,3 +691,27 @@ def build_mart(path: Path, revision: int = 1) -> Path:
         con.close()
     os.replace(tmp, path)
     return path
+
+
+def build_sample_mart(data_dir: Path, work: Path) -> Path:
+    """The real pipeline on sample data: `hgkm ingest` + `hgkm compute` into `data_dir`.
+
+    Uses the committed `sample_data/deliveries` when present, else `hgkm sample --region VT11`
+    into `work`. Returns the published mart.
+    """
+    import subprocess
+    import sys
+
+    hgkm = Path(sys.executable).parent / "hgkm"
+    env = {**os.environ, "HGKM_DATA_DIR": str(data_dir)}
+    committed = Path(__file__).resolve().parent.parent / "sample_data" / "deliveries"
+    deliveries = committed
+    if not committed.is_dir() or not any(committed.iterdir()):
+        subprocess.run([hgkm, "sample", "--out", work, "--region", "VT11"], check=True, env=env,
+                       capture_output=True)  # fmt: skip
+        deliveries = work / "deliveries"
+    ingest = subprocess.run([hgkm, "ingest", deliveries], env=env, capture_output=True, text=True)
+    assert ingest.returncode in (0, 1), ingest.stderr  # 1: a planted rejected delivery
+    compute = subprocess.run([hgkm, "compute"], env=env, capture_output=True, text=True)
+    assert compute.returncode == 0, compute.stderr
+    return data_dir / "mart.duckdb"

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from mart_builder import build_mart
+from mart_builder import build_sample_mart
 
 pytestmark = pytest.mark.browser
 
@@ -56,9 +56,10 @@ def _free_port() -> int:
 def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if not CHROMIUM.exists():
         pytest.skip("Debian's chromium is not installed: run `make chromium`")
-    data_dir = tmp_path_factory.mktemp("browser") / "data"
+    work = tmp_path_factory.mktemp("browser")
+    data_dir = work / "data"
     data_dir.mkdir()
-    build_mart(data_dir / "mart.duckdb")
+    build_sample_mart(data_dir, work / "sample")
     port = _free_port()
     process = subprocess.Popen(
         [str(HGKM), "dashboard", "--port", str(port)],
@@ -136,6 +137,7 @@ def test_every_page_renders_without_error(app_url: str, page) -> None:
 
 
 def test_deep_link_reopens_the_same_view(app_url: str, page) -> None:
+    # Hardenberg (GM0160) is one of the sample's IJsselland municipalities
     page.goto(
         f"{app_url}/gemeenteprofiel?lang=en&region=veilig_thuis_region:VT11"
         "&municipality=GM0160&period=2024&indicator=coordinator_within_30d"

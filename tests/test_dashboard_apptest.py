@@ -11,7 +11,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from mart_builder import build_mart
+from mart_builder import build_mart, build_sample_mart
 from streamlit.testing.v1 import AppTest
 
 APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
@@ -320,3 +320,42 @@ def test_without_a_mart_the_app_says_what_to_do(
     at = AppTest.from_file(APP, default_timeout=30).run()
     assert not at.exception
     assert "hgkm compute" in at.info[0].value
+
+
+@pytest.fixture(scope="session")
+def sample_mart(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    work = tmp_path_factory.mktemp("sample_mart")
+    data_dir = work / "data"
+    data_dir.mkdir()
+    return build_sample_mart(data_dir, work / "sample")
+
+
+@pytest.mark.slow
+def test_smoke_on_the_real_mart_from_sample_data(
+    sample_mart: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HGKM_DATA_DIR", str(sample_mart.parent))
+    region = query(
+        sample_mart,
+        """select area_code from areas where region_type = 'veilig_thuis_region'
+           and n_delivered > 0 order by area_name limit 1""",
+    )[0][0]
+    for lang in ("nl", "en"):
+        at = open_app(region=region, lang=lang)
+        for page in PAGES:
+            at.switch_page(f"app_pages/{page}.py").run()
+            assert not at.exception, (page, [e.value for e in at.exception])
+    at = open_app(region=region, period=query(sample_mart, "select period from periods "
+                                               "where is_default")[0][0])  # fmt: skip
+    heatmap = figure(at, "overview_grid")["data"][0]
+    municipality, value, suppressed = query(
+        sample_mart,
+        """select v.area_code, v.value, v.suppressed from indicator_values v
+           join area_members m on m.municipality_code = v.area_code and m.area_code = ?
+           join periods p on p.period = v.period and p.is_default
+           where v.indicator_id = 'recurrence_12m' and v.breakdown = 'all'
+           order by v.area_code limit 1""",
+        region,
+    )[0]
+    cell = heatmap["text"][heatmap["y"].index(municipality)][heatmap["x"].index("recurrence_12m")]
+    assert cell == "–" if suppressed else cell.startswith(dutch_percent(value))
