@@ -1,7 +1,7 @@
 """Time the data queries behind each dashboard page on a published mart, cold and warm.
 
 An interaction is what one page render asks of `dashboard/data.py`: the sidebar's queries
-(regions, members, municipalities, periods, catalogue, delivery status, publication) plus the
+(regions, members, delivered, periods, catalogue, delivery status, publication) plus the
 page's own, with parameters drawn at random (region, municipality, period, indicator) as a
 user clicking around would. `PAGE_QUERIES` mirrors `dashboard/app_pages/` and
 `dashboard/report.py`; a test fails when a page starts using a query missing here. The map's
@@ -51,7 +51,7 @@ Query = tuple[str, Callable[[data.MartVersion, Choice], tuple]]
 SIDEBAR: tuple[Query, ...] = (
     ("regions", lambda m, c: (m,)),
     ("region_members", lambda m, c: (m, c.region)),
-    ("municipalities", lambda m, c: (m,)),
+    ("delivered", lambda m, c: (m,)),
     ("periods", lambda m, c: (m,)),
     ("catalogue", lambda m, c: (m,)),
     ("delivery_status", lambda m, c: (m,)),
@@ -87,6 +87,7 @@ PAGE_QUERIES: dict[str, tuple[Query, ...]] = {
     ),
     "trends": (
         ("municipalities", lambda m, c: (m,)),
+        ("delivered", lambda m, c: (m,)),
         ("catalogue", lambda m, c: (m,)),
         ("series", lambda m, c: (m, c.indicator, _areas(c), c.granularity)),
         ("trends", lambda m, c: (m, c.indicator, _areas(c))),
@@ -111,6 +112,7 @@ def _choices(mart: data.MartVersion, seed: int) -> Callable[[], Choice]:
     regions = _q("regions")(mart)["area_code"].to_list()
     members = (
         _q("municipalities")(mart)
+        .filter(pl.col("area_code").is_in(_q("delivered")(mart)))
         .group_by("veilig_thuis_region")
         .agg("area_code")
         .filter(pl.col("veilig_thuis_region").is_in(regions))

@@ -31,8 +31,9 @@ EXTRACT = "2026-01-15"
 LATER_EXTRACT = "2026-04-15"  # the one municipality's next delivery
 SEED = 1
 NATIONAL_MUNICIPALITY = "GM0363"  # Amsterdam, the largest: the worst everyday case
-QUICK_REGION = "VT11"  # IJsselland: a small region for the end-to-end test
-QUICK_MUNICIPALITY = "GM0193"  # Zwolle, in that region
+# Three municipalities of IJsselland for the end-to-end test; Zwolle gets the new delivery.
+QUICK_MUNICIPALITIES = "GM0148,GM0150,GM0193"
+QUICK_MUNICIPALITY = "GM0193"
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,7 @@ def parse_args(argv: list[str] | None) -> tuple[Plan, str]:
     parser.add_argument(
         "--quick",
         action="store_true",
-        help=f"a tiny run (region {QUICK_REGION}, scales 0.05,0.1, one repeat) to prove the "
+        help=f"a tiny run ({QUICK_MUNICIPALITIES}, scales 0.05,0.1, one repeat) to prove the "
         "harness works end to end; its figures mean nothing",
     )
     parser.add_argument("--scales", help="volume multipliers of the country (default 0.125,..,1)")
@@ -76,7 +77,7 @@ def parse_args(argv: list[str] | None) -> tuple[Plan, str]:
         scales=scales,
         repeats=repeats,
         interactions=args.interactions or (14 if args.quick else 70),
-        selection=("--region", QUICK_REGION) if args.quick else ("--all",),
+        selection=("--municipalities", QUICK_MUNICIPALITIES) if args.quick else ("--all",),
         one_municipality=QUICK_MUNICIPALITY if args.quick else NATIONAL_MUNICIPALITY,
         quick=args.quick,
         work=args.work.resolve(),

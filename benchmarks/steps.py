@@ -33,17 +33,6 @@ def _warehouse_rows(data_dir: str) -> dict[str, int]:
         con.close()
 
 
-def _status(report: Any) -> str:
-    """'accepted' or 'rejected' from whatever the ingest returns for one delivery."""
-    status = getattr(report, "status", None)
-    if status is None and isinstance(report, dict):
-        status = report.get("status")
-    if status is None:
-        accepted = getattr(report, "accepted", None)
-        status = "accepted" if accepted else "rejected"
-    return str(status)
-
-
 def ingest(data_dir: str, deliveries: list[str]) -> dict[str, Any]:
     """`pipelines.load.ingest` over the given deliveries, one after the other, as `hgkm ingest`."""
     import time
@@ -56,7 +45,7 @@ def ingest(data_dir: str, deliveries: list[str]) -> dict[str, Any]:
     slowest = 0.0
     for delivery in deliveries:
         started = time.perf_counter()
-        status = _status(ingest_one(paths, Path(delivery)))
+        status = ingest_one(paths, Path(delivery)).status
         slowest = max(slowest, time.perf_counter() - started)
         statuses[status] = statuses.get(status, 0) + 1
     # Counting after the clock stopped is part of the step's process, not its time: cheap.

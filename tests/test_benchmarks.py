@@ -49,6 +49,7 @@ def quick(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
     return out, json.loads((out / "results.json").read_text())
 
 
+@pytest.mark.slow
 def test_quick_run_writes_both_result_files(quick: tuple[Path, dict]) -> None:
     out, results = quick
     markdown = (out / "results.md").read_text()
@@ -66,6 +67,7 @@ def test_quick_run_writes_both_result_files(quick: tuple[Path, dict]) -> None:
     assert results["national"]["same_work"].count("= generated") >= 3
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not INGEST_LANDED, reason="pipelines.load has not landed yet")
 def test_quick_run_measures_ingest_compute_and_dashboard(quick: tuple[Path, dict]) -> None:
     _, results = quick
@@ -88,11 +90,13 @@ def _clean_delivery(quick: tuple[Path, dict], tmp_path: Path) -> Path:
     return Path(shutil.copytree(source, tmp_path / source.name))
 
 
+@pytest.mark.slow
 def test_pandas_baseline_passes_a_clean_delivery(quick: tuple[Path, dict], tmp_path: Path) -> None:
     _, _, errors, _ = pandas_baseline.check(_clean_delivery(quick, tmp_path))
     assert errors == 0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("table", "column", "value"),
     [
