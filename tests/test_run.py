@@ -579,15 +579,15 @@ def test_killed_at_each_stage_the_next_run_converges(
     assert killed_run["outcome"] == "interrupted" and last["mart_published"]
 
 
-def test_a_second_concurrent_run_exits_3_and_waiting_works(
-    deliveries: dict, tmp_path: Path
+def test_a_second_concurrent_run_exits_3_and_a_waiting_one_takes_over(
+    deliveries: dict, clean: dict, tmp_path: Path
 ) -> None:
     inbox, data = tmp_path / "inbox", tmp_path / "data"
     fill_inbox(inbox, deliveries)
-    env = {**os.environ, "HGKM_DATA_DIR": str(data), "HGKM_FAULT": "ingest.read:pause=4"}
+    env = {**os.environ, "HGKM_DATA_DIR": str(data)}
     first = subprocess.Popen(
         [str(HGKM), "run", "--inbox", str(inbox)],
-        env=env,
+        env={**env, "HGKM_FAULT": "ingest.read:pause=300"},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -595,17 +595,26 @@ def test_a_second_concurrent_run_exits_3_and_waiting_works(
     try:
         assert first.stderr is not None
         assert "hgkm-fault: reached ingest.read" in first.stderr.readline()
-        started = time.monotonic()
-        second = run_hgkm("run", "--inbox", inbox, data_dir=data, timeout=60)
+        second = run_hgkm("run", "--inbox", inbox, data_dir=data, timeout=120)
+        assert first.poll() is None  # the second ended while the first still held the lock
         assert second.returncode == 3, second.stdout + second.stderr
-        assert time.monotonic() - started < 4  # at once, not after the first
         assert f"pid {first.pid}" in second.stderr and "--wait" in second.stderr
-        waited = run_hgkm("run", "--inbox", inbox, "--wait", "120", data_dir=data, timeout=180)
-        assert waited.returncode == EXIT_OK, waited.stdout + waited.stderr
-        assert "0 delivery(ies) seen" in waited.stdout  # the first had filed everything
+        third = subprocess.Popen(
+            [str(HGKM), "run", "--inbox", str(inbox), "--wait", "240"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        time.sleep(1)
+        assert third.poll() is None  # waiting for the lock
     finally:
-        first.wait(timeout=120)
-    assert first.returncode == EXIT_ATTENTION
+        first.kill()  # mid-run, as a crash would: the waiting run must take over
+        first.wait(timeout=60)
+    out, err = third.communicate(timeout=240)
+    assert third.returncode == EXIT_ATTENTION, out + err
+    assert f"took over a stale lock from pid {first.pid}" in out
+    assert state(data, inbox) == clean["state"]
     locked = [
         json.loads(line)
         for line in (data / "logs" / "hgkm.jsonl").read_text().splitlines()
@@ -638,18 +647,24 @@ def test_unreadable_growing_and_foreign_files_are_reported_and_kept(
     growing = inbox / accepted
     payload = deliveries[accepted]
 
+    done_watching = threading.Event()
+
     def write_slowly() -> None:
+        """Keep the delivery growing until the run is over, then finish it at once."""
+        step = max(1, len(payload) // 400)
         with growing.open("wb") as fh:
-            for start in range(0, len(payload), max(1, len(payload) // 40)):
-                fh.write(payload[start : start + max(1, len(payload) // 40)])
+            for start in range(0, len(payload), step):
+                fh.write(payload[start : start + step])
                 fh.flush()
-                time.sleep(0.1)
+                if not done_watching.is_set():
+                    time.sleep(0.05)
 
     writer = threading.Thread(target=write_slowly)
     writer.start()
     time.sleep(0.3)
     extra = {"preexec_fn": _without_root_read_override} if os.geteuid() == 0 else {}
     first = run_hgkm("run", "--inbox", inbox, "--settle", "1", data_dir=data, **extra)
+    done_watching.set()
     writer.join()
     out = first.stdout
     assert first.returncode == EXIT_ATTENTION, out + first.stderr
