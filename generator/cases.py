@@ -32,7 +32,7 @@ STREAM_PROFILE = 3
 HELP_WINDOW = 182  # "offered within 6 months" = R .. R + 182 (INDICATORS.md)
 FAST_WINDOW = 30
 RESTRAINING_ORDER_LEAD = 14  # a huisverbod may precede the report by at most 14 days
-SPECIALIST_SLOW_WAIT_MEAN = 70  # days beyond 30 for specialist help that is not fast
+SPECIALIST_SLOW_WAIT_MEAN = 60  # days beyond 30 for specialist help that is not fast
 BASIC_STARTED = 0.85
 HELP_ENDED = 0.85
 LATER_HELP = 0.15  # a help row offered after the 6-month window
