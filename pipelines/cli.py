@@ -13,7 +13,6 @@ import duckdb
 from hgkm.cli import UsageError
 from hgkm.settings import Paths
 from pipelines import warehouse
-from pipelines.load import ingest
 from pipelines.read import find_deliveries
 
 
@@ -53,6 +52,10 @@ def run_ingest(args: argparse.Namespace, paths: Paths) -> int:
         sources.extend(found)
     if not sources:
         raise UsageError("no delivery found (a folder with manifest.csv, a .zip or an .xlsx)")
+    # Imported here: pandera (via the checks) takes seconds to import, and every other
+    # `hgkm` command would pay for it at start-up otherwise.
+    from pipelines.load import ingest
+
     reports = []
     try:
         for source in sources:
