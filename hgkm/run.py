@@ -269,10 +269,10 @@ class Job:
             except OSError as exc:
                 # Filing failed (e.g. no write access to the inbox): the entry stays put.
                 self.counts["failed"] += 1
-                reason = f"{exc.strerror or type(exc).__name__}: {exc.filename or entry.path}"
-                self.say(f"  {entry.path.name}: CANNOT FILE ({reason}); left in the inbox")
+                why = f"{exc.strerror or type(exc).__name__}: {exc.filename or entry.path}"
+                self.say(f"  {entry.path.name}: CANNOT FILE ({why}); left in the inbox")
                 self.log.event(
-                    "inbox.filing_failed", level="error", path=str(entry.path), reason=reason
+                    "inbox.filing_failed", level="error", path=str(entry.path), reason=why
                 )
 
         published = False
