@@ -1,5 +1,111 @@
-"""Placeholder until this layer's commands land (see hgkm/cli.py)."""
+"""The `hgkm approach import` and `hgkm approach list` commands."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import duckdb
+
+from hgkm.cli import UsageError
+from hgkm.reference import municipality_codes
+from hgkm.settings import Paths
+from pipelines import warehouse
+
+SUFFIXES = (".csv", ".xlsx")
 
 
-def register(subparsers) -> None:
-    return None
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "approach",
+        help="import and list local approach profiles (which elements, since when)",
+        description="Approach profiles: how each municipality organises its local approach.",
+    )
+    sub = parser.add_subparsers(dest="approach_command", metavar="SUBCOMMAND", required=True)
+    importing = sub.add_parser(
+        "import",
+        help="check a profile file (CSV or .xlsx) and store it",
+        description="Check a profile file against the contract and store it; it replaces the "
+        "profile of every municipality it names (older imports are kept). Exit 0 when "
+        "accepted (or already loaded), 1 when rejected, 2 for bad usage.",
+    )
+    importing.add_argument("file", type=Path, metavar="FILE")
+    importing.add_argument("--json", action="store_true", help="print the report as JSON")
+    importing.set_defaults(handler=run_import)
+    listing = sub.add_parser("list", help="show the current profiles")
+    listing.add_argument(
+        "--municipality",
+        action="append",
+        metavar="GM…",
+        help="only this municipality (repeatable, or comma-separated)",
+    )
+    listing.add_argument("--json", action="store_true", help="print a JSON array")
+    listing.set_defaults(handler=run_list)
+
+
+def run_import(args: argparse.Namespace, paths: Paths) -> int:
+    source: Path = args.file
+    if not source.is_file():
+        raise UsageError(f"file not found: {source}")
+    if source.suffix.lower() not in SUFFIXES:
+        raise UsageError(f"expected a .csv or .xlsx file, got {source.name}")
+    # Imported here: pandera takes seconds to import; other commands should not pay for it.
+    from pipelines.approach import import_profiles
+
+    try:
+        con = warehouse.connect(paths.warehouse)
+    except duckdb.IOException as exc:
+        print(
+            f"hgkm approach: cannot open the warehouse ({exc.__class__.__name__})", file=sys.stderr
+        )
+        return 1
+    try:
+        report = import_profiles(con, source)
+    finally:
+        con.close()
+    print(json.dumps(report.to_dict(), indent=2) if args.json else report.render_text())
+    return 1 if report.status == "rejected" else 0
+
+
+def run_list(args: argparse.Namespace, paths: Paths) -> int:
+    wanted = sorted(
+        {c.strip().upper() for arg in args.municipality or [] for c in arg.split(",") if c.strip()}
+    )
+    unknown = sorted(set(wanted) - municipality_codes())
+    if unknown:
+        raise UsageError(f"unknown municipality code(s): {', '.join(unknown)}")
+    from pipelines.approach import current_profiles
+
+    if paths.warehouse.exists():
+        con = warehouse.connect(paths.warehouse, read_only=True)
+        try:
+            profiles = current_profiles(con, wanted or None)
+        finally:
+            con.close()
+    else:
+        profiles = current_profiles(duckdb.connect(), wanted or None)
+    rows = profiles.to_dicts()
+    if args.json:
+        print(json.dumps(rows, indent=2, default=str))
+        return 0
+    if not rows:
+        print("no approach profiles yet" if not wanted else "no profile for these municipalities")
+        return 0
+    header = ("municipality", "element", "from", "until", "import", "note")
+    table = [
+        (
+            r["municipality_code"],
+            r["element"],
+            str(r["in_place_from"]),
+            str(r["in_place_until"] or ""),
+            str(r["import_id"]),
+            r["note"] or "",
+        )
+        for r in rows
+    ]
+    widths = [max(len(line[i]) for line in (header, *table)) for i in range(len(header))]
+    for line in (header, *table):
+        print("  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip())
+    return 0

@@ -1,0 +1,421 @@
+"""Approach profiles: read a CSV/xlsx file, check it against the contract, store it versioned.
+
+An import replaces the profile of every municipality it names; older imports stay in the
+warehouse and `current_approach` picks, per municipality, the latest accepted import naming it.
+Errors name file, row, column and rule — never a value (CONTRACT.md, "Approach profiles").
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import fastexcel
+import pandera.polars as pa
+import polars as pl
+
+from hgkm import reference
+from pipelines import guard
+from pipelines.contract import (
+    APPROACH_COLUMNS,
+    APPROACH_ELEMENTS,
+    APPROACH_NOTE_MAX_LENGTH,
+    EARLIEST_DATE,
+)
+from pipelines.read import ROW, RawTable, _normalise, _read_csv
+from pipelines.report import ERRORS_SHOWN_PER_RULE, Issue
+
+SUFFIXES = (".csv", ".xlsx")
+STEM = "approach_profiles"
+DATE_COLUMNS = tuple(c.name for c in APPROACH_COLUMNS if c.kind == "date")
+COLUMN_NAMES = tuple(c.name for c in APPROACH_COLUMNS)
+
+# Rules of the approach contract beyond those shared with deliveries (pipelines.report.RULES).
+FIXES: dict[str, str] = {
+    "unknown_municipality": "use a CBS code (GM + 4 digits) from the reference list",
+    "unknown_element": "use one of the elements the contract lists: "
+    + ", ".join(APPROACH_ELEMENTS),
+    "note_too_long": f"shorten the note to at most {APPROACH_NOTE_MAX_LENGTH} characters",
+    "date_in_future": "a date may not lie after today: leave in_place_until empty while the "
+    "element is in place",
+    "until_before_from": "in_place_until may not lie before in_place_from",
+    "overlapping_periods": "periods of the same element in one municipality may not overlap: "
+    "merge them or correct the dates",
+    "empty_file": "the file holds no rows: add at least one element",
+}
+
+SCHEMA = """
+create sequence if not exists approach_import_id_seq start 1;
+
+create table if not exists approach_imports (
+    import_id     integer primary key default nextval('approach_import_id_seq'),
+    content_hash  varchar not null,             -- sha256 of the file's bytes
+    source_name   varchar not null,
+    received_at   timestamp not null,
+    status        varchar not null,             -- accepted | rejected
+    municipalities json,                        -- codes the import names (accepted only)
+    rows_loaded   integer not null default 0,
+    error_count   integer not null default 0,
+    errors        json                 -- capped {file,row,column,rule,message}; no values
+);
+
+create table if not exists approach_periods (
+    import_id         integer not null,
+    municipality_code varchar not null,
+    element           varchar not null,
+    in_place_from     date not null,
+    in_place_until    date,
+    note              varchar
+);
+
+-- Per municipality, the periods of the latest accepted import that names it.
+create or replace view current_approach as
+with latest as (
+    select municipality_code, max(import_id) as import_id
+    from approach_periods p join approach_imports i using (import_id)
+    where i.status = 'accepted'
+    group by municipality_code
+)
+select p.* from approach_periods p join latest using (municipality_code, import_id);
+"""
+
+
+class ApproachModel(pa.DataFrameModel):
+    """Column rules of a profile row; cross-row rules are in `cross_row_issues`."""
+
+    municipality_code: str = pa.Field(isin=sorted(reference.municipality_codes()))
+    element: str = pa.Field(isin=list(APPROACH_ELEMENTS))
+    in_place_from: pl.Date = pa.Field(ge=EARLIEST_DATE)
+    in_place_until: pl.Date = pa.Field(nullable=True, ge=EARLIEST_DATE)
+    note: str = pa.Field(nullable=True, str_length={"max_value": APPROACH_NOTE_MAX_LENGTH})
+
+    class Config:
+        strict = True
+
+
+# (column, pandera check name prefix) -> rule
+CHECK_RULES: dict[tuple[str, str], str] = {
+    ("municipality_code", "isin"): "unknown_municipality",
+    ("element", "isin"): "unknown_element",
+    ("in_place_from", "greater_than_or_equal_to"): "date_before_2000",
+    ("in_place_until", "greater_than_or_equal_to"): "date_before_2000",
+    ("note", "str_length"): "note_too_long",
+}
+
+
+@dataclass
+class ImportReport:
+    """What happened to one profile file; `errors` is capped per rule, `error_counts` complete."""
+
+    source: Path
+    status: str  # accepted | rejected | already_loaded
+    content_hash: str
+    import_id: int | None = None
+    municipalities: list[str] = field(default_factory=list)
+    rows: int = 0
+    errors: list[Issue] = field(default_factory=list)
+    error_counts: dict[str, int] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "source": str(self.source),
+            "status": self.status,
+            "content_hash": self.content_hash,
+            "import_id": self.import_id,
+            "municipalities": self.municipalities,
+            "rows": self.rows,
+            "error_total": sum(self.error_counts.values()),
+            "error_counts": self.error_counts,
+            "errors": [issue_dict(i) for i in self.errors],
+        }
+
+    def render_text(self) -> str:
+        head = {
+            "accepted": "ACCEPTED",
+            "rejected": "REJECTED",
+            "already_loaded": "ALREADY LOADED (no change)",
+        }[self.status]
+        lines = [f"{self.source.name}: {head}"]
+        if self.status != "rejected":
+            lines.append(
+                f"  {self.rows} period(s) for {len(self.municipalities)} municipalit"
+                f"{'y' if len(self.municipalities) == 1 else 'ies'}: "
+                + ", ".join(self.municipalities)
+            )
+        total = sum(self.error_counts.values())
+        if total:
+            lines.append(f"  errors ({total}):")
+            for issue in self.errors:
+                where = issue.file + (f" row {issue.row}" if issue.row is not None else "")
+                where += f", column {issue.column}" if issue.column else ""
+                lines.append(f"    - {where}: {issue.rule} — {issue.message}")
+            for rule, n in self.error_counts.items():
+                shown = sum(1 for i in self.errors if i.rule == rule)
+                if n > shown:
+                    lines.append(f"    … {n - shown} more of {rule} ({n} in all)")
+        return "\n".join(lines)
+
+
+def issue_dict(issue: Issue) -> dict[str, Any]:
+    return {
+        "file": issue.file,
+        "row": issue.row,
+        "column": issue.column,
+        "rule": issue.rule,
+        "message": issue.message,
+    }
+
+
+def issue(file: str, row: int | None, column: str | None, rule: str) -> Issue:
+    """An Issue of this contract: its own rules carry their fix, shared ones get report's."""
+    return Issue(file=file, row=row, column=column, rule=rule, message=FIXES.get(rule, ""))
+
+
+def read_profiles(path: Path) -> tuple[RawTable | None, list[Issue]]:
+    """The file as text columns (normalised names, trimmed values, ROW numbers)."""
+    data = path.read_bytes()
+    if path.suffix.lower() == ".csv":
+        return _read_csv(STEM, path.name, data)
+    try:
+        workbook = fastexcel.read_excel(data)
+        names = workbook.sheet_names
+        # One sheet, or the one named after the table when the workbook holds more.
+        sheet = next((n for n in names if n.strip().lower() == STEM), names[0])
+        frame = workbook.load_sheet(sheet, dtypes="string").to_polars()
+    except Exception:  # fastexcel raises its own error types for any damaged workbook
+        return None, [issue(path.name, None, None, "unreadable_file")]
+    header = [str(c) for c in frame.columns]
+    frame = frame.select(
+        pl.col(c).cast(pl.String).alias(f"c{i}") for i, c in enumerate(frame.columns)
+    ).with_columns(pl.all().str.replace(r"^(\d{4}-\d{2}-\d{2})[ T]00:00:00$", "$1"))
+    return _normalise(STEM, f"{path.name} sheet {sheet}", frame, header, {"format": "xlsx"}, 2)
+
+
+def parse_dates(frame: pl.DataFrame) -> pl.DataFrame:
+    """Parse the date columns (YYYY-MM-DD or DD-MM-YYYY); unparsable ones become null."""
+    return frame.with_columns(
+        pl.coalesce(
+            pl.col(c).str.to_date("%Y-%m-%d", strict=False),
+            pl.col(c).str.to_date("%d-%m-%Y", strict=False),
+        ).alias(c)
+        for c in DATE_COLUMNS
+    )
+
+
+def column_issues(table: RawTable) -> list[Issue]:
+    """Missing, unexpected (a leak risk) columns: structural, nothing further is checked."""
+    present = set(table.frame.columns) - {ROW}
+    found = [
+        issue(table.file, None, name, "missing_column")
+        for name in COLUMN_NAMES
+        if name not in present
+    ]
+    found += [
+        issue(table.file, None, table.columns[name], "unexpected_column")
+        for name in table.columns
+        if name not in COLUMN_NAMES
+    ]
+    return found
+
+
+def value_issues(table: RawTable, today: date) -> tuple[pl.DataFrame, list[Issue]]:
+    """Row rules: personal data in text, required fields, dates, pandera's column checks and
+    the cross-row rules. Returns the parsed frame (only meaningful when no issues)."""
+    raw = table.frame.select(ROW, *COLUMN_NAMES)
+    file = table.file
+    found: list[Issue] = [
+        issue(file, r, c, rule)
+        for r, c, rule in guard.scan(raw, ROW, list(COLUMN_NAMES)).iter_rows()
+    ]
+    parsed = parse_dates(raw)
+    required = [c.name for c in APPROACH_COLUMNS if c.required]
+    for name in required:
+        found += [issue(file, r, name, "required") for r in raw.filter(pl.col(name).is_null())[ROW]]
+    for name in DATE_COLUMNS:
+        bad = parsed.filter(pl.col(name).is_null() & raw[name].is_not_null())
+        found += [issue(file, r, name, "date_format") for r in bad[ROW]]
+        late = parsed.filter(pl.col(name) > today)
+        found += [issue(file, r, name, "date_in_future") for r in late[ROW]]
+    # Null required cells and unparsable dates are already reported; pandera checks the rest
+    # (an unparsable date stands in as the earliest date so its row's other cells are checked).
+    dated = pl.all_horizontal(parsed[c].is_not_null() | raw[c].is_null() for c in DATE_COLUMNS)
+    complete = parsed.with_columns(dated.alias("dated")).filter(
+        pl.all_horizontal(raw[c].is_not_null() for c in required)
+    )
+    checkable = complete.drop("dated").with_columns(
+        pl.col(c).fill_null(EARLIEST_DATE) for c in required if c in DATE_COLUMNS
+    )
+    try:
+        ApproachModel.validate(checkable.drop(ROW), lazy=True)
+    except pa.errors.SchemaErrors as exc:
+        failures = exc.failure_cases.select("column", "check", "index").drop_nulls("index")
+        rows = checkable[ROW].to_list()
+        for column, check, index in failures.iter_rows():
+            rule = next(
+                (
+                    r
+                    for (col, prefix), r in CHECK_RULES.items()
+                    if col == column and check.startswith(prefix)
+                ),
+                None,
+            )
+            if rule is None:
+                raise  # a check without a rule is a bug in this module, not in the file
+            found.append(issue(file, rows[index], column, rule))
+    found += cross_row_issues(complete.filter(pl.col("dated")), file)
+    return parsed, sorted(found, key=lambda i: (i.row or 0, i.column or "", i.rule))
+
+
+def cross_row_issues(parsed: pl.DataFrame, file: str) -> list[Issue]:
+    """until before from; overlapping periods of one element in one municipality.
+
+    Periods are inclusive at both ends; an open end reaches into the future. Two periods
+    overlap when each starts on or before the other's end; both rows are reported.
+    """
+    backwards = parsed.filter(pl.col("in_place_until") < pl.col("in_place_from"))
+    found = [issue(file, r, "in_place_until", "until_before_from") for r in backwards[ROW]]
+    periods = parsed.select(
+        ROW,
+        "municipality_code",
+        "element",
+        "in_place_from",
+        pl.col("in_place_until").fill_null(date.max).alias("until"),
+    )
+    pairs = periods.join(periods, on=["municipality_code", "element"], suffix="_other").filter(
+        (pl.col(ROW) != pl.col(f"{ROW}_other"))
+        & (pl.col("in_place_from") <= pl.col("until_other"))
+        & (pl.col("in_place_from_other") <= pl.col("until"))
+    )
+    found += [
+        issue(file, r, "in_place_from", "overlapping_periods") for r in pairs[ROW].unique().sort()
+    ]
+    return found
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(SCHEMA)
+
+
+def import_profiles(
+    con: duckdb.DuckDBPyConnection, path: Path, *, today: date | None = None
+) -> ImportReport:
+    """Check one profile file and, when it passes, store it in one transaction.
+
+    A rejected file is recorded (hash, name, rule counts and capped errors) with no rows.
+    Re-importing content already current for every municipality it names changes nothing.
+    """
+    ensure_schema(con)
+    data = path.read_bytes()
+    report = ImportReport(path, "rejected", hashlib.sha256(data).hexdigest())
+    today = today or date.today()
+    table, issues = read_profiles(path)
+    parsed = pl.DataFrame()
+    if table is not None and not issues:
+        issues = column_issues(table)
+        if not issues:
+            parsed, issues = value_issues(table, today)
+            if not issues and parsed.is_empty():
+                issues = [issue(table.file, None, None, "empty_file")]
+    if issues:
+        counts: dict[str, int] = {}
+        for found in issues:
+            counts[found.rule] = counts.get(found.rule, 0) + 1
+        shown: dict[str, int] = {}
+        for found in issues:
+            shown[found.rule] = shown.get(found.rule, 0) + 1
+            if shown[found.rule] <= ERRORS_SHOWN_PER_RULE:
+                report.errors.append(found)
+        report.error_counts = counts
+        report.import_id = record(con, report, pl.DataFrame())
+        return report
+    report.status = "accepted"
+    report.rows = parsed.height
+    report.municipalities = sorted(parsed["municipality_code"].unique().to_list())
+    if already_current(con, report):
+        report.status = "already_loaded"
+        return report
+    report.import_id = record(con, report, parsed.drop(ROW))
+    return report
+
+
+def already_current(con: duckdb.DuckDBPyConnection, report: ImportReport) -> bool:
+    """Every municipality the file names takes its profile from an import of this content."""
+    current = con.execute(
+        """
+        select distinct c.municipality_code from current_approach c
+        join approach_imports i using (import_id) where i.content_hash = ?
+        """,
+        [report.content_hash],
+    ).fetchall()
+    return {code for (code,) in current} == set(report.municipalities)
+
+
+def record(con: duckdb.DuckDBPyConnection, report: ImportReport, periods: pl.DataFrame) -> int:
+    """Insert the import row and its periods in one transaction; returns the import id."""
+    con.execute("begin transaction")
+    try:
+        row = con.execute(
+            """
+            insert into approach_imports (content_hash, source_name, received_at, status,
+                municipalities, rows_loaded, error_count, errors)
+            values (?, ?, ?, ?, ?, ?, ?, ?) returning import_id
+            """,
+            [
+                report.content_hash,
+                report.source.name,
+                datetime.now(),
+                report.status,
+                json.dumps(report.municipalities),
+                periods.height,
+                sum(report.error_counts.values()),
+                json.dumps([issue_dict(i) for i in report.errors]),
+            ],
+        ).fetchall()
+        import_id = int(row[0][0])
+        if not periods.is_empty():
+            rows = periods.select(pl.lit(import_id).alias("import_id"), *COLUMN_NAMES)
+            con.register("new_periods", rows)
+            con.execute("insert into approach_periods by name select * from new_periods")
+            con.unregister("new_periods")
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+    return import_id
+
+
+def current_profiles(
+    con: duckdb.DuckDBPyConnection, municipalities: list[str] | None = None
+) -> pl.DataFrame:
+    """The current periods (with the import they came from), by municipality, element, from."""
+    if not has_profiles(con):
+        return pl.DataFrame(
+            schema={
+                "municipality_code": pl.String,
+                "element": pl.String,
+                "in_place_from": pl.Date,
+                "in_place_until": pl.Date,
+                "note": pl.String,
+                "import_id": pl.Int32,
+            }
+        )
+    frame = con.sql(
+        "select municipality_code, element, in_place_from, in_place_until, note, import_id "
+        "from current_approach order by municipality_code, element, in_place_from"
+    ).pl()
+    if municipalities:
+        frame = frame.filter(pl.col("municipality_code").is_in(municipalities))
+    return frame
+
+
+def has_profiles(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the approach tables exist (a warehouse that never imported a profile has none)."""
+    found = con.execute(
+        "select count(*) from information_schema.tables where table_name = 'current_approach'"
+    ).fetchall()
+    return bool(found[0][0])
