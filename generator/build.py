@@ -71,7 +71,7 @@ def _one(
     position: int,
     population: int,
     deliveries: Path,
-) -> tuple[list[Path], pl.DataFrame, pl.DataFrame, pl.DataFrame, dict[str, int]]:
+) -> tuple[list[Path], pl.DataFrame, pl.DataFrame, pl.DataFrame | None, dict[str, int]]:
     profile = profile_of(options.seed, municipality_code) if options.profiles else EMPTY_PROFILE
     truth = generate_municipality(
         options.seed,
