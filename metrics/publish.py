@@ -21,6 +21,7 @@ from hgkm import reference
 from hgkm.faults import checkpoint
 from hgkm.settings import Paths
 from metrics import stats, survival
+from metrics.approach import approach_tables
 from metrics.catalogue import INDICATORS, catalogue_frame
 from metrics.indicators import NATIONAL, Figures, area_memberships, indicator_figures
 from pipelines.warehouse import CURRENT_VIEWS
@@ -566,6 +567,7 @@ def build_tables(
         "funnel": funnel,
         "funnel_limits": funnel_limits,
         "km_curves": km_curves_table(values, figures),
+        **approach_tables(con, values, figures.delivered, as_of),
         "delivery_status": status,
         "delivery_log": log,
         "publication": publication,

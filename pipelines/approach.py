@@ -11,12 +11,12 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import fastexcel
-import pandera.polars as pa
 import polars as pl
 
 from hgkm import reference
@@ -73,29 +73,48 @@ create table if not exists approach_periods (
     note              varchar
 );
 
--- Per municipality, the periods of the latest accepted import that names it.
-create or replace view current_approach as
-with latest as (
-    select municipality_code, max(import_id) as import_id
-    from approach_periods p join approach_imports i using (import_id)
-    where i.status = 'accepted'
-    group by municipality_code
-)
-select p.* from approach_periods p join latest using (municipality_code, import_id);
 """
 
 
-class ApproachModel(pa.DataFrameModel):
-    """Column rules of a profile row; cross-row rules are in `cross_row_issues`."""
+def current_approach_sql(database: str = "", as_of: date | None = None) -> str:
+    """Per municipality, the periods of the latest accepted import that names it.
 
-    municipality_code: str = pa.Field(isin=sorted(reference.municipality_codes()))
-    element: str = pa.Field(isin=list(APPROACH_ELEMENTS))
-    in_place_from: pl.Date = pa.Field(ge=EARLIEST_DATE)
-    in_place_until: pl.Date = pa.Field(nullable=True, ge=EARLIEST_DATE)
-    note: str = pa.Field(nullable=True, str_length={"max_value": APPROACH_NOTE_MAX_LENGTH})
+    `database` names an attached warehouse (metrics reads it that way); `as_of` keeps only
+    imports received on or before that day, so a publication can be reproduced.
+    """
+    prefix = f"{database}." if database else ""
+    received = "" if as_of is None else f"and i.received_at < date '{as_of.isoformat()}' + 1"
+    return f"""
+    with accepted as (
+        select import_id from {prefix}approach_imports i where i.status = 'accepted' {received}
+    ),
+    latest as (
+        select municipality_code, max(import_id) as import_id
+        from {prefix}approach_periods join accepted using (import_id)
+        group by municipality_code
+    )
+    select p.* from {prefix}approach_periods p join latest using (municipality_code, import_id)
+    """
 
-    class Config:
-        strict = True
+
+@cache
+def approach_model() -> Any:
+    """The pandera model of a profile row (column rules; the cross-row rules are in
+    `cross_row_issues`). Built on first use: pandera takes seconds to import, and the
+    metrics layer reads profiles through this module without ever checking one."""
+    import pandera.polars as pa
+
+    class ApproachModel(pa.DataFrameModel):
+        municipality_code: str = pa.Field(isin=sorted(reference.municipality_codes()))
+        element: str = pa.Field(isin=list(APPROACH_ELEMENTS))
+        in_place_from: pl.Date = pa.Field(ge=EARLIEST_DATE)
+        in_place_until: pl.Date = pa.Field(nullable=True, ge=EARLIEST_DATE)
+        note: str = pa.Field(nullable=True, str_length={"max_value": APPROACH_NOTE_MAX_LENGTH})
+
+        class Config:
+            strict = True
+
+    return ApproachModel
 
 
 # (column, pandera check name prefix) -> rule
@@ -250,9 +269,11 @@ def value_issues(table: RawTable, today: date) -> tuple[pl.DataFrame, list[Issue
     checkable = complete.drop("dated").with_columns(
         pl.col(c).fill_null(EARLIEST_DATE) for c in required if c in DATE_COLUMNS
     )
+    from pandera.errors import SchemaErrors
+
     try:
-        ApproachModel.validate(checkable.drop(ROW), lazy=True)
-    except pa.errors.SchemaErrors as exc:
+        approach_model().validate(checkable.drop(ROW), lazy=True)
+    except SchemaErrors as exc:
         failures = exc.failure_cases.select("column", "check", "index").drop_nulls("index")
         rows = checkable[ROW].to_list()
         for column, check, index in failures.iter_rows():
@@ -299,6 +320,7 @@ def cross_row_issues(parsed: pl.DataFrame, file: str) -> list[Issue]:
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(SCHEMA)
+    con.execute(f"create or replace view current_approach as {current_approach_sql()}")
 
 
 def import_profiles(
