@@ -11,6 +11,7 @@ import argparse
 import importlib
 import sys
 
+from hgkm.config import ConfigError
 from hgkm.settings import resolve_paths
 
 COMMAND_MODULES = (
@@ -56,10 +57,10 @@ def _accept_data_dir_anywhere(parser: argparse.ArgumentParser) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    paths = resolve_paths(args.data_dir)
     try:
+        paths = resolve_paths(args.data_dir)
         return int(args.handler(args, paths))
-    except UsageError as exc:
+    except (UsageError, ConfigError) as exc:
         print(f"hgkm {args.command}: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

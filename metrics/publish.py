@@ -18,6 +18,7 @@ import numpy as np
 import polars as pl
 
 from hgkm import reference
+from hgkm.config import load_config
 from hgkm.faults import checkpoint
 from hgkm.settings import Paths
 from metrics import stats, survival
@@ -26,7 +27,6 @@ from metrics.catalogue import INDICATORS, catalogue_frame
 from metrics.indicators import NATIONAL, Figures, area_memberships, indicator_figures
 from pipelines.warehouse import CURRENT_VIEWS
 
-STALENESS_DAYS = 120
 LOCK_WAIT_SECONDS = 30.0
 TREND_YEARS = 5
 # Funnel grid: denominators from 10 to half again the largest municipality, log-spaced.
@@ -541,14 +541,15 @@ def build_tables(
         )
     )
     reference_date = as_of or published_at.date()
-    log, status, used = delivery_tables(con, reference_date, STALENESS_DAYS)
+    staleness_days = load_config(only=frozenset({"staleness_days"})).staleness_days
+    log, status, used = delivery_tables(con, reference_date, staleness_days)
     funnel, funnel_limits = funnel_tables(values)
     publication = pl.DataFrame(
         {
             "published_at": [published_at],
             "as_of": [as_of],
             "code_version": [code_version()],
-            "staleness_days": [STALENESS_DAYS],
+            "staleness_days": [staleness_days],
         },
         schema={
             "published_at": pl.Datetime("us"),
