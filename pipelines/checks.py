@@ -26,7 +26,13 @@ from pipelines.contract import (
     Column,
 )
 from pipelines.read import ROW, Delivery, RawTable
-from pipelines.report import ERRORS_SHOWN_PER_RULE, DeliveryWarning, Issue, is_structural
+from pipelines.report import (
+    ERRORS_SHOWN_PER_RULE,
+    WARNING_TEXTS,
+    DeliveryWarning,
+    Issue,
+    is_structural,
+)
 from pipelines.schemas import CHECK_RULES, MODELS
 
 ISSUE_SCHEMA = {
@@ -36,8 +42,6 @@ ISSUE_SCHEMA = {
     "column": pl.String,
     "rule": pl.String,
 }
-ISO_DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
-DMY_DATE = r"^[0-9]{1,2}-[0-9]{1,2}-[0-9]{4}$"
 RESTRAINING_ORDER_LEAD = timedelta(days=14)
 
 
@@ -114,9 +118,11 @@ def check_delivery(delivery: Delivery, received_on: date) -> CheckResult:
             tables[name] = typed
             parts.append(validate_model(raw, typed))
     files = {name: raw.file for name, raw in delivery.tables.items()}
-    parts.append(cross_table_issues(tables, files, manifest.extract_date, delivery.tables))
+    cross, row_warnings = cross_table_issues(tables, files, manifest.extract_date, delivery.tables)
+    parts.append(cross)
     issues = pl.concat(parts).unique(keep="first", maintain_order=True)
-    return CheckResult(tables, issues, table_warnings(tables, files), manifest, formats)
+    warnings = table_warnings(tables, files, row_warnings)
+    return CheckResult(tables, issues, warnings, manifest, formats)
 
 
 def check_manifest(raw: RawTable, received_on: date) -> tuple[ManifestInfo, pl.DataFrame]:
@@ -184,13 +190,24 @@ def _column_issues(raw: RawTable, expected: tuple[str, ...]) -> list[Issue]:
 
 
 def _parse_date(text: pl.Expr) -> pl.Expr:
-    """ISO or DD-MM-YYYY per value; anything else (or an impossible date) -> null."""
-    return (
-        pl.when(text.str.contains(ISO_DATE))
-        .then(text.str.to_date("%Y-%m-%d", strict=False))
-        .when(text.str.contains(DMY_DATE))
-        .then(text.str.to_date("%d-%m-%Y", strict=False))
+    """YYYY-MM-DD, else DD-MM-YYYY (leading zeros optional); not a real date -> null."""
+    return pl.coalesce(
+        text.str.to_date("%Y-%m-%d", strict=False), text.str.to_date("%d-%m-%Y", strict=False)
     )
+
+
+def _parse_date_column(text: pl.Series) -> tuple[pl.Series, list[str]]:
+    """The column as dates and the formats found in it; the second format is only tried on the
+    values the first did not parse (a whole column is usually in one format)."""
+    iso = text.str.to_date("%Y-%m-%d", strict=False)
+    unparsed = iso.is_null() & text.is_not_null()
+    found = ["YYYY-MM-DD"] if iso.null_count() < iso.len() else []
+    if not unparsed.any():
+        return iso, found
+    dmy = text.str.to_date("%d-%m-%Y", strict=False)
+    if (dmy.is_not_null() & unparsed).any():
+        found.append("DD-MM-YYYY")
+    return iso.fill_null(dmy), found
 
 
 def type_table(
@@ -202,48 +219,27 @@ def type_table(
     problems = _column_issues(raw, names)
     if problems:
         # Without the right columns nothing else is checked, but the guard still looks at all.
-        cols = [c for c in raw.columns]
-        return (
-            None,
-            pl.concat(
-                [issues_frame(problems, raw.name), _located(guard.scan(raw.frame, ROW, cols), raw)]
-            ),
-            None,
-        )
-    dates = [c.name for c in columns if c.kind == "date"]
-    enums = [c.name for c in columns if c.kind == "enum"]
+        personal = guard.scan(raw.frame, ROW, list(raw.columns))
+        return None, pl.concat([issues_frame(problems, raw.name), _located(personal, raw)]), None
+    parsed = {c.name: _parse_date_column(raw.frame[c.name]) for c in columns if c.kind == "date"}
+    enums = {c.name: c.values for c in columns if c.kind == "enum"}
     typed = raw.frame.with_columns(
-        *(_parse_date(pl.col(c)).alias(c) for c in dates),
+        *(series.alias(name) for name, (series, _) in parsed.items()),
         *(pl.col(c).str.to_lowercase() for c in enums),
     )
     bad_dates = (
-        _unparsed_dates(raw, typed, dates)
+        _unparsed_dates(raw, typed, list(parsed))
         .with_columns(pl.lit("date_format").alias("rule"))
         .pipe(_with_file, raw)
     )
     # Valid dates and enum values cannot carry personal data: blank them before the guard.
     guarded = raw.frame.with_columns(
-        *(pl.when(typed[c].is_null()).then(pl.col(c)).alias(c) for c in dates),
-        *(
-            pl.when(~pl.col(c).str.to_lowercase().is_in(col.values)).then(pl.col(c)).alias(c)
-            for col in columns
-            if col.kind == "enum"
-            for c in [col.name]
-        ),
+        *(pl.when(typed[c].is_null()).then(pl.col(c)).alias(c) for c in parsed),
+        *(pl.when(~typed[c].is_in(values)).then(pl.col(c)).alias(c) for c, values in enums.items()),
     )
     personal = _located(guard.scan(guarded, ROW, list(names)), raw)
-    return typed, pl.concat([issues_frame(bad_dates), personal]), _date_format(raw.frame, dates)
-
-
-def _date_format(frame: pl.DataFrame, dates: list[str]) -> str | None:
-    if not dates:
-        return None
-    found = frame.select(
-        pl.sum_horizontal(pl.col(c).str.contains(ISO_DATE).sum() for c in dates).alias("iso"),
-        pl.sum_horizontal(pl.col(c).str.contains(DMY_DATE).sum() for c in dates).alias("dmy"),
-    ).row(0)
-    kinds = [name for name, n in zip(("YYYY-MM-DD", "DD-MM-YYYY"), found, strict=True) if n]
-    return " and ".join(kinds) if kinds else None
+    formats = [f for f in ("YYYY-MM-DD", "DD-MM-YYYY") if any(f in p[1] for p in parsed.values())]
+    return typed, pl.concat([issues_frame(bad_dates), personal]), " and ".join(formats) or None
 
 
 def _with_file(frame: pl.DataFrame, raw: RawTable) -> pl.DataFrame:
@@ -305,132 +301,157 @@ def _without_date_format_duplicates(
     return issues.join(blank, on=["row", "column", "rule"], how="anti")
 
 
+def _cross_table_rules(extract_date: date | None) -> dict[str, list[tuple[str, str, pl.Expr]]]:
+    """Per table: (column, rule, expression true on a row breaking it), on the joined frames.
+
+    `_known`/`_case_date` come from the case of the row, `_kid` from the child of a help row.
+    """
+    unknown = pl.col("case_id").is_not_null() & pl.col("_known").is_null()
+    rd, case_date = pl.col("report_date"), pl.col("_case_date")
+    is_child = pl.col("recipient") == "child"
+    rules: dict[str, list[tuple[str, str, pl.Expr]]] = {
+        "cases": [
+            (
+                "restraining_order_date",
+                "restraining_order_too_early",
+                pl.col("restraining_order_date") < rd - RESTRAINING_ORDER_LEAD,
+            ),
+            ("coordinator_date", "coordinator_before_report", pl.col("coordinator_date") < rd),
+            ("closed_date", "closed_before_report", pl.col("closed_date") < rd),
+        ],
+        "reports": [
+            ("case_id", "unknown_case", unknown),
+            ("report_date", "report_before_index", rd < case_date),
+        ],
+        "children": [("case_id", "unknown_case", unknown)],
+        "help": [
+            ("case_id", "unknown_case", unknown),
+            ("child_id", "child_id_required", is_child & pl.col("child_id").is_null()),
+            ("child_id", "child_id_not_allowed", ~is_child & pl.col("child_id").is_not_null()),
+            (
+                "child_id",
+                "child_of_other_case",
+                is_child & pl.col("child_id").is_not_null() & pl.col("_kid").is_null(),
+            ),
+            (
+                "end_date",
+                "end_without_start",
+                pl.col("end_date").is_not_null() & pl.col("start_date").is_null(),
+            ),
+            ("end_date", "end_before_start", pl.col("end_date") < pl.col("start_date")),
+            # Not an error: counted as the help_before_report warning.
+            ("offered_date", "help_before_report", pl.col("offered_date") < case_date),
+        ],
+        "followups": [
+            ("case_id", "unknown_case", unknown),
+            ("followup_date", "followup_not_after_report", pl.col("followup_date") <= case_date),
+        ],
+    }
+    if extract_date is not None:
+        for name in rules:
+            rules[name] += [
+                (c.name, "date_after_extract", pl.col(c.name) > extract_date)
+                for c in TABLES[name]
+                if c.kind == "date"
+            ]
+    return rules
+
+
 def cross_table_issues(
     tables: dict[str, pl.DataFrame],
     files: dict[str, str],
     extract_date: date | None,
     raws: dict[str, RawTable],
-) -> pl.DataFrame:
-    """Rules between rows and tables, each a filter or (anti-)join."""
-    found: list[pl.DataFrame] = []
+) -> tuple[pl.DataFrame, dict[str, int]]:
+    """Rules between rows and tables: one left join per table, then one pass of row flags.
 
-    def add(table: str, rows: pl.DataFrame, column: str, rule: str) -> None:
-        found.append(
-            rows.select(
-                pl.lit(table).alias("table"),
-                pl.lit(files[table]).alias("file"),
-                pl.col(ROW).alias("row"),
-                pl.lit(raws[table].columns.get(column, column)).alias("column"),
-                pl.lit(rule).alias("rule"),
+    Returns the issues and the counts of the row-level warnings found on the way.
+    """
+    lazy = {name: frame.lazy() for name, frame in tables.items()}
+    if "cases" in lazy:
+        index = (
+            lazy["cases"]
+            .filter(pl.col("case_id").is_not_null())
+            .unique("case_id", keep="first")
+            .select(
+                "case_id", pl.col("report_date").alias("_case_date"), pl.lit(True).alias("_known")
             )
         )
-
-    cases = tables.get("cases")
-    if cases is not None:
-        rd = pl.col("report_date")
-        add(
-            "cases",
-            cases.filter(pl.col("restraining_order_date") < rd - RESTRAINING_ORDER_LEAD),
-            "restraining_order_date",
-            "restraining_order_too_early",
-        )
-        add(
-            "cases",
-            cases.filter(pl.col("coordinator_date") < rd),
-            "coordinator_date",
-            "coordinator_before_report",
-        )
-        add(
-            "cases", cases.filter(pl.col("closed_date") < rd), "closed_date", "closed_before_report"
-        )
-        index = cases.filter(pl.col("case_id").is_not_null()).unique("case_id", keep="first")
-        index = index.select("case_id", pl.col("report_date").alias("_case_date"))
         for name in ("reports", "children", "help", "followups"):
-            if name in tables:
-                frame = tables[name].filter(pl.col("case_id").is_not_null())
-                add(name, frame.join(index, on="case_id", how="anti"), "case_id", "unknown_case")
-        if "reports" in tables:
-            joined = tables["reports"].join(index, on="case_id")
-            add(
-                "reports",
-                joined.filter(pl.col("report_date") < pl.col("_case_date")),
-                "report_date",
-                "report_before_index",
+            if name in lazy:
+                lazy[name] = lazy[name].join(index, on="case_id", how="left")
+    else:
+        # Without cases nothing case-related can be judged (the missing file rejects anyway).
+        for name in ("reports", "children", "help", "followups"):
+            if name in lazy:
+                lazy[name] = lazy[name].with_columns(
+                    pl.lit(None, dtype=pl.Date).alias("_case_date"), pl.lit(True).alias("_known")
+                )
+    if "help" in lazy and "children" in lazy:
+        kids = (
+            lazy["children"]
+            .select("case_id", "child_id", pl.lit(True).alias("_kid"))
+            .drop_nulls(["case_id", "child_id"])
+            .unique(["case_id", "child_id"])
+        )
+        lazy["help"] = lazy["help"].join(kids, on=["case_id", "child_id"], how="left")
+    elif "help" in lazy:
+        lazy["help"] = lazy["help"].with_columns(pl.lit(True).alias("_kid"))
+    rules = _cross_table_rules(extract_date)
+    plans = []
+    for name, frame in lazy.items():
+        flags = [
+            expr.fill_null(False).alias(f"{rule}|{column}") for column, rule, expr in rules[name]
+        ]
+        plans.append(
+            frame.select(pl.col(ROW).alias("row"), *flags)
+            .unpivot(index="row", variable_name="flag", value_name="broken")
+            .filter(pl.col("broken"))
+            .select(
+                pl.lit(name).alias("table"),
+                pl.lit(files[name]).alias("file"),
+                "row",
+                pl.col("flag").str.split_exact("|", 1).struct.field("field_1").alias("column"),
+                pl.col("flag").str.split_exact("|", 1).struct.field("field_0").alias("rule"),
             )
-        if "followups" in tables:
-            joined = tables["followups"].join(index, on="case_id")
-            add(
-                "followups",
-                joined.filter(pl.col("followup_date") <= pl.col("_case_date")),
-                "followup_date",
-                "followup_not_after_report",
-            )
-    help_ = tables.get("help")
-    if help_ is not None:
-        is_child = pl.col("recipient") == "child"
-        add(
-            "help",
-            help_.filter(is_child & pl.col("child_id").is_null()),
-            "child_id",
-            "child_id_required",
         )
-        add(
-            "help",
-            help_.filter(~is_child & pl.col("child_id").is_not_null()),
-            "child_id",
-            "child_id_not_allowed",
-        )
-        if "children" in tables:
-            kids = tables["children"].select("case_id", "child_id").drop_nulls()
-            add(
-                "help",
-                help_.filter(is_child & pl.col("child_id").is_not_null()).join(
-                    kids, on=["case_id", "child_id"], how="anti"
-                ),
-                "child_id",
-                "child_of_other_case",
-            )
-        add(
-            "help",
-            help_.filter(pl.col("end_date").is_not_null() & pl.col("start_date").is_null()),
-            "end_date",
-            "end_without_start",
-        )
-        add(
-            "help",
-            help_.filter(pl.col("end_date") < pl.col("start_date")),
-            "end_date",
-            "end_before_start",
-        )
-    if extract_date is not None:
-        for name, frame in tables.items():
-            for column in (c.name for c in TABLES[name] if c.kind == "date"):
-                add(name, frame.filter(pl.col(column) > extract_date), column, "date_after_extract")
-    if not found:
-        return issues_frame([])
-    return issues_frame(pl.concat(found))
+    found = pl.concat([issues_frame([]), *pl.collect_all(plans)])
+    warnings = found.filter(pl.col("rule").is_in(list(WARNING_TEXTS)))
+    counts = dict(warnings.group_by("rule").len().iter_rows())
+    found = found.filter(~pl.col("rule").is_in(list(WARNING_TEXTS)))
+    shown = pl.DataFrame(
+        [(name, c, raws[name].columns[c]) for name in tables for c in raws[name].columns],
+        schema={"table": pl.String, "column": pl.String, "shown": pl.String},
+        orient="row",
+    )
+    found = found.join(shown, on=["table", "column"], how="left").with_columns(
+        pl.col("shown").alias("column")
+    )
+    return issues_frame(found), counts
 
 
-def table_warnings(tables: dict[str, pl.DataFrame], files: dict[str, str]) -> list[DeliveryWarning]:
+def table_warnings(
+    tables: dict[str, pl.DataFrame], files: dict[str, str], row_warnings: dict[str, int]
+) -> list[DeliveryWarning]:
     """Findings worth a look that do not block the delivery."""
     warnings = []
+    if row_warnings.get("help_before_report"):
+        count = row_warnings["help_before_report"]
+        warnings.append(DeliveryWarning("help_before_report", files["help"], count))
     cases, help_, children = tables.get("cases"), tables.get("help"), tables.get("children")
-    if cases is not None and help_ is not None:
-        early = help_.join(
-            cases.select("case_id", pl.col("report_date").alias("_case_date")).unique("case_id"),
-            on="case_id",
-        ).filter(pl.col("offered_date") < pl.col("_case_date"))
-        if early.height:
-            warnings.append(DeliveryWarning("help_before_report", files["help"], early.height))
     if cases is not None and help_ is not None and children is not None:
         lonely = (
-            children.select("case_id")
+            children.lazy()
+            .select("case_id")
             .unique()
-            .join(help_.select("case_id").unique(), on="case_id", how="anti")
-            .join(cases.select("case_id"), on="case_id", how="semi")
+            .join(help_.lazy().select("case_id").unique(), on="case_id", how="anti")
+            .join(cases.lazy().select("case_id"), on="case_id", how="semi")
+            .select(pl.len())
+            .collect()
+            .item()
         )
-        if lonely.height:
-            warnings.append(DeliveryWarning("children_without_help", files["cases"], lonely.height))
+        if lonely:
+            warnings.append(DeliveryWarning("children_without_help", files["cases"], lonely))
     return warnings
 
 
