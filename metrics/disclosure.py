@@ -35,6 +35,7 @@ UNITS = ("proportion", "days")
 FIGURES = ("numerator", "denominator", "value", "ci_low", "ci_high")
 KEYS = ("indicator_id", "area_type", "area_code", "period", "breakdown")
 _ROW = "__row"
+_SLICE = "__slice"  # one integer per (indicator_id, period, breakdown): cheap join keys
 
 
 def _fails_primary(
@@ -112,15 +113,11 @@ def _family_equations(rows: pl.LazyFrame) -> pl.LazyFrame:
 def _region_equations(rows: pl.LazyFrame, memberships: pl.LazyFrame) -> pl.LazyFrame:
     totals = rows.filter(pl.col("area_type") != "municipality").join(memberships, on="area_code")
     parts = rows.filter(pl.col("area_type") == "municipality").select(
-        "indicator_id",
-        "period",
-        "breakdown",
+        _SLICE,
         pl.col("area_code").alias("municipality_code"),
         pl.col(_ROW).alias("part_row"),
     )
-    return totals.join(
-        parts, on=["indicator_id", "period", "breakdown", "municipality_code"]
-    ).select(
+    return totals.join(parts, on=[_SLICE, "municipality_code"]).select(
         pl.lit("region").alias("kind"),
         pl.col(_ROW).alias("total_row"),
         pl.lit("").alias("family"),
@@ -188,7 +185,7 @@ def _area_pairs(memberships: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
 def _derived_equations(rows: pl.LazyFrame, memberships: pl.DataFrame) -> pl.LazyFrame:
     """Identities between areas: nested regions and NL as the sum of one region type."""
     nested, partition = _area_pairs(memberships)
-    slice_keys = ["indicator_id", "period", "breakdown"]
+    slice_keys = [_SLICE]
     areas = rows.filter(pl.col("area_type") != "municipality").select(
         *slice_keys, "area_code", pl.col(_ROW).alias("row")
     )
@@ -246,7 +243,8 @@ def _period_equations(rows: pl.LazyFrame) -> pl.LazyFrame:
 
 def _equations(frame: pl.DataFrame, memberships: pl.DataFrame) -> pl.DataFrame:
     """Long table of every additive equation: eq (dense id), total_row, part_row."""
-    rows = frame.lazy()
+    slices = frame.select("indicator_id", "period", "breakdown").unique().with_row_index(_SLICE)
+    rows = frame.join(slices, on=["indicator_id", "period", "breakdown"], how="left").lazy()
     members = memberships.lazy().select(
         pl.col("area_code").cast(pl.String), pl.col("municipality_code").cast(pl.String)
     )
@@ -260,11 +258,13 @@ def _equations(frame: pl.DataFrame, memberships: pl.DataFrame) -> pl.DataFrame:
             _period_equations(rows),
         ]
     )
+    # One id per (kind, total, family): a group_by is far cheaper than ranking a struct.
     return (
-        equations.with_columns(
-            (pl.struct("kind", "total_row", "family").rank("dense") - 1).cast(pl.Int64).alias("eq")
-        )
-        .select("eq", "total_row", "part_row")
+        equations.group_by("kind", "total_row", "family")
+        .agg("part_row")
+        .with_row_index("eq")
+        .explode("part_row")
+        .select(pl.col("eq").cast(pl.Int64), "total_row", "part_row")
         .collect()
     )
 
