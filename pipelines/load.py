@@ -144,7 +144,7 @@ def _record(
         if accepted:
             for name, columns in TABLES.items():
                 names = [c.name for c in columns]
-                con.register("incoming", tables[name].select(names).to_arrow())
+                con.register("incoming", tables[name].select(names))
                 con.execute(
                     f"insert into {name} (delivery_id, {', '.join(names)}) "
                     f"select ?, {', '.join(names)} from incoming",

@@ -8,9 +8,9 @@ Dates arrive already parsed (pandera's coerce does not parse date strings); the 
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import pandera.polars as pa
-import polars as pl
 
 from pipelines.contract import (
     AGE_BANDS,
@@ -27,15 +27,15 @@ from pipelines.contract import (
 )
 
 
-def _pseudonym(*, unique: bool = False, nullable: bool = False) -> pl.String:
+def _pseudonym(*, unique: bool = False, nullable: bool = False) -> Any:
     return pa.Field(str_matches=PSEUDONYM_PATTERN, unique=unique, nullable=nullable)
 
 
-def _enum(values: tuple[str, ...]) -> pl.String:
+def _enum(values: tuple[str, ...]) -> Any:
     return pa.Field(isin=list(values))
 
 
-def _date(*, nullable: bool = False) -> date:
+def _date(*, nullable: bool = False) -> Any:
     return pa.Field(ge=EARLIEST_DATE, nullable=nullable)
 
 
