@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
+from pathlib import Path
 
 import pandera.polars as pa
 import polars as pl
@@ -14,7 +15,7 @@ from pandera.errors import SchemaErrors
 from pipelines.checks import check_delivery, drop_invalid_rows
 from pipelines.contract import MANIFEST_COLUMNS, TABLES
 from pipelines.read import read_delivery
-from pipelines.report import RULES
+from pipelines.report import RULES, WARNING_TEXTS
 from pipelines.schemas import MODELS
 
 RECEIVED = date(2026, 11, 1)
@@ -284,3 +285,9 @@ def test_every_rule_has_a_fix_text_and_no_value_in_issues(tmp_path):
     assert set(result.issues["rule"].to_list()) <= set(RULES)
     assert "DISTINCTIVE" not in repr(result.shown_issues())
     assert "DISTINCTIVE" not in str(result.issues.to_dicts())
+
+
+def test_every_rule_and_warning_is_documented():
+    docs = (Path(__file__).resolve().parent.parent / "docs" / "contract.md").read_text()
+    missing = [rule for rule in (*RULES, *WARNING_TEXTS) if f"`{rule}`" not in docs]
+    assert missing == []
