@@ -12,6 +12,7 @@ PAGES = (
     ("app_pages/gemeenteprofiel.py", "page_profile", ":material/location_city:"),
     ("app_pages/vergelijken.py", "page_compare", ":material/compare_arrows:"),
     ("app_pages/trends.py", "page_trends", ":material/show_chart:"),
+    ("app_pages/aanpak.py", "page_approach", ":material/hub:"),
     ("app_pages/indicatoren.py", "page_catalogue", ":material/menu_book:"),
     ("app_pages/aanleveringen.py", "page_deliveries", ":material/inbox:"),
     ("app_pages/rapport.py", "page_report", ":material/description:"),

@@ -683,3 +683,113 @@ def ranked_bar(
     _layout(fig, title, height=140 + 26 * ordered.height)
     fig.update_layout(separators=_separators(lang))
     return fig
+
+
+def approach_timeline(
+    profile: pl.DataFrame, labels: dict[str, str], today, lang: str, title: str | None = None
+) -> go.Figure:
+    """One row per element, a bar per period from `in_place_from` to `in_place_until` (or
+    today while in place); an element without a period still gets its (empty) row."""
+    fig = go.Figure()
+    for element, label in labels.items():
+        part = profile.filter(pl.col("element") == element)
+        for start, until in part.select("in_place_from", "in_place_until").iter_rows():
+            end = until or today
+            still = until is None
+            hover = f"{label}<br>{fmt.day(start, lang)} – " + (
+                t("approach_in_place", lang) if still else fmt.day(until, lang)
+            )
+            fig.add_trace(
+                go.Scatter(
+                    x=[start, end],
+                    y=[label, label],
+                    mode="lines+markers",
+                    line=dict(color=LINE_COLOURS[0], width=14),
+                    marker=dict(
+                        symbol=["line-ns", "triangle-right" if still else "line-ns"],
+                        size=16,
+                        color=INK,
+                    ),
+                    hovertemplate=hover + "<extra></extra>",
+                    showlegend=False,
+                )
+            )
+    # Keep every element on the axis, in the contract's order, even those never in place.
+    fig.update_yaxes(
+        type="category",
+        categoryorder="array",
+        categoryarray=list(reversed(labels.values())),
+        range=[-0.5, len(labels) - 0.5],
+    )
+    fig.update_xaxes(type="date", gridcolor=GRID)
+    _layout(fig, title, height=80 + 42 * len(labels))
+    return fig
+
+
+def approach_differences(rows: pl.DataFrame, lang: str, title: str | None = None) -> go.Figure:
+    """Difference (with − without, percentage points) with its 95% interval per period, one
+    marker series per area; `rows` needs `area_name, period_label, difference,
+    difference_low, difference_high, hover`. A line at zero: no difference."""
+    fig = go.Figure()
+    symbols = ["circle", "diamond", "square"]
+    for i, (name,) in enumerate(rows.select("area_name").unique(maintain_order=True).iter_rows()):
+        part = rows.filter(pl.col("area_name") == name)
+        fig.add_trace(
+            go.Scatter(
+                x=(part["difference"] * 100).to_list(),
+                y=part["period_label"].to_list(),
+                mode="markers",
+                name=name,
+                marker=dict(symbol=symbols[i % 3], size=10, color=LINE_COLOURS[i]),
+                error_x=dict(
+                    type="data",
+                    symmetric=False,
+                    array=((part["difference_high"] - part["difference"]) * 100).to_list(),
+                    arrayminus=((part["difference"] - part["difference_low"]) * 100).to_list(),
+                    color=LINE_COLOURS[i],
+                    thickness=1.5,
+                ),
+                customdata=part["hover"].to_list(),
+                hovertemplate="%{customdata}<extra></extra>",
+            )
+        )
+    fig.add_vline(x=0, line=dict(color=INK, width=1))
+    fig.update_xaxes(ticksuffix=" " + t("approach_points", lang), gridcolor=GRID, zeroline=False)
+    fig.update_yaxes(type="category", autorange="reversed")
+    _layout(fig, title, height=120 + 34 * max(rows.select("period_label").n_unique(), 1))
+    fig.update_layout(separators=_separators(lang), scattermode="group")
+    return fig
+
+
+def approach_groups(rows: pl.DataFrame, lang: str, title: str | None = None) -> go.Figure:
+    """Two groups per row (e.g. before and after), each a percentage with its 95% interval;
+    `rows` needs `label, group, value, ci_low, ci_high, hover`, groups in drawing order."""
+    fig = go.Figure()
+    for i, (group,) in enumerate(rows.select("group").unique(maintain_order=True).iter_rows()):
+        part = rows.filter(pl.col("group") == group)
+        fig.add_trace(
+            go.Scatter(
+                x=(part["value"] * 100).to_list(),
+                y=part["label"].to_list(),
+                mode="markers",
+                name=group,
+                marker=dict(
+                    symbol=["circle-open", "circle"][i % 2], size=11, color=LINE_COLOURS[i]
+                ),
+                error_x=dict(
+                    type="data",
+                    symmetric=False,
+                    array=((part["ci_high"] - part["value"]) * 100).to_list(),
+                    arrayminus=((part["value"] - part["ci_low"]) * 100).to_list(),
+                    color=LINE_COLOURS[i],
+                    thickness=1.5,
+                ),
+                customdata=part["hover"].to_list(),
+                hovertemplate="%{customdata}<extra></extra>",
+            )
+        )
+    fig.update_xaxes(ticksuffix="%", gridcolor=GRID, rangemode="tozero")
+    fig.update_yaxes(type="category", autorange="reversed")
+    _layout(fig, title, height=120 + 40 * max(rows.select("label").n_unique(), 1))
+    fig.update_layout(separators=_separators(lang), scattermode="group")
+    return fig

@@ -298,3 +298,46 @@ def delivery_log(mart: MartVersion, municipality: str) -> pl.DataFrame:
            order by received_at desc""",
         {"code": municipality},
     )
+
+
+def _has_table(mart: MartVersion, name: str) -> bool:
+    """Marts published before approach profiles existed lack their tables."""
+    found = _frame(
+        mart,
+        "select count(*) as n from information_schema.tables where table_name = $name",
+        {"name": name},
+    )
+    return bool(found["n"][0])
+
+
+@_cached
+def approach_profiles(mart: MartVersion) -> pl.DataFrame:
+    """Every municipality's current approach periods (empty when none were imported)."""
+    if not _has_table(mart, "approach_profiles"):
+        return pl.DataFrame(
+            schema={
+                "municipality_code": pl.String,
+                "element": pl.String,
+                "in_place_from": pl.Date,
+                "in_place_until": pl.Date,
+            }
+        )
+    return _frame(
+        mart, "select * from approach_profiles order by municipality_code, element, in_place_from"
+    )
+
+
+@_cached
+def approach_comparison(
+    mart: MartVersion, comparison: str, area_codes: tuple[str, ...]
+) -> pl.DataFrame:
+    """`approach_comparison` rows of one kind for the given areas (empty without the table)."""
+    if not _has_table(mart, "approach_comparison"):
+        return pl.DataFrame()
+    return _frame(
+        mart,
+        """select * from approach_comparison
+           where comparison = $comparison and list_contains($areas, area_code)
+           order by element, indicator_id, area_type, area_code, introduced, period""",
+        {"comparison": comparison, "areas": list(area_codes)},
+    )

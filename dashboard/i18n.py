@@ -292,3 +292,161 @@ def t(key: str, lang: str = DEFAULT_LANGUAGE, **values: object) -> str:
     """The message `key` in `lang`, with `{placeholders}` filled in."""
     text = MESSAGES[key][lang if lang in LANGUAGES else DEFAULT_LANGUAGE]
     return text.format(**values) if values else text
+
+
+# The "Aanpak" page: approach profiles and the comparison by approach element.
+MESSAGES.update(
+    {
+        "page_approach": {"nl": "Aanpak", "en": "Approach"},
+        "approach_title": {"nl": "Aanpak: {name}", "en": "Approach: {name}"},
+        "approach_intro": {
+            "nl": "Hoe de gemeente haar lokale aanpak heeft ingericht (welke elementen, sinds "
+            "wanneer), waarin die verschilt van de regio, en hoe de indicatoren uitvallen voor "
+            "gevallen die wel en niet onder een element vielen.",
+            "en": "How the municipality organises its local approach (which elements, since "
+            "when), where it differs from its region, and how the indicators come out for "
+            "cases that did and did not fall under an element.",
+        },
+        "approach_caveat": {
+            "nl": "Let op: dit zijn samenhangen, geen bewijs van effect. Gemeenten verschillen "
+            "in meer dan hun aanpak (inwoners, zwaarte van de zaken, registratie), en een "
+            "element wordt vaak tegelijk met andere veranderingen ingevoerd. Dit is geen "
+            "ranglijst van de 'beste aanpak'.",
+            "en": "Note: these are associations, not proof of effect. Municipalities differ in "
+            "more than their approach (residents, severity of cases, recording), and an "
+            "element is often introduced together with other changes. This is no ranking of "
+            "a 'best approach'.",
+        },
+        "approach_timeline_title": {"nl": "Elementen in de tijd", "en": "Elements over time"},
+        "approach_in_place": {"nl": "nog steeds", "en": "still in place"},
+        "approach_no_profile": {
+            "nl": "Voor deze gemeente is (nog) geen aanpakprofiel ingelezen.",
+            "en": "No approach profile has been imported for this municipality (yet).",
+        },
+        "approach_region_title": {
+            "nl": "Verschil met de regio",
+            "en": "Difference from the region",
+        },
+        "approach_region_has": {
+            "nl": "De meeste gemeenten in de regio met een profiel hebben dit nu wel, {name} "
+            "niet: {elements}.",
+            "en": "Most municipalities of the region with a profile have this now, {name} does "
+            "not: {elements}.",
+        },
+        "approach_only_here": {
+            "nl": "{name} heeft dit nu wel, de meeste gemeenten in de regio niet: {elements}.",
+            "en": "{name} has this now, most municipalities of the region do not: {elements}.",
+        },
+        "approach_like_region": {
+            "nl": "Op geen element wijkt {name} af van wat de meeste gemeenten in de regio hebben.",
+            "en": "{name} differs from most municipalities of the region on no element.",
+        },
+        "approach_share_column": {
+            "nl": "Gemeenten in de regio met dit element",
+            "en": "Municipalities of the region with this element",
+        },
+        "approach_here_column": {"nl": "{name} heeft het", "en": "{name} has it"},
+        "approach_element": {"nl": "Element", "en": "Element"},
+        "approach_yes": {"nl": "ja", "en": "yes"},
+        "approach_no": {"nl": "nee", "en": "no"},
+        "approach_ww_title": {
+            "nl": "Met en zonder het element",
+            "en": "With and without the element",
+        },
+        "approach_ww_intro": {
+            "nl": "Verschil in procentpunten tussen gevallen die onder het element vielen en "
+            "gevallen die dat niet deden, in de regio en in heel Nederland, per cohortjaar en "
+            "voor alle jaren samen, met 95%-interval (Newcombe).",
+            "en": "Difference in percentage points between cases that fell under the element "
+            "and cases that did not, in the region and the whole country, per cohort year and "
+            "for all years together, with a 95% interval (Newcombe).",
+        },
+        "approach_ba_title": {
+            "nl": "Voor en na de invoering in {name}",
+            "en": "Before and after the introduction in {name}",
+        },
+        "approach_ba_none": {
+            "nl": "{name} heeft dit element niet ingevoerd tijdens de jaren waarover cijfers "
+            "zijn, of er zijn te weinig gevallen om voor en na te vergelijken.",
+            "en": "{name} did not introduce this element during the years with figures, or "
+            "there are too few cases to compare before and after.",
+        },
+        "approach_no_comparison": {
+            "nl": "Geen vergelijking beschikbaar voor dit element en deze indicator.",
+            "en": "No comparison available for this element and indicator.",
+        },
+        "approach_with": {"nl": "met element", "en": "with element"},
+        "approach_without": {"nl": "zonder element", "en": "without element"},
+        "approach_before": {"nl": "voor invoering", "en": "before introduction"},
+        "approach_after": {"nl": "na invoering", "en": "after introduction"},
+        "approach_all_years": {"nl": "alle jaren", "en": "all years"},
+        "approach_points": {"nl": "pp", "en": "pp"},
+        "approach_reading_ww": {
+            "nl": "{area}, {period}: bij gevallen onder dit element was het {with_value}, "
+            "zonder {without_value}; {direction} {size} procentpunt (95%-interval {low} tot "
+            "{high}). {certainty}",
+            "en": "{area}, {period}: for cases under this element it was {with_value}, without "
+            "{without_value}; {direction} {size} percentage points (95% interval {low} to "
+            "{high}). {certainty}",
+        },
+        "approach_reading_ba": {
+            "nl": "{indicator}: voor de invoering ({introduced}) {without_value}, daarna "
+            "{with_value}; {direction} {size} procentpunt (95%-interval {low} tot {high}). "
+            "{certainty}",
+            "en": "{indicator}: before the introduction ({introduced}) {without_value}, after "
+            "it {with_value}; {direction} {size} percentage points (95% interval {low} to "
+            "{high}). {certainty}",
+        },
+        "approach_higher": {"nl": "hoger met", "en": "higher by"},
+        "approach_lower": {"nl": "lager met", "en": "lower by"},
+        "approach_clear": {
+            "nl": "Het interval bevat 0 niet: toeval alleen verklaart dit verschil "
+            "waarschijnlijk niet.",
+            "en": "The interval excludes 0: chance alone probably does not explain this "
+            "difference.",
+        },
+        "approach_unclear": {
+            "nl": "Het interval bevat 0: het verschil kan op toeval berusten.",
+            "en": "The interval includes 0: the difference may be due to chance.",
+        },
+        "approach_polarity_lower": {"nl": "(Lager is beter.)", "en": "(Lower is better.)"},
+        "approach_polarity_higher": {"nl": "(Hoger is beter.)", "en": "(Higher is better.)"},
+        "element_specialist_at_front_door": {
+            "nl": "Specialisten aan de voordeur",
+            "en": "Specialists at the front door",
+        },
+        "element_single_coordinator": {
+            "nl": "Eén gezin, één plan, één regisseur",
+            "en": "One family, one plan, one coordinator",
+        },
+        "element_multidisciplinary_team": {
+            "nl": "Multidisciplinair team (MDA++)",
+            "en": "Multidisciplinary team (MDA++)",
+        },
+        "element_system_oriented_offer": {
+            "nl": "Systeemgericht hulpaanbod",
+            "en": "System-oriented help",
+        },
+        "element_child_focused_offer": {
+            "nl": "Eigen hulpaanbod voor elk kind",
+            "en": "Help of its own for every child",
+        },
+        "element_intensive_case_management": {
+            "nl": "Intensief casemanagement",
+            "en": "Intensive case management",
+        },
+        "element_long_term_monitoring": {
+            "nl": "Veiligheid 18 maanden volgen",
+            "en": "Safety followed for 18 months",
+        },
+        "report_approach_title": {"nl": "Aanpak in de regio", "en": "Approaches in the region"},
+        "report_approach_line": {
+            "nl": "{element}: nu in {count} van de {total} gemeenten met een profiel.",
+            "en": "{element}: now in place in {count} of the {total} municipalities with a "
+            "profile.",
+        },
+    }
+)
+# The elements in the contract's order, as the page lists them (tests hold them equal to
+# pipelines.contract.APPROACH_ELEMENTS; the dashboard does not import the pipelines).
+APPROACH_ELEMENTS = tuple(k.removeprefix("element_") for k in MESSAGES if k.startswith("element_"))
