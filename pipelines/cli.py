@@ -87,7 +87,7 @@ def run_deliveries(args: argparse.Namespace, paths: Paths) -> int:
         finally:
             con.close()
     for row in rows:
-        for key in ("rows_loaded", "rows_dropped", "warnings", "errors", "formats"):
+        for key in ("rows_loaded", "rows_dropped", "warnings", "errors", "error_counts", "formats"):
             row[key] = json.loads(row[key]) if row[key] else None
     if args.json:
         print(json.dumps(rows, indent=2, default=str))

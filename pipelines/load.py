@@ -119,8 +119,8 @@ def _record(
             """
             insert into deliveries (content_hash, municipality_code, extract_date, source_system,
                 source_name, shape, received_at, status, rows_loaded, rows_dropped, warnings,
-                errors, error_count, formats)
-            values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                errors, error_count, formats, error_counts)
+            values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             returning delivery_id
             """,
             [
@@ -138,6 +138,7 @@ def _record(
                 json.dumps([asdict(e) for e in report.errors]),
                 report.error_total,
                 json.dumps(report.formats),
+                json.dumps(report.error_counts),
             ],
         ).fetchone() or (None,)
         report.delivery_id = int(delivery_id)

@@ -31,6 +31,8 @@ create table if not exists deliveries (
     error_count      integer not null default 0,
     formats          json                       -- per file: encoding, delimiter, date format found
 );
+-- Added after v1 of this schema: complete per-rule totals ({"rule": n}); `errors` is capped.
+alter table deliveries add column if not exists error_counts json;
 
 create table if not exists cases (
     delivery_id integer not null,
@@ -117,7 +119,8 @@ def delivery_log(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
         """
         select d.delivery_id, d.municipality_code, d.extract_date, d.received_at, d.status,
                c.delivery_id is not null as current, d.content_hash, d.source_name, d.shape,
-               d.rows_loaded, d.rows_dropped, d.warnings, d.error_count, d.errors, d.formats
+               d.rows_loaded, d.rows_dropped, d.warnings, d.error_count, d.error_counts, d.errors,
+               d.formats
         from deliveries d left join current_deliveries c using (delivery_id)
         order by d.received_at, d.delivery_id
         """

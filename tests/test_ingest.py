@@ -231,6 +231,20 @@ def test_errors_are_capped_per_rule_with_the_total(tmp_path, paths):
     assert report.error_total == 90
     assert len(report.errors) == 40
     assert "… 25 more of enum_value (45 in all)" in report.render_text()
+    con = duckdb.connect(str(paths.warehouse), read_only=True)
+    counts, errors = con.execute("select error_counts, errors from deliveries").fetchone()
+    con.close()
+    assert json.loads(counts) == {"enum_value": 45, "unknown_case": 45}
+    assert len(json.loads(errors)) == 40
+
+
+@pytest.mark.parametrize("missing", ["manifest", "cases", "children"])
+def test_a_missing_file_rejects_without_crashing(tmp_path, paths, missing):
+    folder = write_folder(tmp_path / "d", valid_rows())
+    (folder / f"{missing}.csv").unlink()
+    report = ingest(paths, folder, received_at=T0)
+    assert report.status == "rejected"
+    assert report.error_counts == {"missing_file": 1}
 
 
 PLANTED = {
