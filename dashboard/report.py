@@ -9,7 +9,7 @@ import polars as pl
 
 from dashboard import charts, data, tables
 from dashboard import format as fmt
-from dashboard.i18n import t
+from dashboard.i18n import APPROACH_ELEMENTS, t
 from hgkm.reference import SOURCE_NOTE
 
 STYLE = """
@@ -51,6 +51,41 @@ def _region_line(cells: pl.DataFrame, lang: str) -> str:
         better=own.filter(pl.col("status") == "better").height,
         worse=own.filter(pl.col("status") == "worse").height,
         total=own.height,
+    )
+
+
+def _approach_section(mart: data.MartVersion, region: str, lang: str, today: date) -> str:
+    """How many of the region's municipalities with a profile have each element in place on
+    `today`, with the caveat; empty when none of them has a profile."""
+    members = data.region_members(mart, region)["area_code"].to_list()
+    profiles = data.approach_profiles(mart).filter(pl.col("municipality_code").is_in(members))
+    total = profiles["municipality_code"].n_unique()
+    if total == 0:
+        return ""
+    in_place = profiles.filter(
+        (pl.col("in_place_from") <= today)
+        & (pl.col("in_place_until").is_null() | (pl.col("in_place_until") >= today))
+    )
+    counts = dict(
+        in_place.group_by("element").agg(pl.col("municipality_code").n_unique()).iter_rows()
+    )
+    lines = "".join(
+        "<li>"
+        + html.escape(
+            t(
+                "report_approach_line",
+                lang,
+                element=t(f"element_{e}", lang),
+                count=counts.get(e, 0),
+                total=total,
+            )
+        )
+        + "</li>"
+        for e in APPROACH_ELEMENTS
+    )
+    return (
+        f"<h2>{html.escape(t('report_approach_title', lang))}</h2>\n"
+        f"<p>{html.escape(t('approach_caveat', lang))}</p>\n<ul>{lines}</ul>"
     )
 
 
@@ -125,6 +160,7 @@ def build(
 <dl class="summary">
 {items}
 </dl>
+{_approach_section(mart, region, lang, today or date.today())}
 <h2>{html.escape(t("report_key_charts", lang))}</h2>
 {"".join(blocks[1:])}
 <footer>{html.escape(SOURCE_NOTE)}. {html.escape(method)}</footer>

@@ -136,3 +136,40 @@ def test_a_mart_without_approach_tables_still_opens(
     mart = build_mart(data / "mart.duckdb")
     at = open_page(mart, monkeypatch)
     assert any("aanpakprofiel" in i.value for i in at.info)
+
+
+def test_the_meeting_report_has_a_section_on_the_region_s_approaches(
+    mart: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datetime import date
+
+    from dashboard import data, report
+
+    monkeypatch.setenv("HGKM_DATA_DIR", str(mart.parent))
+    version = data.current_version(mart)
+    assert version is not None
+    region = query(mart, "select veilig_thuis_region from areas where area_code = 'GM0193'")[0][0]
+    page = report.build(version, region, "2024", "nl", today=date(2026, 11, 1))
+    assert "Aanpak in de regio" in page and "geen bewijs van effect" in page
+    # the count for one element, by hand from the published profiles
+    members = [
+        m
+        for (m,) in query(
+            mart, "select municipality_code from area_members where area_code = ?", region
+        )
+    ]
+    rows = query(
+        mart,
+        "select municipality_code, element, in_place_from, in_place_until from approach_profiles",
+    )
+    day = date(2026, 11, 1)
+    profiled = {m for m, *_ in rows if m in members}
+    have = {
+        m
+        for m, e, f, u in rows
+        if m in members and e == "single_coordinator" and f <= day and (u is None or u >= day)
+    }
+    assert (
+        f"Eén gezin, één plan, één regisseur: nu in {len(have)} van de {len(profiled)} gemeenten"
+        in page
+    )
