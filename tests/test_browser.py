@@ -40,6 +40,7 @@ PAGES = [
     ("gemeenteprofiel", "Gemeenteprofiel"),
     ("vergelijken", "Vergelijken"),
     ("trends", "Trends"),
+    ("aanpak", "Aanpak"),
     ("indicatoren", "Indicatoren"),
     ("aanleveringen", "Aanleveringen"),
     ("rapport", "Rapport"),
