@@ -77,7 +77,7 @@ def profiles(con: duckdb.DuckDBPyConnection, as_of: date | None = None) -> pl.Da
     return (
         frame.select(list(PROFILE_SCHEMA))
         .filter(pl.col("municipality_code").is_in(list(reference.municipality_codes())))
-        .cast(PROFILE_SCHEMA)  # type: ignore[arg-type]
+        .cast(PROFILE_SCHEMA)
         .sort("municipality_code", "element", "in_place_from")
     )
 
