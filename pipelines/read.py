@@ -16,6 +16,7 @@ from pathlib import Path, PurePosixPath
 import fastexcel
 import polars as pl
 
+from pipelines import guard
 from pipelines.contract import FILES
 from pipelines.report import Issue
 
@@ -295,13 +296,22 @@ def _normalise(
 ) -> tuple[RawTable | None, list[Issue]]:
     """Name columns as normalised (trimmed, lower case), trim values, number rows, drop blanks."""
     names = [h.strip().lower() for h in header]
-    issues = [
+    # A header can hold personal data too (a file without its header line starts with a
+    # data row): such a column is named by its position, never by its name.
+    found = guard.scan(
+        pl.DataFrame({"position": range(1, len(header) + 1), "name": header}), "position", ["name"]
+    )
+    personal = [
+        Issue(shown, 1, f"column {position}", rule) for position, _, rule in found.iter_rows()
+    ]
+    header = [f"column {i + 1}" if i + 1 in found["row"] else h for i, h in enumerate(header)]
+    duplicates = [
         _issue(shown, "duplicate_column", column=header[i])
         for i, name in enumerate(names)
         if name in names[:i]
     ]
-    if issues:
-        return None, issues
+    if duplicates:
+        return None, personal + duplicates
     columns = dict(zip(names, header, strict=True))
     frame = (
         frame.rename(dict(zip(frame.columns, names, strict=True)))
@@ -311,4 +321,4 @@ def _normalise(
     )
     if names:
         frame = frame.filter(pl.any_horizontal(pl.col(names).is_not_null()))
-    return RawTable(stem, shown, frame, columns, fmt), []
+    return RawTable(stem, shown, frame, columns, fmt), personal

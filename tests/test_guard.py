@@ -3,12 +3,18 @@ implementation written plainly in Python, and near-misses left alone."""
 
 from __future__ import annotations
 
+from datetime import date
+
 import polars as pl
 import pytest
+import xlsxwriter
+from deliveries import valid_rows, write_folder
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pipelines.checks import check_delivery
 from pipelines.guard import bsn_valid, iban_valid, scan
+from pipelines.read import read_delivery
 
 
 def rules_of(values: list[str]) -> list[set[str]]:
@@ -163,3 +169,33 @@ def test_a_correct_iban_check_pair_is_always_found(body):
     value = f"NL{98 - number % 97:02d}{body}"
     assert reference_iban(value)
     assert "personal_data_iban" in rules_of([value])[0]
+
+
+def test_a_header_holding_personal_data_is_named_by_position(tmp_path):
+    rows = valid_rows()
+    folder = write_folder(tmp_path / "d", rows)
+    # The header line was lost: the first data row became the header.
+    lines = (folder / "reports.csv").read_text().splitlines()
+    (folder / "reports.csv").write_text("\n".join(["case-0001,jan@example.nl,police", *lines[1:]]))
+    result = check_delivery(read_delivery(folder), date(2026, 11, 1))
+    issues = {tuple(r) for r in result.issues.select("file", "row", "column", "rule").iter_rows()}
+    assert ("reports.csv", 1, "column 2", "personal_data_email") in issues
+    assert ("reports.csv", None, "column 2", "unexpected_column") in issues
+    assert "jan@" not in repr(result.shown_issues())
+
+
+def test_a_number_typed_into_an_excel_cell_is_scanned(tmp_path):
+    workbook: dict[str, list[dict]] = valid_rows()
+    workbook["cases"][0]["case_id"] = 111222333  # an Excel number, not text
+    numeric = tmp_path / "n.xlsx"
+    book = xlsxwriter.Workbook(str(numeric))
+    for name, table in workbook.items():
+        sheet = book.add_worksheet(name)
+        sheet.write_row(0, 0, list(table[0]))
+        for i, row in enumerate(table, start=1):
+            sheet.write_row(i, 0, list(row.values()))
+    book.close()
+    result = check_delivery(read_delivery(numeric), date(2026, 11, 1))
+    assert ("sheet cases", 2, "case_id", "personal_data_bsn") in {
+        tuple(r) for r in result.issues.select("file", "row", "column", "rule").iter_rows()
+    }
