@@ -105,11 +105,8 @@ def _columns(name: str) -> list[str]:
 
 
 def _dmy(value: str | None, column: str, name: str) -> str | None:
-    is_date = (
-        name == "manifest"
-        and False
-        or any(c.name == column and c.kind == "date" for c in TABLES.get(name, ()))
-    )
+    """An ISO date of a date column rewritten as DD-MM-YYYY; anything else unchanged."""
+    is_date = any(c.name == column and c.kind == "date" for c in TABLES.get(name, ()))
     if value and is_date and len(value) == 10 and value[4] == "-":
         return f"{value[8:10]}-{value[5:7]}-{value[0:4]}"
     return value
