@@ -45,7 +45,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "nl": "te weinig gevallen om te tonen",
         "en": "too few cases to show",
     },
-    "no_delivery": {"nl": "geen (actuele) aanlevering", "en": "no (current) delivery"},
+    "no_delivery": {
+        "nl": "geen cijfer (geen aanlevering of geen gevallen)",
+        "en": "no figure (no delivery or no cases)",
+    },
     "interval": {"nl": "95%-interval", "en": "95% interval"},
     "not_reached_short": {"nl": "niet bereikt", "en": "not reached"},
     "cases": {"nl": "gevallen", "en": "cases"},
