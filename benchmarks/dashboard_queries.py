@@ -98,6 +98,13 @@ PAGE_QUERIES: dict[str, tuple[Query, ...]] = {
         ("delivery_status", lambda m, c: (m,)),
         ("delivery_log", lambda m, c: (m, c.municipality)),
     ),
+    "aanpak": (
+        ("approach_profiles", lambda m, c: (m,)),
+        ("region_members", lambda m, c: (m, c.region)),
+        ("catalogue", lambda m, c: (m,)),
+        ("approach_comparison", lambda m, c: (m, "with_without", (c.region, data.NATIONAL))),
+        ("approach_comparison", lambda m, c: (m, "before_after", (c.municipality,))),
+    ),
     "rapport": (
         ("regions", lambda m, c: (m,)),
         ("region_values", lambda m, c: (m, c.region, c.period)),

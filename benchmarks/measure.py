@@ -14,6 +14,7 @@ import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -78,22 +79,52 @@ def summarise(step: str, runs: list[Run]) -> Summary:
     )
 
 
-def run_once(step: str, args: dict[str, Any], timeout: float = 3600) -> Run:
-    """Run `step` with `args` in a new interpreter and read back its report."""
+def _rss_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def run_once(
+    step: str, args: dict[str, Any], timeout: float = 3600, max_rss_mb: float = 8192
+) -> Run:
+    """Run `step` with `args` in a new interpreter and read back its report.
+
+    The machine is shared: a child whose RSS passes `max_rss_mb` is killed (StepFailed)
+    rather than let it push others into swap or the OOM killer.
+    """
     started = time.perf_counter()
-    done = subprocess.run(
-        [sys.executable, "-m", "benchmarks.measure", step, json.dumps(args)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
-    process_seconds = time.perf_counter() - started
-    lines = [line for line in done.stdout.splitlines() if line.startswith(MARKER)]
-    if done.returncode != 0 or not lines:
-        tail = "\n".join(done.stderr.strip().splitlines()[-15:])
-        raise StepFailed(f"step {step} exited {done.returncode}:\n{tail}")
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        child = subprocess.Popen(
+            [sys.executable, "-m", "benchmarks.measure", step, json.dumps(args)],
+            cwd=ROOT,
+            stdout=out,
+            stderr=err,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
+        seen = 0.0
+        while child.poll() is None:
+            seen = max(seen, _rss_mb(child.pid))
+            elapsed = time.perf_counter() - started
+            if seen > max_rss_mb or elapsed > timeout:
+                child.kill()
+                child.wait()
+                why = f"RSS passed {max_rss_mb:,.0f} MB" if seen > max_rss_mb else "timed out"
+                raise StepFailed(f"step {step} killed after {elapsed:.0f} s: {why}")
+            time.sleep(0.1)
+        process_seconds = time.perf_counter() - started
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
+    lines = [line for line in stdout.splitlines() if line.startswith(MARKER)]
+    if child.returncode != 0 or not lines:
+        tail = "\n".join(stderr.strip().splitlines()[-15:])
+        raise StepFailed(f"step {step} exited {child.returncode}:\n{tail}")
     report = json.loads(lines[-1][len(MARKER) :])
     return Run(
         seconds=report["seconds"],
@@ -104,14 +135,27 @@ def run_once(step: str, args: dict[str, Any], timeout: float = 3600) -> Run:
 
 
 def measure(
-    step: str, args: dict[str, Any], repeats: int, prepare: Any = None, timeout: float = 3600
+    step: str,
+    args: dict[str, Any],
+    repeats: int,
+    prepare: Any = None,
+    *,
+    cap_seconds: float = float("inf"),
+    max_rss_mb: float = 8192,
+    timeout: float = 3600,
 ) -> Summary:
-    """`repeats` fresh-process runs of `step`; `prepare()` (if given) runs before each one."""
-    runs = []
+    """Up to `repeats` fresh-process runs of `step`; `prepare()` (if given) runs before each.
+
+    A slow step stops repeating once its runs took `cap_seconds` together, after two runs
+    (or one, when one was asked for): the report shows how many runs each median has.
+    """
+    runs: list[Run] = []
     for _ in range(repeats):
         if prepare is not None:
             prepare()
-        runs.append(run_once(step, args, timeout))
+        runs.append(run_once(step, args, timeout, max_rss_mb))
+        if len(runs) >= min(2, repeats) and sum(r.process_seconds for r in runs) > cap_seconds:
+            break
     return summarise(step, runs)
 
 

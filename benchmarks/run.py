@@ -46,6 +46,8 @@ class Plan:
     quick: bool
     work: Path
     out: Path
+    cap_seconds: float
+    max_rss_mb: float
 
 
 def parse_args(argv: list[str] | None) -> tuple[Plan, str]:
@@ -62,6 +64,18 @@ def parse_args(argv: list[str] | None) -> tuple[Plan, str]:
         "--interactions",
         type=int,
         help="dashboard interactions, each of cold and warm (default 70; quick 14)",
+    )
+    parser.add_argument(
+        "--cap",
+        type=float,
+        default=300,
+        help="stop repeating a step once its runs took this many seconds (after two; default 300)",
+    )
+    parser.add_argument(
+        "--max-rss-gb",
+        type=float,
+        default=8,
+        help="kill a step whose memory passes this (a shared machine; default 8)",
     )
     parser.add_argument("--work", type=Path, default=HERE / "work", help="scratch folder")
     parser.add_argument("--out", type=Path, default=HERE, help="where results.md/json go")
@@ -82,6 +96,8 @@ def parse_args(argv: list[str] | None) -> tuple[Plan, str]:
         quick=args.quick,
         work=args.work.resolve(),
         out=args.out.resolve(),
+        cap_seconds=args.cap,
+        max_rss_mb=args.max_rss_gb * 1024,
     )
     return plan, " ".join(argv if argv is not None else sys.argv[1:])
 
@@ -165,7 +181,14 @@ class Session:
     ) -> dict[str, Any] | None:
         say(f"{label} …")
         try:
-            summary = measure.measure(step, args, repeats or self.plan.repeats, prepare)
+            summary = measure.measure(
+                step,
+                args,
+                repeats or self.plan.repeats,
+                prepare,
+                cap_seconds=self.plan.cap_seconds,
+                max_rss_mb=self.plan.max_rss_mb,
+            )
         except (measure.StepFailed, subprocess.TimeoutExpired) as exc:
             first = str(exc).strip().splitlines()
             self.notes.append(f"{label}: not measured — {first[-1] if first else exc}")

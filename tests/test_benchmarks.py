@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 import shutil
@@ -18,8 +17,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks import dashboard_queries, pandas_baseline, report  # noqa: E402
-
-INGEST_LANDED = importlib.util.find_spec("pipelines.load") is not None
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +65,6 @@ def test_quick_run_writes_both_result_files(quick: tuple[Path, dict]) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not INGEST_LANDED, reason="pipelines.load has not landed yet")
 def test_quick_run_measures_ingest_compute_and_dashboard(quick: tuple[Path, dict]) -> None:
     _, results = quick
     national = results["national"]
@@ -171,3 +167,14 @@ def test_pandas_baseline_finds_personal_data_by_pattern_and_eleven_test() -> Non
     )
     # 111222333 passes the eleven-test, 123456789 does not; e-mail, postcode, phone.
     assert pandas_baseline._personal_data(frame) == 4
+
+
+def test_a_step_over_its_memory_limit_is_killed(tmp_path: Path) -> None:
+    from benchmarks import measure
+
+    with pytest.raises(measure.StepFailed, match="RSS passed"):
+        measure.run_once(
+            "floor",
+            {"database": str(tmp_path / "f.duckdb"), "folder": str(tmp_path)},
+            max_rss_mb=1,
+        )
