@@ -146,15 +146,17 @@ def measure(
 ) -> Summary:
     """Up to `repeats` fresh-process runs of `step`; `prepare()` (if given) runs before each.
 
-    A slow step stops repeating once its runs took `cap_seconds` together, after two runs
-    (or one, when one was asked for): the report shows how many runs each median has.
+    A slow step stops repeating once its runs took `cap_seconds` together: after two runs, or
+    after the first when that one alone took twice the cap. The report shows how many runs
+    each median has.
     """
     runs: list[Run] = []
     for _ in range(repeats):
         if prepare is not None:
             prepare()
         runs.append(run_once(step, args, timeout, max_rss_mb))
-        if len(runs) >= min(2, repeats) and sum(r.process_seconds for r in runs) > cap_seconds:
+        spent = sum(r.process_seconds for r in runs)
+        if spent > cap_seconds and (len(runs) >= 2 or spent > 2 * cap_seconds):
             break
     return summarise(step, runs)
 

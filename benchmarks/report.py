@@ -359,3 +359,11 @@ def write(results: dict[str, Any], out_dir: Path) -> tuple[Path, Path]:
 
 def now() -> str:
     return datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+if __name__ == "__main__":
+    # Re-render results.md from results.json (after a change to this layout, not to figures).
+    import sys
+
+    source = Path(sys.argv[1] if len(sys.argv) > 1 else Path(__file__).parent / "results.json")
+    write(json.loads(source.read_text(encoding="utf-8")), source.parent)

@@ -331,6 +331,7 @@ def main(argv: list[str] | None = None) -> int:
     session = Session(plan)
     points: list[dict[str, Any]] = []
     national: dict[str, Any] = {}
+    last_mart: tuple[float, Path] | None = None
     for scale in plan.scales:
         say(f"scale {scale}: generating (or reusing) the sample")
         sample = generate(plan, f"sample-s{scale}", scale, _sample_options(plan, EXTRACT))
@@ -359,7 +360,19 @@ def main(argv: list[str] | None = None) -> int:
             national = {"scale": scale, "rows_total": sample["rows_total"], "data": sample}
             national |= national_steps(session, sample, data_dir, ingest)
             national["steps"]["compute"] = compute
-            national["dashboard"] = dashboard_steps(session, data_dir / "mart.duckdb")
+            mart = data_dir / "mart.duckdb"
+            if not mart.is_file() and last_mart is not None:
+                session.notes.append(
+                    f"compute failed at scale {scale}: the dashboard was measured on the mart "
+                    f"of scale {last_mart[0]} (the same areas, periods and indicators; "
+                    "figures from fewer cases)"
+                )
+                mart = last_mart[1]
+            national["dashboard"] = dashboard_steps(session, mart)
+        if (data_dir / "mart.duckdb").is_file():
+            kept = plan.work / f"mart-s{scale}.duckdb"
+            shutil.copy2(data_dir / "mart.duckdb", kept)
+            last_mart = (scale, kept)
         shutil.rmtree(data_dir, ignore_errors=True)
     measured = [p for p in points if p["ingest"]]
     fits = {}
