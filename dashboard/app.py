@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
 from dashboard import data, state
@@ -18,7 +20,9 @@ PAGES = (
     ("app_pages/rapport.py", "page_report", ":material/description:"),
 )
 
-st.set_page_config(page_title="HGKM-monitor", page_icon=":material/shield:", layout="wide")
+# a local icon: a material icon as favicon would be fetched from fonts.gstatic.com
+ICON = Path(__file__).resolve().parent / "assets" / "favicon.png"
+st.set_page_config(page_title="HGKM-monitor", page_icon=str(ICON), layout="wide")
 lang = state.language()
 navigation = st.navigation(
     [

@@ -96,7 +96,7 @@ def overview_grid(cells: pl.DataFrame, lang: str, title: str | None = None) -> g
     """Areas × indicators, each cell coloured by its comparison and showing value + symbol."""
     statuses = list(COLOURS)
     codes = {s: i for i, s in enumerate(statuses)}
-    columns = cells.select("indicator_id", "short").unique(maintain_order=True)
+    columns = cells.select("indicator_id", "title").unique(maintain_order=True)
     rows = cells.select("area_code", "area_name").unique(maintain_order=True)
 
     def wide(col: str) -> pl.DataFrame:
@@ -115,10 +115,9 @@ def overview_grid(cells: pl.DataFrame, lang: str, title: str | None = None) -> g
         scale += [[i / (n + 1), COLOURS[status]], [(i + 1) / (n + 1), COLOURS[status]]]
     # ids as categories (titles may repeat), readable wrapped titles as tick labels
     x_ids = columns["indicator_id"].to_list()
-    x_labels = [
-        "<br>".join(textwrap.wrap(label, 14, break_long_words=False))
-        for label in columns["short"].to_list()
-    ]
+    wrapped = [textwrap.wrap(label, 13, break_long_words=False) for label in columns["title"]]
+    x_labels = ["<br>".join(lines) for lines in wrapped]
+    label_lines = max((len(lines) for lines in wrapped), default=1)
     y_ids = rows["area_code"].to_list()
     y_labels = [
         f"<b>{name}</b>" if code == "NL" or ":" in code else name for code, name in rows.iter_rows()
@@ -142,7 +141,7 @@ def overview_grid(cells: pl.DataFrame, lang: str, title: str | None = None) -> g
         )
     )
     _legend_entries(fig, ["better", "similar", "worse", "suppressed", "no_data"], lang)
-    _layout(fig, title, height=110 + 38 * rows.height)
+    _layout(fig, title, height=120 + 16 * label_lines + 38 * rows.height)
     fig.update_xaxes(
         side="top",
         showgrid=False,
@@ -155,7 +154,11 @@ def overview_grid(cells: pl.DataFrame, lang: str, title: str | None = None) -> g
     fig.update_yaxes(
         autorange="reversed", showgrid=False, fixedrange=True, tickvals=y_ids, ticktext=y_labels
     )
-    fig.update_layout(legend=dict(y=-0.02, yanchor="top"), margin=dict(t=110 if title else 80))
+    # room above the cells for the wrapped column titles (and the chart title above them)
+    top = 30 + 16 * label_lines + (40 if title else 0)
+    fig.update_layout(legend=dict(y=-0.02, yanchor="top"), margin=dict(t=top))
+    if title:
+        fig.update_layout(title=dict(y=1, yref="container", yanchor="top", pad=dict(t=10)))
     return fig
 
 

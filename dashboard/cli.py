@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -41,11 +40,11 @@ def run_dashboard(args: argparse.Namespace, paths: Paths) -> int:
         "--browser.gatherUsageStats", "false",
     ]  # fmt: skip
     print(f"HGKM monitor: http://{args.host}:{args.port}", flush=True)
-    try:
-        # from the project folder, so Streamlit finds .streamlit/config.toml (theme, toolbar)
-        return subprocess.call(command, env=env, cwd=APP.parent.parent)
-    except KeyboardInterrupt:
-        return 0
+    # Become the Streamlit server (no child process): a signal to `hgkm dashboard` reaches
+    # the server itself, and nothing is left running when it stops. From the project folder,
+    # so Streamlit finds .streamlit/config.toml (theme, toolbar).
+    os.chdir(APP.parent.parent)
+    os.execve(sys.executable, command, env)
 
 
 def run_report(args: argparse.Namespace, paths: Paths) -> int:

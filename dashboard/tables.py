@@ -31,7 +31,7 @@ TREND_KEYS = {
 
 
 def with_catalogue(values: pl.DataFrame, catalogue: pl.DataFrame, lang: str) -> pl.DataFrame:
-    """Add the indicator's title, short title, format and polarity in the chosen language."""
+    """Add the indicator's title, one-line description (`short`), format and polarity."""
     info = catalogue.select(
         "indicator_id",
         "sort_order",

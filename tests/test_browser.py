@@ -130,11 +130,18 @@ def _assert_no_error(page) -> None:
 
 def test_every_page_renders_without_error(app_url: str, page) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    outside: list[str] = []
+    local = (app_url, "data:", "blob:")
+    page.on("request", lambda r: None if r.url.startswith(local) else outside.append(r.url))
     for slug, heading in PAGES:
         page.goto(f"{app_url}/{slug}?region=veilig_thuis_region:VT11&municipality=GM0193")
         _settle(page, heading)
         _assert_no_error(page)
+        if not slug:  # the map draws in a web worker: wait until it has loaded
+            page.wait_for_selector(".maplibregl-canvas", timeout=30_000)
+            page.wait_for_timeout(4000)
         page.screenshot(path=SCREENSHOTS / f"{slug or 'regio_overzicht'}.png", full_page=True)
+    assert outside == []  # no fonts, icons or map tiles from the internet
 
 
 def test_deep_link_reopens_the_same_view(app_url: str, page) -> None:
