@@ -10,6 +10,9 @@ Brookmeyer & Crowley (1982, Biometrics 38:29): the times at which the band cross
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+import numpy as np
 import polars as pl
 
 from metrics.stats import Z95
@@ -18,10 +21,51 @@ from metrics.stats import Z95
 MEDIAN_TOLERANCE = 1e-9
 MIN_AT_RISK = 10
 _GROUP = "__group"
+# Times, event flags or counts: a list, a numpy array or a polars Series.
+Values = Sequence[float] | Sequence[bool] | np.ndarray | pl.Series
+
+
+def _by_time(
+    lazy: pl.LazyFrame,
+    group_cols: list[str],
+    time: str,
+    event: str,
+    counts: tuple[str, str] | None,
+) -> pl.LazyFrame:
+    """Events and observed cases per group and distinct time, sorted.
+
+    Per case (`event` flags) or from counts (`counts` = the events and censorings columns of
+    rows that each stand for many cases): the Kaplan-Meier estimate needs nothing else, so
+    both give the same curve.
+    """
+    if counts is None:
+        aggregates = [
+            pl.col(event).cast(pl.Int64).sum().alias("events"),
+            pl.len().cast(pl.Int64).alias("observed"),
+        ]
+    else:
+        events, censored = counts
+        aggregates = [
+            pl.col(events).cast(pl.Int64).sum().alias("events"),
+            (pl.col(events).cast(pl.Int64) + pl.col(censored).cast(pl.Int64))
+            .sum()
+            .alias("observed"),
+        ]
+    return (
+        lazy.group_by([*group_cols, pl.col(time).alias("time")])
+        .agg(aggregates)
+        # a time where nobody was observed is no step (counts may carry zero rows)
+        .filter(pl.col("observed") > 0)
+        .sort([*group_cols, "time"])
+    )
 
 
 def _curves(
-    frame: pl.DataFrame | pl.LazyFrame, group_cols: list[str], time: str, event: str
+    frame: pl.DataFrame | pl.LazyFrame,
+    group_cols: list[str],
+    time: str,
+    event: str,
+    counts: tuple[str, str] | None = None,
 ) -> tuple[pl.LazyFrame, list[str]]:
     """One row per group and distinct time: the Kaplan-Meier columns, sorted by group and time.
 
@@ -31,14 +75,7 @@ def _curves(
     if not group_cols:
         lazy = lazy.with_columns(pl.lit(0).alias(_GROUP))
         group_cols = [_GROUP]
-    by_time = (
-        lazy.group_by([*group_cols, pl.col(time).alias("time")])
-        .agg(
-            pl.col(event).cast(pl.Int64).sum().alias("events"),
-            pl.len().cast(pl.Int64).alias("observed"),
-        )
-        .sort([*group_cols, "time"])
-    )
+    by_time = _by_time(lazy, group_cols, time, event, counts)
     # at risk at t = everyone in the group whose time is t or later.
     at_risk = (
         pl.col("observed").sum().over(group_cols)
@@ -74,13 +111,36 @@ def _curves(
     return curves, group_cols
 
 
-def kaplan_meier(time, event) -> pl.DataFrame:
+def _count_columns(events: str | None, censored: str | None) -> tuple[str, str] | None:
+    if (events is None) != (censored is None):
+        raise ValueError("give both count columns, `events` and `censored`, or neither")
+    return None if events is None or censored is None else (events, censored)
+
+
+def kaplan_meier(
+    time: Values,
+    event: Values | None = None,
+    *,
+    events: Values | None = None,
+    censored: Values | None = None,
+) -> pl.DataFrame:
     """One row per distinct time: time, at_risk, events, censored, survival, ci_low, ci_high.
 
-    `time` holds follow-up times, `event` 1/True for an event and 0/False for censoring.
+    Per case: `time` holds follow-up times, `event` 1/True for an event and 0/False for
+    censoring. From counts: `events` and `censored` hold how many cases had an event and how
+    many were censored at each `time` (times may repeat; zero rows are ignored).
     """
-    frame = pl.DataFrame({"time": time, "event": event})
-    curves, _ = _curves(frame, [], "time", "event")
+    counted = events is not None or censored is not None
+    if (event is not None) == counted:
+        raise ValueError("give either `event` per case or the counts `events` and `censored`")
+    if event is not None:
+        frame = pl.DataFrame({"time": time, "event": event})
+        curves, _ = _curves(frame, [], "time", "event")
+    else:
+        if events is None or censored is None:
+            raise ValueError("give both counts, `events` and `censored`")
+        frame = pl.DataFrame({"time": time, "n_events": events, "n_censored": censored})
+        curves, _ = _curves(frame, [], "time", "event", _count_columns("n_events", "n_censored"))
     return curves.select(
         "time", "at_risk", "events", "censored", "survival", "ci_low", "ci_high"
     ).collect()
@@ -112,10 +172,20 @@ def km_median(curve: pl.DataFrame) -> tuple[float | None, float | None, float | 
 
 
 def km_median_by_group(
-    frame: pl.DataFrame, group_cols: list[str], time: str = "time", event: str = "event"
+    frame: pl.DataFrame | pl.LazyFrame,
+    group_cols: list[str],
+    time: str = "time",
+    event: str = "event",
+    *,
+    events: str | None = None,
+    censored: str | None = None,
 ) -> pl.DataFrame:
-    """Per group: the group columns, n, events, median, ci_low, ci_high (null = not reached)."""
-    curves, groups = _curves(frame, group_cols, time, event)
+    """Per group: the group columns, n, events, median, ci_low, ci_high (null = not reached).
+
+    Rows are cases with an `event` flag, or, given the `events` and `censored` count columns,
+    counts of cases per time (the same result, from far fewer rows).
+    """
+    curves, groups = _curves(frame, group_cols, time, event, _count_columns(events, censored))
     result = (
         curves.group_by(groups, maintain_order=True)
         .agg(
@@ -129,19 +199,23 @@ def km_median_by_group(
 
 
 def km_curves_by_group(
-    frame: pl.DataFrame,
+    frame: pl.DataFrame | pl.LazyFrame,
     group_cols: list[str],
     min_at_risk: int = MIN_AT_RISK,
     time: str = "time",
     event: str = "event",
+    *,
+    events: str | None = None,
+    censored: str | None = None,
 ) -> pl.DataFrame:
     """Kaplan-Meier steps per group, cut from the first time fewer than min_at_risk are at risk.
 
     Columns: the group columns, time, survival, ci_low, ci_high, at_risk — one row per distinct
     time (a step starts there). Rows from the first time with at_risk < min_at_risk onwards
     are dropped, so no published step rests on fewer cases (INDICATORS.md, small numbers).
+    Rows are cases or counts, as in km_median_by_group.
     """
-    curves, groups = _curves(frame, group_cols, time, event)
+    curves, groups = _curves(frame, group_cols, time, event, _count_columns(events, censored))
     # at_risk only decreases with time, so "before the first small one" is "not small".
     result = (
         curves.filter(pl.col("at_risk") >= min_at_risk)

@@ -10,6 +10,7 @@ import polars as pl
 import pytest
 from lifelines import KaplanMeierFitter
 from lifelines.utils import median_survival_times
+from polars.testing import assert_frame_equal
 
 from metrics.stats import Z95
 from metrics.survival import kaplan_meier, km_curves_by_group, km_median, km_median_by_group
@@ -143,3 +144,79 @@ def test_curves_by_group_are_cut_where_fewer_than_ten_are_at_risk() -> None:
     assert curves["at_risk"].min() == 10
     full = kaplan_meier(FREIREICH_TIME, FREIREICH_EVENT).head(8)
     assert curves["survival"].to_list() == full["survival"].to_list()
+
+
+# Freireich's 6-MP arm as counts per time, by hand from the list above: (time, events, censored).
+FREIREICH_COUNTS = [
+    (6, 3, 1), (7, 1, 0), (9, 0, 1), (10, 1, 1), (11, 0, 1), (13, 1, 0), (16, 1, 0), (17, 0, 1),
+    (19, 0, 1), (20, 0, 1), (22, 1, 0), (23, 1, 0), (25, 0, 1), (32, 0, 2), (34, 0, 1),
+    (35, 0, 1),
+]  # fmt: skip
+
+
+def test_freireich_from_counts_gives_the_same_curve_and_median_23() -> None:
+    times, events, censored = (list(c) for c in zip(*FREIREICH_COUNTS, strict=True))
+    curve = kaplan_meier(times, events=events, censored=censored)
+    assert_frame_equal(curve, kaplan_meier(FREIREICH_TIME, FREIREICH_EVENT))
+    assert km_median(curve) == (23, 13, None)
+
+
+def test_kaplan_meier_wants_cases_or_counts_not_both() -> None:
+    with pytest.raises(ValueError):
+        kaplan_meier([1, 2], [1, 0], events=[1, 0], censored=[0, 1])
+    with pytest.raises(ValueError):
+        kaplan_meier([1, 2])
+    with pytest.raises(ValueError):
+        km_median_by_group(_random_groups(3, seed=1), ["area"], events="event")
+
+
+def _as_split_counts(frame: pl.DataFrame, seed: int) -> pl.DataFrame:
+    """The cases of `frame` as counts per area, period and time, counted with numpy (not the
+    code under test), each count split over two rows and zero rows added, as a roll-up of
+    finer counts would leave them."""
+    rng = np.random.default_rng(seed)
+    keys = np.stack(
+        [frame["area"].cast(pl.Int64).to_numpy(), frame["period"].to_numpy(), frame["time"]]
+    )
+    unique, inverse = np.unique(keys, axis=1, return_inverse=True)
+    event = frame["event"].to_numpy()
+    events = np.bincount(inverse, weights=event, minlength=unique.shape[1]).astype(np.int64)
+    cases = np.bincount(inverse, minlength=unique.shape[1]).astype(np.int64)
+    first = rng.integers(0, events + 1)
+    first_censored = rng.integers(0, cases - events + 1)
+    halves = [
+        (first, first_censored),
+        (events - first, cases - events - first_censored),
+        (np.zeros_like(events), np.zeros_like(events)),
+    ]
+    return pl.concat(
+        pl.DataFrame(
+            {
+                "area": unique[0].astype(str),
+                "period": unique[1],
+                "time": unique[2],
+                "n_events": e,
+                "n_censored": c,
+            }
+        )
+        for e, c in halves
+    ).sample(fraction=1.0, shuffle=True, seed=seed)
+
+
+@pytest.mark.parametrize("seed", [5, 17, 29])
+def test_counts_give_the_same_medians_and_curves_as_cases(seed: int) -> None:
+    frame = _random_groups(120, seed=seed)
+    counts = _as_split_counts(frame, seed)
+    assert counts["n_events"].sum() + counts["n_censored"].sum() == frame.height
+    keys = ["area", "period"]
+    per_case = km_median_by_group(frame, keys).sort(keys)
+    from_counts = km_median_by_group(counts, keys, events="n_events", censored="n_censored").sort(
+        keys
+    )
+    assert_frame_equal(from_counts, per_case)
+    assert_frame_equal(
+        km_curves_by_group(counts, keys, events="n_events", censored="n_censored").sort(
+            [*keys, "time"]
+        ),
+        km_curves_by_group(frame, keys).sort([*keys, "time"]),
+    )
