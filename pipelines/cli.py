@@ -58,14 +58,18 @@ def run_ingest(args: argparse.Namespace, paths: Paths) -> int:
 
     reports = []
     try:
-        for source in sources:
-            report = ingest(paths, source, drop_invalid_rows=args.drop_invalid_rows)
-            reports.append(report)
-            if not args.json:
-                print(report.render_text(), end="\n\n", flush=True)
+        con = warehouse.connect(paths.warehouse)
     except duckdb.IOException as exc:
         print(f"hgkm ingest: cannot open the warehouse ({exc.__class__.__name__})", file=sys.stderr)
         return 1
+    try:
+        for source in sources:
+            report = ingest(paths, source, drop_invalid_rows=args.drop_invalid_rows, con=con)
+            reports.append(report)
+            if not args.json:
+                print(report.render_text(), end="\n\n", flush=True)
+    finally:
+        con.close()
     statuses = [r.status for r in reports]
     if args.json:
         print(json.dumps([r.to_dict() for r in reports], indent=2))

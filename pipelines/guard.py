@@ -84,21 +84,22 @@ def scan(frame: pl.DataFrame, row: str, columns: list[str]) -> pl.DataFrame:
         .drop_nulls("value")
         .filter(pl.col("value").str.contains(CANDIDATE))
     )
-    found = [
-        cells.filter(pl.col("value").str.contains(pattern)).select(
+    if cells.is_empty():
+        return empty
+    lazy = cells.lazy()
+    plans = [
+        lazy.filter(pl.col("value").str.contains(pattern)).select(
             "row", "column", pl.lit(rule).alias("rule")
         )
         for rule, pattern in PATTERN_RULES.items()
     ]
     for rule, (pattern, valid) in CHECKSUM_RULES.items():
-        candidates = (
-            cells.filter(pl.col("value").str.contains(pattern))
+        plans.append(
+            lazy.filter(pl.col("value").str.contains(pattern))
             .with_columns(pl.col("value").str.extract_all(pattern))
             .explode("value")
-        )
-        found.append(
-            candidates.filter(valid(pl.col("value")))  # type: ignore[operator]
+            .filter(valid(pl.col("value")))  # type: ignore[operator]
             .select("row", "column", pl.lit(rule).alias("rule"))
             .unique()
         )
-    return pl.concat([empty, *found]).sort("row", "column", "rule")
+    return pl.concat([empty, *pl.collect_all(plans)]).sort("row", "column", "rule")

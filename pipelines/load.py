@@ -32,8 +32,13 @@ def ingest(
     *,
     drop_invalid_rows: bool = False,
     received_at: datetime | None = None,
+    con: duckdb.DuckDBPyConnection | None = None,
 ) -> DeliveryReport:
-    """Check `source` and record it; its case tables load only when it is accepted."""
+    """Check `source` and record it; its case tables load only when it is accepted.
+
+    `con`, an open warehouse connection, saves reopening the warehouse for each of many
+    deliveries; without it the warehouse is opened and closed here.
+    """
     received_at = received_at or datetime.now().replace(microsecond=0)
     delivery = read_delivery(source)
     checkpoint("ingest.read")
@@ -59,7 +64,8 @@ def ingest(
             tables, report.rows_dropped = checks.drop_invalid_rows(result)
         else:
             report.status = "rejected"
-    con = warehouse.connect(paths.warehouse)
+    own = con is None
+    con = warehouse.connect(paths.warehouse) if con is None else con
     try:
         if report.status == "accepted":
             previous = con.execute(
@@ -76,7 +82,8 @@ def ingest(
         _record(con, report, tables, result)
         report.current = _is_current(con, report)
     finally:
-        con.close()
+        if own:
+            con.close()
     return report
 
 
