@@ -23,6 +23,7 @@ every other equation it belongs to.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -35,7 +36,6 @@ UNITS = ("proportion", "days")
 FIGURES = ("numerator", "denominator", "value", "ci_low", "ci_high")
 KEYS = ("indicator_id", "area_type", "area_code", "period", "breakdown")
 _ROW = "__row"
-_SLICE = "__slice"  # one integer per (indicator_id, period, breakdown): cheap join keys
 
 
 def _fails_primary(
@@ -91,38 +91,6 @@ def primary(frame: pl.DataFrame, *, units: Mapping[str, str] | None = None) -> p
         pl.when(pl.Series(fails)).then(pl.lit("primary")).alias("suppression_reason"),
     )
     return result if units is None or "unit" in frame.columns else result.drop("unit")
-
-
-def _family_equations(rows: pl.LazyFrame) -> pl.LazyFrame:
-    totals = rows.filter(pl.col("breakdown") == "all").select(
-        "indicator_id", "area_type", "area_code", "period", pl.col(_ROW).alias("total_row")
-    )
-    parts = rows.filter(pl.col("breakdown") != "all").select(
-        "indicator_id",
-        "area_type",
-        "area_code",
-        "period",
-        pl.col("breakdown").str.split("=").list.first().alias("family"),
-        pl.col(_ROW).alias("part_row"),
-    )
-    return totals.join(parts, on=["indicator_id", "area_type", "area_code", "period"]).select(
-        pl.lit("family").alias("kind"), "total_row", "family", "part_row"
-    )
-
-
-def _region_equations(rows: pl.LazyFrame, memberships: pl.LazyFrame) -> pl.LazyFrame:
-    totals = rows.filter(pl.col("area_type") != "municipality").join(memberships, on="area_code")
-    parts = rows.filter(pl.col("area_type") == "municipality").select(
-        _SLICE,
-        pl.col("area_code").alias("municipality_code"),
-        pl.col(_ROW).alias("part_row"),
-    )
-    return totals.join(parts, on=[_SLICE, "municipality_code"]).select(
-        pl.lit("region").alias("kind"),
-        pl.col(_ROW).alias("total_row"),
-        pl.lit("").alias("family"),
-        "part_row",
-    )
 
 
 def _area_pairs(memberships: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -182,142 +150,275 @@ def _area_pairs(memberships: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     return pairs.join(rest, on=["area_code", "area_code_inner"], how="left"), partition
 
 
-def _derived_equations(rows: pl.LazyFrame, memberships: pl.DataFrame) -> pl.LazyFrame:
-    """Identities between areas: nested regions and NL as the sum of one region type."""
-    nested, partition = _area_pairs(memberships)
-    slice_keys = [_SLICE]
-    areas = rows.filter(pl.col("area_type") != "municipality").select(
-        *slice_keys, "area_code", pl.col(_ROW).alias("row")
+def _codes(frame: pl.DataFrame, columns: list[str], name: str) -> tuple[pl.DataFrame, np.ndarray]:
+    """A dense integer per distinct value of `columns`: the lookup table and each row's code."""
+    table = frame.select(columns).unique().sort(columns).with_row_index(name)
+    coded = frame.select(columns).join(table, on=columns, how="left", maintain_order="left")
+    return table, coded[name].cast(pl.Int64).to_numpy()
+
+
+@dataclass(frozen=True)
+class _Grid:
+    """The table as an array over (indicator, area, period, breakdown) holding each row's number
+    (-1 where the table has no row), with the codes of the area, period and breakdown axes."""
+
+    cell: npt.NDArray[np.int64]
+    areas: pl.DataFrame  # area, area_type, area_code
+    periods: pl.DataFrame  # period_code, period
+    breakdowns: pl.DataFrame  # breakdown_code, breakdown
+
+
+def _grid(frame: pl.DataFrame) -> _Grid:
+    empty = [key for key in KEYS if frame[key].null_count()]
+    if empty:
+        raise ValueError(f"disclosure control needs every key filled; empty in {empty}")
+    tables, codes = zip(
+        *(
+            _codes(frame, columns, name)
+            for columns, name in (
+                (["indicator_id"], "indicator_code"),
+                (["area_type", "area_code"], "area"),
+                (["period"], "period_code"),
+                (["breakdown"], "breakdown_code"),
+            )
+        ),
+        strict=True,
     )
-    munis = rows.filter(pl.col("area_type") == "municipality").select(
-        *slice_keys, pl.col("area_code").alias("municipality_code"), pl.col(_ROW).alias("row")
+    cell = np.full(tuple(table.height for table in tables), -1, dtype=np.int64)
+    cell[codes] = np.arange(frame.height, dtype=np.int64)
+    if int(np.count_nonzero(cell >= 0)) < frame.height:
+        raise ValueError(f"disclosure control needs unique keys {KEYS}; some rows repeat them")
+    return _Grid(cell, areas=tables[1], periods=tables[2], breakdowns=tables[3])
+
+
+def _along(
+    cell: npt.NDArray[np.int64], axis: int, pairs: pl.DataFrame
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """(total row, part row, label) of one kind of equation at every position of the other axes.
+
+    `pairs` (total, part, label), sorted, lists codes on `axis` that add up: every total with
+    each of its parts, and a label telling apart the sets of parts one total has. With the
+    pairs as the last axis, the entries of one equation come out next to each other.
+    """
+    moved = np.moveaxis(cell, axis, -1)
+    totals = np.take(moved, pairs["total"].to_numpy(), axis=-1)
+    parts = np.take(moved, pairs["part"].to_numpy(), axis=-1)
+    labels = np.broadcast_to(pairs["label"].to_numpy(), totals.shape)
+    both = (totals >= 0) & (parts >= 0)
+    return totals[both], parts[both], labels[both]
+
+
+def _pairs(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame.select(pl.col("total", "part", "label").cast(pl.Int64)).sort(
+        "total", "label", "part"
     )
-    outer = areas.rename({"row": "total_row"}).join(
-        nested.lazy().select("area_code", "area_code_inner").unique(), on="area_code"
+
+
+def _family_pairs(breakdowns: pl.DataFrame) -> pl.DataFrame:
+    """A breakdown family: `all` = the sum of its categories, labelled by family."""
+    family = pl.col("breakdown").str.split("=").list.first()
+    categories = breakdowns.filter(pl.col("breakdown") != "all").with_columns(
+        label=family.rank("dense")
     )
-    inner_parts = outer.join(
-        areas.rename({"area_code": "area_code_inner", "row": "part_row"}),
-        on=[*slice_keys, "area_code_inner"],
+    totals = breakdowns.filter(pl.col("breakdown") == "all").select(total="breakdown_code")
+    return _pairs(totals.join(categories.rename({"breakdown_code": "part"}), how="cross"))
+
+
+def _period_pairs(periods: pl.DataFrame) -> pl.DataFrame:
+    """A cohort year = the sum of its quarters (matched on the period's first four characters)."""
+    coded = periods.with_columns(
+        year=pl.col("period").str.slice(0, 4),
+        is_quarter=pl.col("period").str.contains("-Q", literal=True),
     )
-    muni_parts = outer.join(
-        nested.lazy().drop_nulls("municipality_code"), on=["area_code", "area_code_inner"]
-    ).join(munis.rename({"row": "part_row"}), on=[*slice_keys, "municipality_code"])
-    region_parts = (
-        areas.rename({"area_code": "area_code_outer", "row": "total_row"})
-        .join(partition.lazy(), on="area_code_outer")
+    years = coded.filter(~pl.col("is_quarter")).select("year", total="period_code")
+    quarters = coded.filter(pl.col("is_quarter")).select("year", part="period_code")
+    return _pairs(years.join(quarters, on="year").with_columns(label=pl.lit(0)))
+
+
+def _area_equation_pairs(
+    areas: pl.DataFrame, memberships: pl.DataFrame, delivering: pl.DataFrame
+) -> list[pl.DataFrame]:
+    """Pairs on the area axis for the region, nested and partition equations."""
+    munis = areas.filter(pl.col("area_type") == "municipality").select(
+        "area", municipality_code="area_code"
+    )
+    others = areas.filter(pl.col("area_type") != "municipality").select("area", "area_code")
+    region = (
+        memberships.unique()
+        .join(others.rename({"area": "total"}), on="area_code")
+        .join(munis.rename({"area": "part"}), on="municipality_code")
+        .with_columns(label=pl.lit(0))
+    )
+    nested, partition = _area_pairs(delivering)
+    # Label a nested equation by its inner area's code among the memberships: the inner area
+    # need not have a row in every slice, its outside municipalities still form the equation.
+    inner_label = (
+        memberships.select(area_code_inner="area_code").unique().sort("area_code_inner")
+    ).with_row_index("label")
+    outer = nested.join(others.rename({"area": "total"}), on="area_code").join(
+        inner_label, on="area_code_inner"
+    )
+    inner_parts = (
+        outer.select("total", "area_code_inner", "label")
+        .unique()
+        .join(others.rename({"area": "part", "area_code": "area_code_inner"}), on="area_code_inner")
+    )
+    muni_parts = outer.drop_nulls("municipality_code").join(
+        munis.rename({"area": "part"}), on="municipality_code"
+    )
+    region_type = pl.col("area_code_inner").str.split(":").list.first()
+    split = (
+        partition.with_columns(label=region_type.rank("dense"))
         .join(
-            areas.rename({"area_code": "area_code_inner", "row": "part_row"}),
-            on=[*slice_keys, "area_code_inner"],
+            others.rename({"area": "total", "area_code": "area_code_outer"}), on="area_code_outer"
         )
-        .with_columns(pl.col("area_code_inner").str.split(":").list.first())
+        .join(others.rename({"area": "part", "area_code": "area_code_inner"}), on="area_code_inner")
     )
-    shape = [pl.col("total_row"), pl.col("family"), pl.col("part_row")]
-    return pl.concat(
-        [
-            pl.concat([inner_parts, muni_parts], how="diagonal").select(
-                pl.lit("nested").alias("kind"),
-                *shape[:1],
-                pl.col("area_code_inner").alias("family"),
-                shape[2],
-            ),
-            region_parts.select(
-                pl.lit("partition").alias("kind"),
-                *shape[:1],
-                pl.col("area_code_inner").alias("family"),
-                shape[2],
-            ),
-        ]
-    )
+    return [
+        _pairs(region),
+        _pairs(pl.concat([_pairs(inner_parts), _pairs(muni_parts)])),
+        _pairs(split),
+    ]
 
 
-def _period_equations(rows: pl.LazyFrame) -> pl.LazyFrame:
-    is_quarter = pl.col("period").str.contains("-Q", literal=True)
-    keys = ["indicator_id", "area_type", "area_code", "breakdown", "year"]
-    year = pl.col("period").str.slice(0, 4).alias("year")
-    totals = rows.filter(~is_quarter).select(*keys[:-1], year, pl.col(_ROW).alias("total_row"))
-    parts = rows.filter(is_quarter).select(*keys[:-1], year, pl.col(_ROW).alias("part_row"))
-    return totals.join(parts, on=keys).select(
-        pl.lit("period").alias("kind"), "total_row", pl.lit("").alias("family"), "part_row"
-    )
+@dataclass(frozen=True)
+class _Equations:
+    """Every additive equation: `total[e]` = the sum of `part[start[e]:start[e + 1]]`, each
+    equation's parts ordered by denominator, then row (the order in which they are hidden)."""
+
+    total: npt.NDArray[np.int64]
+    part: npt.NDArray[np.int64]
+    start: npt.NDArray[np.int64]
+
+    @property
+    def eq(self) -> npt.NDArray[np.int64]:
+        return np.repeat(np.arange(self.total.size, dtype=np.int64), np.diff(self.start))
 
 
-def _equations(frame: pl.DataFrame, memberships: pl.DataFrame) -> pl.DataFrame:
-    """Long table of every additive equation: eq (dense id), total_row, part_row."""
-    slices = frame.select("indicator_id", "period", "breakdown").unique().with_row_index(_SLICE)
-    rows = frame.join(slices, on=["indicator_id", "period", "breakdown"], how="left").lazy()
-    members = memberships.lazy().select(
-        pl.col("area_code").cast(pl.String), pl.col("municipality_code").cast(pl.String)
-    )
+def _equations(
+    frame: pl.DataFrame, memberships: pl.DataFrame, denominator: npt.NDArray[np.int64]
+) -> _Equations:
+    """Build every equation once, as integer arrays (see the module docstring for the kinds)."""
+    grid = _grid(frame)
+    members = memberships.select(pl.col("area_code", "municipality_code").cast(pl.String))
     present = frame.filter(pl.col("area_type") == "municipality")["area_code"].unique()
-    delivering = members.filter(pl.col("municipality_code").is_in(present.implode())).collect()
-    equations = pl.concat(
-        [
-            _family_equations(rows),
-            _region_equations(rows, members),
-            _derived_equations(rows, delivering),
-            _period_equations(rows),
-        ]
+    delivering = members.filter(pl.col("municipality_code").is_in(present.implode()))
+    kinds = [
+        (3, _family_pairs(grid.breakdowns)),
+        *((1, pairs) for pairs in _area_equation_pairs(grid.areas, members, delivering)),
+        (2, _period_pairs(grid.periods)),
+    ]
+    n_labels = 1 + max((int(pairs["label"].max() or 0) for _, pairs in kinds), default=0)
+    n_rows = max(frame.height, 1)
+    keys, parts = [], []
+    for kind, (axis, pairs) in enumerate(kinds):
+        totals, kind_parts, labels = _along(grid.cell, axis, pairs)
+        # One integer names an equation: its kind, its label and its total row.
+        keys.append((kind * n_labels + labels) * n_rows + totals)
+        parts.append(kind_parts)
+    key, part = np.concatenate(keys), np.concatenate(parts)
+    if key.size == 0:
+        return _Equations(total=key, part=part, start=np.zeros(1, dtype=np.int64))
+    first = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+    eq = np.cumsum(np.r_[False, key[1:] != key[:-1]], dtype=np.int64)
+    # Within an equation, parts in order of denominator, then row: `rank` is that order over
+    # all rows, and a stable sort keeps the equations where they are (runs sort fast).
+    rank = np.empty(denominator.size, dtype=np.int64)
+    rank[np.argsort(denominator, kind="stable")] = np.arange(denominator.size)
+    order = np.argsort(eq * n_rows + rank[part], kind="stable")
+    return _Equations(
+        total=key[first] % n_rows, part=part[order], start=np.r_[first, key.size].astype(np.int64)
     )
-    # One id per (kind, total, family): a group_by is far cheaper than ranking a struct.
-    return (
-        equations.group_by("kind", "total_row", "family")
-        .agg("part_row")
-        .with_row_index("eq")
-        .explode("part_row")
-        .select(pl.col("eq").cast(pl.Int64), "total_row", "part_row")
-        .collect()
-    )
+
+
+def _ranges(start: npt.NDArray[np.int64], stop: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """Every index in [start[i], stop[i]) for all i, concatenated in order."""
+    lengths = stop - start
+    ends = np.cumsum(lengths)
+    offsets = np.repeat(start - (ends - lengths), lengths)
+    return offsets + np.arange(int(ends[-1]) if ends.size else 0, dtype=np.int64)
+
+
+def _index(keys: npt.NDArray[np.int64], size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Positions of `keys` grouped by value: `order[start[v]:start[v + 1]]` are where v is."""
+    order = np.argsort(keys)
+    start = np.r_[0, np.cumsum(np.bincount(keys, minlength=size))].astype(np.int64)
+    return order, start
+
+
+def _distinct(values: npt.NDArray[np.int64], size: int) -> npt.NDArray[np.int64]:
+    """The distinct values in 0..size-1, sorted: a mask beats np.unique's sort or hash here."""
+    seen = np.zeros(size, dtype=bool)
+    seen[values] = True
+    return np.flatnonzero(seen)
 
 
 def _secondary_rows(
-    equations: pl.DataFrame,
-    numerator: np.ndarray,
-    denominator: np.ndarray,
+    equations: _Equations,
+    numerator: npt.NDArray[np.int64],
+    denominator: npt.NDArray[np.int64],
     is_median: np.ndarray,
     suppressed: np.ndarray,
 ) -> np.ndarray:
-    """Iterate the equation rules to a fixed point; returns the final suppressed mask."""
-    suppressed = suppressed.copy()
-    if equations.is_empty():
-        return suppressed
-    # Parts ordered by equation, then smallest denominator, then row: the first eligible part
-    # of an equation is the one to suppress next (ties go to the earlier row).
-    ordered = equations.with_columns(
-        pl.Series("den", denominator[equations["part_row"].to_numpy()])
-    ).sort("eq", "den", "part_row")
-    eq = ordered["eq"].to_numpy()
-    part = ordered["part_row"].to_numpy()
-    n_eq = int(eq.max()) + 1
-    total = np.zeros(n_eq, dtype=np.int64)
-    total[eq] = ordered["total_row"].to_numpy()
-    part_num, part_den = numerator[part], denominator[part]
-    has_cases = part_den > 0
-    while True:
-        part_sup = suppressed[part]
-        hidden = part_sup & has_cases
-        n_hidden = np.bincount(eq, weights=hidden, minlength=n_eq)
-        pooled_num = np.bincount(eq, weights=part_num * hidden, minlength=n_eq).astype(np.int64)
-        pooled_den = np.bincount(eq, weights=part_den * hidden, minlength=n_eq).astype(np.int64)
-        eligible = ~part_sup & has_cases
-        first_eq, first_at = np.unique(eq[eligible], return_index=True)
-        candidate = np.full(n_eq, -1, dtype=np.int64)
-        candidate[first_eq] = part[eligible][first_at]
+    """Iterate the equation rules to a fixed point; returns the final suppressed mask.
 
-        total_sup = suppressed[total]
-        exposed = (~total_sup) & (n_hidden >= 1)
-        exposed &= (n_hidden < 2) | _fails_primary(pooled_num, pooled_den, is_median[total])
-        # The parts of a suppressed total must not all be published: they would add up to it.
-        summable = total_sup & (denominator[total] > 0) & (n_hidden == 0) & (candidate >= 0)
-        to_hide = np.concatenate(
-            [
-                np.where(candidate >= 0, candidate, total)[exposed],
-                candidate[summable],
-            ]
+    Each pass judges every equation on the same state and hides what the violated ones ask
+    for. Only an equation with a newly hidden cell can change its verdict, so after the first
+    pass only those are judged again, with their counts of hidden parts updated in place.
+    """
+    suppressed = suppressed.copy()
+    n_eq, n_rows = equations.total.size, suppressed.size
+    if n_eq == 0:
+        return suppressed
+    eq, part, start, total = equations.eq, equations.part, equations.start, equations.total
+    has_cases = denominator[part] > 0
+    hidden = suppressed[part] & has_cases
+    n_hidden = np.bincount(eq, weights=hidden, minlength=n_eq).astype(np.int64)
+    pooled_num = np.bincount(eq, weights=numerator[part] * hidden, minlength=n_eq).astype(np.int64)
+    pooled_den = np.bincount(eq, weights=denominator[part] * hidden, minlength=n_eq).astype(
+        np.int64
+    )
+    as_part, part_start = _index(part, n_rows)
+    as_total, total_start = _index(total, n_rows)
+    # Parts before `next_part[e]` are hidden or empty for good: suppression only grows.
+    next_part = start[:-1].copy()
+    judged = np.arange(n_eq, dtype=np.int64)
+    while True:
+        positions = _ranges(next_part[judged], start[judged + 1])
+        open_ = positions[~suppressed[part[positions]] & has_cases[positions]]
+        open_eq = eq[open_]
+        first = np.r_[True, open_eq[1:] != open_eq[:-1]] if open_.size else open_eq.astype(bool)
+        candidate = np.full(n_eq, -1, dtype=np.int64)
+        candidate[open_eq[first]] = part[open_[first]]
+        next_part[judged] = start[judged + 1]
+        next_part[open_eq[first]] = open_[first]
+
+        totals = total[judged]
+        hidden_parts = n_hidden[judged]
+        chosen = candidate[judged]
+        total_hidden = suppressed[totals]
+        exposed = (~total_hidden) & (hidden_parts >= 1)
+        exposed &= (hidden_parts < 2) | _fails_primary(
+            pooled_num[judged], pooled_den[judged], is_median[totals]
         )
-        new = to_hide[~suppressed[to_hide]]
+        # The parts of a suppressed total must not all be published: they would add up to it.
+        summable = total_hidden & (denominator[totals] > 0) & (hidden_parts == 0) & (chosen >= 0)
+        to_hide = np.concatenate([np.where(chosen >= 0, chosen, totals)[exposed], chosen[summable]])
+        new = _distinct(to_hide[~suppressed[to_hide]], n_rows)
         if new.size == 0:
             return suppressed
         suppressed[new] = True
+        touched = as_part[_ranges(part_start[new], part_start[new + 1])]
+        counted = touched[has_cases[touched]]
+        np.add.at(n_hidden, eq[counted], 1)
+        np.add.at(pooled_num, eq[counted], numerator[part[counted]])
+        np.add.at(pooled_den, eq[counted], denominator[part[counted]])
+        judged = _distinct(
+            np.concatenate(
+                [eq[touched], as_total[_ranges(total_start[new], total_start[new + 1])]]
+            ),
+            n_eq,
+        )
 
 
 def secondary(
@@ -342,7 +443,7 @@ def secondary(
     is_median = (marked["unit"] == "days").to_numpy()
     before = marked["suppressed"].fill_null(True).to_numpy() | missing
     after = _secondary_rows(
-        _equations(marked, memberships), numerator, denominator, is_median, before
+        _equations(marked, memberships, denominator), numerator, denominator, is_median, before
     )
     hidden = pl.Series(after)
     result = marked.with_columns(
