@@ -44,60 +44,91 @@ def delivered_municipalities(con: duckdb.DuckDBPyConnection) -> list[str]:
     return sorted(set(codes.to_list()) & reference.municipality_codes())
 
 
-def label_cells(frame: pl.DataFrame, breakdowns: Iterable[str]) -> pl.DataFrame:
-    """Repeat each row once per period (cohort year, cohort quarter) × breakdown it belongs to.
+# The name under which the area memberships are visible to the counting queries.
+_MEMBERS_VIEW = "area_members_for_counts"
 
-    `frame` needs `year`, `quarter` and the breakdown columns; they are replaced by the
-    `period, period_type, year, breakdown` keys of the published table.
+
+def cells_sql(indicator: Indicator) -> str:
+    """The indicator's population counted into every area × period × breakdown cell, in SQL.
+
+    Counts first at the finest grain (municipality × cohort quarter × breakdown value, and
+    × time for a time-to-event indicator), then sums those counts into the areas (joined
+    through `area_members_for_counts`) with grouping sets: a cohort year is its quarters and
+    `all` is its categories. No case is ever repeated per area or cell, and a cell with no
+    one in the population has no row: there is no figure.
     """
-    breakdowns = tuple(breakdowns)
-    periods = {
-        "year": pl.col("year").cast(pl.String),
-        "quarter": pl.format("{}-Q{}", pl.col("year"), pl.col("quarter")),
-    }
-    labels = {"all": pl.lit("all")} | {
-        family: pl.format(f"{family}={{}}", pl.col(family)) for family in breakdowns
-    }
-    rest = [c for c in frame.columns if c not in {"quarter", *breakdowns}]
-    return pl.concat(
-        frame.select(
-            *rest,
-            period=period_expr,
-            period_type=pl.lit(period_type),
-            breakdown=label_expr,
+    families = list(indicator.breakdowns)
+    by_time = [] if indicator.is_proportion else ["time"]
+    if indicator.is_proportion:
+        fine = "count(*) filter (where in_numerator) as numerator, count(*) as denominator"
+        summed = "sum(numerator)::bigint as numerator, sum(denominator)::bigint as denominator"
+    else:
+        fine = (
+            "count(*) filter (where event) as events, count(*) filter (where not event) as censored"
         )
-        for period_type, period_expr in periods.items()
-        for label_expr in labels.values()
+        summed = "sum(events)::bigint as events, sum(censored)::bigint as censored"
+    base = ["m.area_type", "m.area_code", "f.year", *(f"f.{c}" for c in by_time)]
+    sets = ", ".join(
+        "(" + ", ".join([*base, *period, *(f"f.{c}" for c in family)]) + ")"
+        for period in ([], ["f.quarter"])
+        for family in ([], *([f] for f in families))
     )
-
-
-def with_cohort(rows: pl.DataFrame) -> pl.DataFrame:
-    """Add the cohort `year` and `quarter` of each row's index report date."""
-    return rows.with_columns(
-        year=pl.col("report_date").dt.year().cast(pl.Int32),
-        quarter=pl.col("report_date").dt.quarter().cast(pl.Int8),
+    breakdown = (
+        "case "
+        + " ".join(f"when grouping(f.{f}) = 0 then '{f}=' || f.{f}" for f in families)
+        + " else 'all' end"
+        if families
+        else "'all'"
     )
+    fine_keys = ", ".join(["municipality_code", *families, *by_time])
+    return f"""
+with units as ({indicator.sql}),
+
+fine as (
+    select
+        {fine_keys},
+        year(report_date)::integer as year,
+        quarter(report_date)::integer as quarter,
+        {fine}
+    from units
+    where in_population
+    group by all
+),
+
+final as (
+    select
+        m.area_type,
+        m.area_code,
+        case when grouping(f.quarter) = 0 then f.year || '-Q' || f.quarter
+            else f.year::varchar end as period,
+        case when grouping(f.quarter) = 0 then 'quarter' else 'year' end as period_type,
+        f.year,
+        {breakdown} as breakdown,
+        {"".join(f"f.{c}, " for c in by_time)}{summed}
+    from fine as f
+    join {_MEMBERS_VIEW} as m using (municipality_code)
+    group by grouping sets ({sets})
+)
+
+select * from final
+"""
 
 
-def municipality_counts(rows: pl.DataFrame, indicator: Indicator) -> pl.DataFrame:
-    """Numerator and denominator per municipality × period × breakdown.
+def cell_counts(
+    con: duckdb.DuckDBPyConnection, indicator: Indicator, memberships: pl.DataFrame
+) -> pl.DataFrame:
+    """Every area × period × breakdown cell of one indicator, counted in DuckDB.
 
-    Counting first at the finest grain (municipality × quarter × breakdown value) keeps the
-    relabelling small. A cell with no one in the population has no row: there is no figure.
+    Columns: area_type, area_code, period, period_type, year, breakdown, then numerator and
+    denominator (a proportion) or time, events and censored (time-to-event: one row per
+    distinct time, what a Kaplan-Meier estimate needs). Areas are pooled cases, never an
+    average of rates; municipalities outside the reference list reach no area.
     """
-    fine = (
-        with_cohort(rows.filter(pl.col("in_population")))
-        .group_by("municipality_code", "year", "quarter", *indicator.breakdowns)
-        .agg(
-            numerator=pl.col("in_numerator").sum().cast(pl.Int64),
-            denominator=pl.len().cast(pl.Int64),
-        )
-    )
-    return (
-        label_cells(fine, indicator.breakdowns)
-        .group_by("municipality_code", *CELL_KEYS)
-        .agg(pl.col("numerator").sum(), pl.col("denominator").sum())
-    )
+    con.register(_MEMBERS_VIEW, memberships.select("area_type", "area_code", "municipality_code"))
+    try:
+        return con.sql(cells_sql(indicator)).pl()
+    finally:
+        con.unregister(_MEMBERS_VIEW)
 
 
 def area_memberships(delivered: Iterable[str]) -> pl.DataFrame:
@@ -149,41 +180,14 @@ def coverage(delivered: Iterable[str]) -> pl.DataFrame:
     return pl.concat([per_area, national]).sort(AREA_KEYS)
 
 
-def pool(counts: pl.DataFrame, memberships: pl.DataFrame) -> pl.DataFrame:
-    """Sum municipal numerators and denominators into every area they belong to (pooled cases,
-    never an average of rates). Municipalities outside the reference list reach no area."""
-    return (
-        counts.join(memberships, on="municipality_code", how="inner")
-        .group_by(*AREA_KEYS, *CELL_KEYS)
-        .agg(pl.col("numerator").sum(), pl.col("denominator").sum())
-    )
-
-
 def proportion_counts(con: duckdb.DuckDBPyConnection, delivered: Iterable[str]) -> pl.DataFrame:
     """Every proportion indicator's pooled counts: `indicator_id`, area and cell keys, numerator,
     denominator."""
     memberships = area_memberships(delivered)
     return pl.concat(
-        pool(municipality_counts(unit_rows(con, ind), ind), memberships).select(
-            pl.lit(ind.id).alias("indicator_id"), pl.all()
-        )
+        cell_counts(con, ind, memberships).select(pl.lit(ind.id).alias("indicator_id"), pl.all())
         for ind in INDICATORS
         if ind.is_proportion
-    )
-
-
-def survival_rows(
-    con: duckdb.DuckDBPyConnection, indicator: Indicator, delivered: Iterable[str]
-) -> pl.DataFrame:
-    """Time/event rows of a time-to-event indicator, repeated into every area × period ×
-    breakdown cell each case belongs to, ready for a grouped Kaplan–Meier."""
-    rows = with_cohort(unit_rows(con, indicator).filter(pl.col("in_population"))).select(
-        "municipality_code", "year", "quarter", *indicator.breakdowns, "time", "event"
-    )
-    return (
-        label_cells(rows, indicator.breakdowns)
-        .join(area_memberships(delivered), on="municipality_code", how="inner")
-        .drop("municipality_code")
     )
 
 
@@ -200,11 +204,14 @@ def proportion_figures(counts: pl.DataFrame) -> pl.DataFrame:
 
 
 def median_figures(survival_cells: pl.DataFrame, indicator_id: str) -> pl.DataFrame:
-    """Kaplan–Meier median with its Brookmeyer–Crowley interval per area × period × breakdown.
+    """Kaplan–Meier median with its Brookmeyer–Crowley interval per area × period × breakdown,
+    from the cells' counts of events and censorings per time (`cell_counts`).
 
     numerator = events, denominator = cases, as INDICATORS.md asks.
     """
-    medians = survival.km_median_by_group(survival_cells, [*AREA_KEYS, *CELL_KEYS])
+    medians = survival.km_median_by_group(
+        survival_cells, [*AREA_KEYS, *CELL_KEYS], events="events", censored="censored"
+    )
     return medians.select(
         pl.lit(indicator_id).alias("indicator_id"),
         *AREA_KEYS,
@@ -292,7 +299,8 @@ def compare_with_benchmarks(table: pl.DataFrame) -> pl.DataFrame:
 
 @dataclass(frozen=True)
 class Figures:
-    """The published indicator table, with the time-to-event rows the curves are drawn from."""
+    """The published indicator table, with the time-to-event counts (per area × period ×
+    breakdown × time, see `cell_counts`) the curves are drawn from."""
 
     table: pl.DataFrame
     survival: dict[str, pl.DataFrame]
@@ -303,8 +311,9 @@ def indicator_figures(con: duckdb.DuckDBPyConnection) -> Figures:
     """Every indicator × area × period × breakdown with figures, disclosure control applied,
     comparisons and coverage: `indicator_values` before naming and ordering."""
     delivered = delivered_municipalities(con)
+    memberships = area_memberships(delivered)
     survival_cells = {
-        ind.id: survival_rows(con, ind, delivered) for ind in INDICATORS if not ind.is_proportion
+        ind.id: cell_counts(con, ind, memberships) for ind in INDICATORS if not ind.is_proportion
     }
     figures = pl.concat(
         [

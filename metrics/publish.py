@@ -418,7 +418,9 @@ def km_curves_table(values: pl.DataFrame, figures: Figures) -> pl.DataFrame:
         chosen = cells.filter(
             (pl.col("period_type") == "year") & (pl.col("breakdown") == "all")
         ).join(shown, on=["area_type", "area_code", "period"], how="semi")
-        curves = survival.km_curves_by_group(chosen, ["area_type", "area_code", "period"])
+        curves = survival.km_curves_by_group(
+            chosen, ["area_type", "area_code", "period"], events="events", censored="censored"
+        )
         frames.append(curves.select(pl.lit(indicator_id).alias("indicator_id"), pl.all()))
     return pl.concat(frames) if frames else pl.DataFrame()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pytest
 from small_warehouse import SmallWarehouse, days
@@ -12,6 +13,7 @@ from small_warehouse import SmallWarehouse, days
 from hgkm import reference
 from metrics import indicators
 from metrics.catalogue import BY_ID
+from metrics.survival import kaplan_meier, km_median
 
 E = date(2024, 12, 31)
 GRONINGEN, STADSKANAAL, ALMERE = "GM0014", "GM0037", "GM0034"
@@ -286,6 +288,13 @@ def test_only_current_delivery_and_own_extract_date(wh: SmallWarehouse) -> None:
     assert indicators.delivered_municipalities(wh.con) == [GRONINGEN, STADSKANAAL]
 
 
+def municipal_cells(wh: SmallWarehouse, indicator_id: str) -> pl.DataFrame:
+    """One indicator's cells of the municipalities that delivered."""
+    memberships = indicators.area_memberships(indicators.delivered_municipalities(wh.con))
+    cells = indicators.cell_counts(wh.con, BY_ID[indicator_id], memberships)
+    return cells.filter(pl.col("area_type") == "municipality")
+
+
 def test_counts_by_period_and_breakdown(wh: SmallWarehouse) -> None:
     d = wh.delivery(GRONINGEN, E)
     # 2023-Q1: two partner cases, one with a coordinator; 2023-Q3: one child-abuse case with one.
@@ -293,8 +302,7 @@ def test_counts_by_period_and_breakdown(wh: SmallWarehouse) -> None:
     wh.case(d, "b", date(2023, 3, 31))
     wh.case(d, "c", date(2023, 7, 1), violence_type="child_abuse", coordinator=date(2023, 7, 31))
     wh.case(d, "d", days(E, -10))  # window incomplete: no 2024 figure at all
-    ind = BY_ID["coordinator_within_30d"]
-    counts = indicators.municipality_counts(indicators.unit_rows(wh.con, ind), ind)
+    counts = municipal_cells(wh, "coordinator_within_30d")
     got = {
         (row["period"], row["breakdown"]): (row["numerator"], row["denominator"])
         for row in counts.iter_rows(named=True)
@@ -319,8 +327,7 @@ def test_children_broken_down_by_age_band(wh: SmallWarehouse) -> None:
     wh.child(d, "a", "a2", "0-3")
     wh.child(d, "a", "a3", "12-17")
     wh.help(d, "a", "child", "basic", date(2023, 5, 2), child_id="a2")
-    ind = BY_ID["children_without_help"]
-    counts = indicators.municipality_counts(indicators.unit_rows(wh.con, ind), ind)
+    counts = municipal_cells(wh, "children_without_help")
     got = {
         row["breakdown"]: (row["numerator"], row["denominator"])
         for row in counts.filter(pl.col("period") == "2023").iter_rows(named=True)
@@ -376,3 +383,57 @@ def test_coverage_counts_delivering_members() -> None:
     assert got["NL"] == (2, 342)
     assert got[GRONINGEN] == (1, 1)
     assert got[ALMERE] == (0, 1)
+
+
+def test_time_to_specialist_medians_from_counts_equal_medians_per_case(wh: SmallWarehouse) -> None:
+    """The counted roll-up (municipality × quarter × breakdown × time, summed into areas and
+    periods) gives every cell the median that a Kaplan–Meier fit on that cell's own cases
+    gives, the cells' cases picked here one by one from the case rows."""
+    rng = np.random.default_rng(7)
+    for code in (GRONINGEN, STADSKANAAL, ALMERE):
+        d = wh.delivery(code, E)
+        for i in range(int(rng.integers(40, 90))):
+            r = days(date(2023, 1, 1), int(rng.integers(0, 700)))
+            case_id = f"{code}_{i:03d}"
+            violence = ("partner", "child_abuse", "other")[int(rng.integers(0, 3))]
+            wh.case(d, case_id, r, violence_type=violence, safety="acute")
+            if rng.random() < 0.6:
+                start = days(r, int(rng.integers(0, 60)))
+                if start <= E:
+                    wh.help(d, case_id, "victim", "specialist", r, start=start)
+    delivered = indicators.delivered_municipalities(wh.con)
+    memberships = indicators.area_memberships(delivered)
+    ind = BY_ID["time_to_specialist"]
+    cells = indicators.cell_counts(wh.con, ind, memberships)
+    medians = indicators.median_figures(cells, ind.id)
+    cases = (
+        indicators.unit_rows(wh.con, ind)
+        .join(memberships, on="municipality_code")
+        .with_columns(
+            year=pl.col("report_date").dt.year().cast(pl.String),
+            quarter=pl.format(
+                "{}-Q{}", pl.col("report_date").dt.year(), pl.col("report_date").dt.quarter()
+            ),
+            breakdown=pl.format("violence_type={}", "violence_type"),
+        )
+    )
+    checked = 0
+    for row in medians.iter_rows(named=True):
+        period_col = "year" if row["period_type"] == "year" else "quarter"
+        mine = cases.filter(
+            (pl.col("area_code") == row["area_code"]) & (pl.col(period_col) == row["period"])
+        )
+        if row["breakdown"] != "all":
+            mine = mine.filter(pl.col("breakdown") == row["breakdown"])
+        curve = kaplan_meier(mine["time"].to_list(), mine["event"].to_list())
+        assert (row["denominator"], row["numerator"]) == (mine.height, mine["event"].sum())
+        assert (row["value"], row["ci_low"], row["ci_high"]) == km_median(curve), row
+        checked += 1
+    # every area × period × breakdown with cases has its row, and no other
+    keys = cases.select("area_code", "year", "quarter", "breakdown")
+    expected = sum(
+        keys.select("area_code", period, *extra).n_unique()
+        for period in ("year", "quarter")
+        for extra in ([], ["breakdown"])
+    )
+    assert checked == medians.height == expected
