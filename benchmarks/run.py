@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -190,8 +191,10 @@ class Session:
                 max_rss_mb=self.plan.max_rss_mb,
             )
         except (measure.StepFailed, subprocess.TimeoutExpired) as exc:
-            first = str(exc).strip().splitlines()
-            self.notes.append(f"{label}: not measured — {first[-1] if first else exc}")
+            lines = str(exc).strip().splitlines()
+            errors = [line for line in lines if re.match(r"^\w+(Error|Exception|Failed)\b", line)]
+            why = (errors or lines or [repr(exc)])[-1].strip()
+            self.notes.append(f"{label}: not measured — {why}")
             say(f"{label} FAILED: {exc}")
             return None
         say(
@@ -220,7 +223,7 @@ def _same_work(rows: dict[str, int], steps: dict[str, dict[str, Any] | None]) ->
 def national_steps(
     session: Session, sample: dict[str, Any], data_dir: Path, ingest: dict | None
 ) -> dict[str, Any]:
-    """Floor, pandas, one delivery and the dashboard on the largest scale's data."""
+    """The floors and one new delivery on the largest scale's data."""
     plan, work = session.plan, session.plan.work
     folder = sample["folder"]
     steps: dict[str, Any] = {"ingest": ingest}
@@ -233,11 +236,6 @@ def national_steps(
         "floor (per delivery)",
         "floor_per_delivery",
         {"database": str(work / "floor.duckdb"), "folder": folder},
-    )
-    steps["pandas"] = session.step(
-        "pandas + pandera",
-        "pandas_baseline",
-        {"database": str(work / "pandas.duckdb"), "folder": folder},
     )
     one = generate(
         plan,
@@ -256,26 +254,26 @@ def national_steps(
         )
     else:
         steps["ingest_one"] = None
-    ratios = {}
-    median = {k: (s["seconds_median"] if s else None) for k, s in steps.items()}
-    if median["ingest"] and median["floor"]:
-        ratios["ingest / floor (one read_csv per table)"] = median["ingest"] / median["floor"]
-    if median["ingest"] and median["floor_per_delivery"]:
-        ratios["ingest / floor per delivery"] = median["ingest"] / median["floor_per_delivery"]
-    if median["pandas"] and median["ingest"]:
-        ratios["pandas+pandera / ingest"] = median["pandas"] / median["ingest"]
-    if median["pandas"] and median["floor"]:
-        ratios["pandas+pandera / floor"] = median["pandas"] / median["floor"]
     return {
         "steps": steps,
-        "ratios": ratios,
         "one_municipality": plan.one_municipality,
         "one_rows": one["rows_total"],
-        "same_work": _same_work(
-            sample["rows"],
-            {k: steps[k] for k in ("ingest", "floor", "floor_per_delivery", "pandas")},
-        ),
     }
+
+
+def ratios(steps: dict[str, Any]) -> dict[str, float]:
+    median = {k: (s["seconds_median"] if s else None) for k, s in steps.items()}
+    found = {}
+    pairs = (
+        ("ingest / floor (one read_csv per table)", "ingest", "floor"),
+        ("ingest / floor per delivery", "ingest", "floor_per_delivery"),
+        ("pandas+pandera / ingest", "pandas", "ingest"),
+        ("pandas+pandera / floor", "pandas", "floor"),
+    )
+    for name, top, bottom in pairs:
+        if median.get(top) and median.get(bottom):
+            found[name] = median[top] / median[bottom]
+    return found
 
 
 def dashboard_steps(session: Session, mart: Path) -> dict[str, Any] | None:
@@ -331,8 +329,9 @@ def main(argv: list[str] | None = None) -> int:
     session = Session(plan)
     points: list[dict[str, Any]] = []
     national: dict[str, Any] = {}
-    last_mart: tuple[float, Path] | None = None
-    for scale in plan.scales:
+    marts: dict[float, Path] = {}
+    # The country first: if the run is cut short, the headline figures are already written.
+    for scale in sorted(plan.scales, reverse=True):
         say(f"scale {scale}: generating (or reusing) the sample")
         sample = generate(plan, f"sample-s{scale}", scale, _sample_options(plan, EXTRACT))
         say(f"scale {scale}: {sample['rows_total']:,} rows, {sample['municipalities']} deliveries")
@@ -360,21 +359,44 @@ def main(argv: list[str] | None = None) -> int:
             national = {"scale": scale, "rows_total": sample["rows_total"], "data": sample}
             national |= national_steps(session, sample, data_dir, ingest)
             national["steps"]["compute"] = compute
-            mart = data_dir / "mart.duckdb"
-            if not mart.is_file() and last_mart is not None:
-                session.notes.append(
-                    f"compute failed at scale {scale}: the dashboard was measured on the mart "
-                    f"of scale {last_mart[0]} (the same areas, periods and indicators; "
-                    "figures from fewer cases)"
-                )
-                mart = last_mart[1]
-            national["dashboard"] = dashboard_steps(session, mart)
         if (data_dir / "mart.duckdb").is_file():
-            kept = plan.work / f"mart-s{scale}.duckdb"
-            shutil.copy2(data_dir / "mart.duckdb", kept)
-            last_mart = (scale, kept)
+            marts[scale] = plan.work / f"mart-s{scale}.duckdb"
+            shutil.copy2(data_dir / "mart.duckdb", marts[scale])
         shutil.rmtree(data_dir, ignore_errors=True)
-    measured = [p for p in points if p["ingest"]]
+        if plan.scales[-1] in marts and "dashboard" not in national:
+            national["dashboard"] = dashboard_steps(session, marts[plan.scales[-1]])
+        finish(results, points, national, session, started, plan)
+    if marts and not national.get("dashboard"):
+        largest = max(marts)
+        session.notes.append(
+            f"compute failed at scale {plan.scales[-1]}: the dashboard was measured on the "
+            f"mart of scale {largest} (the same areas, periods and indicators; figures "
+            "from fewer cases)"
+        )
+        national["dashboard"] = dashboard_steps(session, marts[largest])
+        finish(results, points, national, session, started, plan)
+    if national:
+        # Last: the slowest step, and the one a cut-short run can best do without.
+        national["steps"]["pandas"] = session.step(
+            "pandas + pandera",
+            "pandas_baseline",
+            {"database": str(plan.work / "pandas.duckdb"), "folder": national["data"]["folder"]},
+        )
+    finish(results, points, national, session, started, plan)
+    say(f"done in {results['total_seconds'] / 60:.1f} min: {plan.out}/results.md, results.json")
+    return 0
+
+
+def finish(
+    results: dict[str, Any],
+    points: list[dict[str, Any]],
+    national: dict[str, Any],
+    session: Session,
+    started: float,
+    plan: Plan,
+) -> None:
+    """Summarise what has been measured so far and write both result files."""
+    measured = sorted((p for p in points if p["ingest"]), key=lambda p: p["scale"])
     fits = {}
     for name, key, field in (
         ("ingest time", "ingest", "seconds_median"),
@@ -388,6 +410,12 @@ def main(argv: list[str] | None = None) -> int:
         )
     steps = national.get("steps", {})
     dash = national.get("dashboard")
+    if steps:
+        national["ratios"] = ratios(steps)
+        national["same_work"] = _same_work(
+            national["data"]["rows"],
+            {k: steps.get(k) for k in ("ingest", "floor", "floor_per_delivery", "pandas")},
+        )
 
     def median(key: str, field: str = "seconds_median") -> float | None:
         step = steps.get(key)
@@ -395,7 +423,7 @@ def main(argv: list[str] | None = None) -> int:
 
     results |= {
         "national": national,
-        "scaling": points,
+        "scaling": sorted(points, key=lambda p: p["scale"]),
         "scaling_fits": fits,
         "scaling_note": scaling_note(measured, fits),
         "budgets": report.budget_rows(
@@ -414,9 +442,7 @@ def main(argv: list[str] | None = None) -> int:
         "total_seconds": time.perf_counter() - started,
         "load_average_end": report.machine()["load_average"],
     }
-    json_path, md_path = report.write(results, plan.out)
-    say(f"done in {results['total_seconds'] / 60:.1f} min: {md_path}, {json_path}")
-    return 0
+    report.write(results, plan.out)
 
 
 if __name__ == "__main__":
