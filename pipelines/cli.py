@@ -49,6 +49,8 @@ def run_ingest(args: argparse.Namespace, paths: Paths) -> int:
             for child in sorted(path.iterdir()):
                 if child not in found:
                     print(f"skipped {child}: not a delivery", file=sys.stderr)
+        elif not found:
+            print(f"skipped {path}: not a delivery", file=sys.stderr)
         sources.extend(found)
     if not sources:
         raise UsageError("no delivery found (a folder with manifest.csv, a .zip or an .xlsx)")

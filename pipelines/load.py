@@ -67,17 +67,19 @@ def ingest(
     own = con is None
     con = warehouse.connect(paths.warehouse) if con is None else con
     try:
+        # Content accepted before is a no-op whatever this run would decide (e.g. it was
+        # loaded with --drop-invalid-rows and is sent again without it).
+        previous = con.execute(
+            "select delivery_id from deliveries where content_hash = ? and status = 'accepted'"
+            " order by delivery_id limit 1",
+            [report.content_hash],
+        ).fetchone()
+        if previous is not None:
+            report.status = "already_loaded"
+            report.delivery_id = int(previous[0])
+            report.current = _is_current(con, report)
+            return report
         if report.status == "accepted":
-            previous = con.execute(
-                "select delivery_id from deliveries where content_hash = ? and status = 'accepted'"
-                " order by delivery_id limit 1",
-                [report.content_hash],
-            ).fetchone()
-            if previous is not None:
-                report.status = "already_loaded"
-                report.delivery_id = int(previous[0])
-                report.current = _is_current(con, report)
-                return report
             report.warnings.extend(_supersession_warnings(con, report, tables))
         _record(con, report, tables, result)
         report.current = _is_current(con, report)

@@ -156,6 +156,17 @@ def test_drop_invalid_rows_loads_the_rest_and_records_why(tmp_path, paths):
     assert json.loads(stored[1])["help"] == 2
 
 
+def test_content_loaded_with_dropped_rows_is_already_loaded_without_the_flag(tmp_path, paths):
+    rows = valid_rows()
+    rows["help"][0]["end_date"] = "2025-01-01"
+    folder = write_folder(tmp_path / "d", rows)
+    first = ingest(paths, folder, drop_invalid_rows=True, received_at=at(1))
+    before = dump(paths.warehouse)
+    again = ingest(paths, folder, received_at=at(2))
+    assert (again.status, again.delivery_id) == ("already_loaded", first.delivery_id)
+    assert dump(paths.warehouse) == before
+
+
 def test_drop_invalid_rows_never_loads_structural_errors(tmp_path, paths):
     rows = valid_rows()
     rows["help"][0]["end_date"] = "2025-01-01"
