@@ -96,7 +96,7 @@ def run_deliveries(args: argparse.Namespace, paths: Paths) -> int:
         for key in ("rows_loaded", "rows_dropped", "warnings", "errors", "error_counts", "formats"):
             row[key] = json.loads(row[key]) if row[key] else None
     if args.json:
-        print(json.dumps(rows, indent=2, default=str))
+        print(json.dumps(rows, indent=2, default=_iso))
         return 0
     if not rows:
         print("no deliveries yet")
@@ -132,3 +132,8 @@ def run_deliveries(args: argparse.Namespace, paths: Paths) -> int:
     for line in (header, *table):
         print("  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip())
     return 0
+
+
+def _iso(value: Any) -> str:
+    """Dates and timestamps as ISO 8601, like the ingest report's JSON."""
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
