@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 import pytest
 
@@ -224,3 +225,191 @@ def test_nothing_suppressed_leaves_the_table_as_it_was() -> None:
     result = secondary(frame, memberships=NO_MEMBERS)
     assert not result["suppressed"].any()
     assert result.drop("suppressed", "suppression_reason").equals(frame)
+
+
+def test_repeated_or_empty_keys_are_refused() -> None:
+    row = ("GM0001", "2024", "all", 50, 100)
+    with pytest.raises(ValueError, match="unique keys"):
+        secondary(table(row, row), memberships=NO_MEMBERS)
+    with pytest.raises(ValueError, match="every key"):
+        secondary(
+            table(row).with_columns(pl.lit(None, dtype=pl.String).alias("breakdown")),
+            memberships=NO_MEMBERS,
+        )
+
+
+# --- the fast implementation against a literal one ---------------------------------------------
+
+
+def _fails_literally(num: int, den: int, median: bool) -> bool:
+    if median:
+        return den < 10 or num < 5
+    return den < 10 or 1 <= num <= 4 or 1 <= den - num <= 4
+
+
+def literal_equations(
+    frame: pl.DataFrame, memberships: pl.DataFrame
+) -> list[tuple[int, list[int]]]:
+    """(total row, part rows) of every identity, read off the rules one row at a time."""
+    rows = {
+        (r["indicator_id"], r["area_code"], r["period"], r["breakdown"]): i
+        for i, r in enumerate(frame.iter_rows(named=True))
+    }
+    equations: dict[tuple, list[int]] = {}
+
+    def add(kind: str, total: tuple, label: str, part: tuple) -> None:
+        if total in rows and part in rows:
+            equations.setdefault((kind, rows[total], label), []).append(rows[part])
+
+    listed: dict[str, list[str]] = {}
+    for area, muni in memberships.iter_rows():
+        listed.setdefault(area, []).append(muni)
+    delivering = {area for (_, area, _, _) in rows if area.startswith("GM")}
+    # Nested regions and partitions of NL only count municipalities with rows.
+    members = {area: set(munis) & delivering for area, munis in listed.items()}
+    members = {area: munis for area, munis in members.items() if munis}
+    partitions = [
+        region_type
+        for region_type in {area.split(":")[0] for area in members if ":" in area}
+        if sorted(m for a, ms in members.items() if a.startswith(region_type + ":") for m in ms)
+        == sorted(members.get("NL", set()))
+    ]
+    years = {period for (_, _, period, _) in rows if "-Q" not in period}
+    for indicator, area, period, breakdown in rows:
+
+        def at(
+            area_code: str,
+            period_: str = period,
+            breakdown_: str = breakdown,
+            indicator_: str = indicator,
+        ) -> tuple:
+            return (indicator_, area_code, period_, breakdown_)
+
+        if breakdown != "all":
+            add("family", at(area, breakdown_="all"), breakdown.split("=")[0], at(area))
+        if "-Q" in period:
+            for year in years:
+                if year[:4] == period[:4]:
+                    add("period", at(area, period_=year), "", at(area))
+        for muni in listed.get(area, []):
+            add("region", at(area), "", at(muni))
+        if area in members and area != "NL":
+            for inner, inside in members.items():
+                if inner != area and inside <= members[area]:
+                    add("nested", at(area), inner, at(inner))
+                    for muni in members[area] - inside:
+                        add("nested", at(area), inner, at(muni))
+        if area == "NL":
+            for region_type in partitions:
+                for region in members:
+                    if region.startswith(region_type + ":"):
+                        add("partition", at(area), region_type, at(region))
+    return [(total, parts) for (_, total, _), parts in equations.items()]
+
+
+def literal_secondary(frame: pl.DataFrame, memberships: pl.DataFrame) -> list[bool]:
+    """The rules read literally: every equation judged on the same state each pass, the smallest
+    published part (by denominator, then row) hidden, until nothing changes."""
+    num, den = frame["numerator"].to_list(), frame["denominator"].to_list()
+    median = [unit == "days" for unit in frame["unit"]]
+    hidden = [_fails_literally(n, d, m) for n, d, m in zip(num, den, median, strict=True)]
+    equations = literal_equations(frame, memberships)
+    while True:
+        to_hide = set()
+        for total, parts in equations:
+            shut = [p for p in parts if hidden[p] and den[p] > 0]
+            published = sorted((den[p], p) for p in parts if not hidden[p] and den[p] > 0)
+            smallest = published[0][1] if published else None
+            pooled = (sum(num[p] for p in shut), sum(den[p] for p in shut))
+            if (
+                not hidden[total]
+                and shut
+                and (len(shut) < 2 or _fails_literally(*pooled, median[total]))
+            ):
+                to_hide.add(total if smallest is None else smallest)
+            elif hidden[total] and den[total] > 0 and not shut and smallest is not None:
+                to_hide.add(smallest)
+        if not to_hide:
+            return hidden
+        for row in to_hide:
+            hidden[row] = True
+
+
+def random_table(seed: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """A table in the published shape from random small cell counts: two indicators (one a
+    median), years with quarters, two breakdown families, municipalities, NL and three region
+    types (one splitting the country, one made of the first's regions, one partial), a
+    municipality listed but not delivering, and a few rows missing."""
+    rng = np.random.default_rng(seed)
+    n_munis = int(rng.integers(3, 9))
+    munis = [f"GM{i:04d}" for i in range(1, n_munis + 1)]
+    split = rng.integers(0, 3, n_munis)
+    merged = np.where(split == 2, 1, split)  # type b: regions a:R0 and a:R1+a:R2
+    partial = rng.integers(0, 3, n_munis)
+    memberships = pl.DataFrame(
+        [("NL", m) for m in [*munis, "GM0999"]]
+        + [(f"a:R{r}", m) for m, r in zip(munis, split, strict=True)]
+        + [(f"b:R{r}", m) for m, r in zip(munis, merged, strict=True)]
+        + [(f"c:R{r}", m) for m, r in zip(munis, partial, strict=True) if r < 2],
+        schema=["area_code", "municipality_code"],
+        orient="row",
+    )
+    quarters = [f"{year}-Q{q}" for year in (2023, 2024) for q in range(1, 5)]
+    cells = pl.DataFrame(
+        [
+            (indicator, muni, quarter, violence, age)
+            for indicator in ("x", "t")
+            for muni in munis
+            for quarter in quarters
+            for violence in ("partner", "other")
+            for age in ("0-3", "4-11")
+        ],
+        schema=["indicator_id", "municipality_code", "period", "violence", "age"],
+        orient="row",
+    )
+    denominator = rng.choice([0, 1, 3, 6, 12, 20, 40, 90], cells.height)
+    cells = cells.with_columns(
+        denominator=denominator, numerator=(denominator * rng.random(cells.height)).astype(int)
+    )
+    with_areas = pl.concat(
+        [
+            cells.with_columns(area_code=pl.col("municipality_code")),
+            cells.join(memberships, on="municipality_code"),
+        ]
+    )
+    with_years = pl.concat(
+        [with_areas, with_areas.with_columns(period=pl.col("period").str.slice(0, 4))]
+    )
+    breakdowns = {
+        "all": pl.lit("all"),
+        "violence": "violence_type=" + pl.col("violence"),
+        "age": "age_band=" + pl.col("age"),
+    }
+    frame = (
+        pl.concat([with_years.with_columns(breakdown=b) for b in breakdowns.values()])
+        .group_by("indicator_id", "area_code", "period", "breakdown")
+        .agg(pl.col("numerator", "denominator").sum())
+        .with_columns(
+            area_type=pl.when(pl.col("area_code").str.starts_with("GM"))
+            .then(pl.lit("municipality"))
+            .when(pl.col("area_code") == "NL")
+            .then(pl.lit("national"))
+            .otherwise(pl.lit("region")),
+            value=pl.col("numerator") / pl.col("denominator"),
+            ci_low=pl.lit(0.0),
+            ci_high=pl.lit(1.0),
+            unit=pl.when(pl.col("indicator_id") == "t")
+            .then(pl.lit("days"))
+            .otherwise(pl.lit("proportion")),
+        )
+        .sort("indicator_id", "area_code", "period", "breakdown")
+    )
+    return frame.filter(pl.Series(rng.random(frame.height) > 0.05)), memberships
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_secondary_matches_a_literal_reading_of_the_rules(seed: int) -> None:
+    frame, memberships = random_table(seed)
+    expected = literal_secondary(frame, memberships)
+    assert sum(expected) > 0
+    assert secondary(frame, memberships=memberships)["suppressed"].to_list() == expected
