@@ -218,7 +218,8 @@ def _read_csv(stem: str, shown: str, data: bytes) -> tuple[RawTable | None, list
         return None, [_issue(shown, "unreadable_file", message="the file has no header line")]
     delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
     header = next(csv.reader([first_line], delimiter=delimiter))
-    if len(set(header)) < len(header):
+    named = [h for h in header if h.strip()]
+    if len(set(named)) < len(named):
         # polars would rename a repeated name; report it on the names as written instead.
         return _normalise(stem, shown, pl.DataFrame(), header, {}, first_row=2)
     try:
@@ -295,6 +296,19 @@ def _normalise(
     first_row: int,
 ) -> tuple[RawTable | None, list[Issue]]:
     """Name columns as normalised (trimmed, lower case), trim values, number rows, drop blanks."""
+    frame = frame.with_columns(pl.all().str.strip_chars().replace("", None))
+    # A trailing delimiter or an empty spreadsheet column gives a column without a name or a
+    # value: nothing to check, so not an error.
+    blank = [
+        i
+        for i, name in enumerate(header)
+        if (not name.strip() or name.startswith("__UNNAMED__"))
+        and frame.width > i
+        and frame[:, i].null_count() == frame.height
+    ]
+    if blank:
+        frame = frame.drop([frame.columns[i] for i in blank])
+        header = [name for i, name in enumerate(header) if i not in blank]
     names = [h.strip().lower() for h in header]
     # A header can hold personal data too (a file without its header line starts with a
     # data row): such a column is named by its position, never by its name.
@@ -315,7 +329,6 @@ def _normalise(
     columns = dict(zip(names, header, strict=True))
     frame = (
         frame.rename(dict(zip(frame.columns, names, strict=True)))
-        .with_columns(pl.all().str.strip_chars().replace("", None))
         .with_row_index(ROW, offset=first_row)
         .with_columns(pl.col(ROW).cast(pl.Int64))
     )

@@ -13,6 +13,7 @@ from deliveries import csv_bytes, valid_rows, write_folder, write_xlsx, write_zi
 
 from pipelines import read
 from pipelines.checks import check_delivery
+from pipelines.contract import TABLES
 from pipelines.read import ROW, find_deliveries, is_delivery, read_delivery
 
 RECEIVED = date(2026, 11, 1)
@@ -204,3 +205,15 @@ def test_find_deliveries(tmp_path, rows):
     assert not is_delivery(inbox / "notes.txt")
     assert not is_delivery(inbox / "empty")
     assert find_deliveries(inbox / "empty") == []
+
+
+def test_a_trailing_delimiter_or_empty_column_is_no_error(tmp_path, rows):
+    folder = write_folder(tmp_path / "d", rows, delimiter=";")
+    text = (folder / "cases.csv").read_bytes().replace(b"\r\n", b";;\r\n")
+    (folder / "cases.csv").write_bytes(text)
+    assert read_delivery(folder).issues == []
+    assert list(read_delivery(folder).tables["cases"].columns) == [c.name for c in TABLES["cases"]]
+    # An unnamed column that holds a value is still an extra column.
+    (folder / "cases.csv").write_bytes(text.replace(b";;\r\n", b";x;\r\n", 2))
+    result = check_delivery(read_delivery(folder), RECEIVED)
+    assert set(result.issues["rule"].to_list()) == {"unexpected_column"}
