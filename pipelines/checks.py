@@ -19,6 +19,7 @@ from pipelines import guard
 from pipelines.contract import (
     CONTRACT_VERSION,
     EARLIEST_DATE,
+    FILES,
     MANIFEST_COLUMNS,
     MANIFEST_KEYS_REQUIRED,
     MUNICIPALITY_CODE_PATTERN,
@@ -74,9 +75,13 @@ class CheckResult:
         return dict(zip(counts["rule"], counts["len"], strict=True))
 
     def shown_issues(self) -> list[Issue]:
-        """The issues to show, capped per rule, in file and row order."""
+        """The issues to show, capped per rule: the delivery's own problems first, then each
+        file in the contract's order (manifest, cases, ...), by row."""
+        order = pl.col("table").replace_strict(
+            {name: i for i, name in enumerate(FILES)}, default=-1, return_dtype=pl.Int64
+        )
         first = (
-            self.issues.sort("file", "row", "column", "rule", nulls_last=False)
+            self.issues.sort(order, "file", "row", "column", "rule", nulls_last=False)
             .with_columns(pl.int_range(pl.len()).over("rule").alias("_n"))
             .filter(pl.col("_n") < ERRORS_SHOWN_PER_RULE)
         )
