@@ -294,10 +294,7 @@ class _Equations:
     total: npt.NDArray[np.int64]
     part: npt.NDArray[np.int64]
     start: npt.NDArray[np.int64]
-
-    @property
-    def eq(self) -> npt.NDArray[np.int64]:
-        return np.repeat(np.arange(self.total.size, dtype=np.int64), np.diff(self.start))
+    eq: npt.NDArray[np.int64]  # the equation of each part
 
 
 def _equations(
@@ -323,7 +320,7 @@ def _equations(
         parts.append(kind_parts)
     key, part = np.concatenate(keys), np.concatenate(parts)
     if key.size == 0:
-        return _Equations(total=key, part=part, start=np.zeros(1, dtype=np.int64))
+        return _Equations(total=key, part=part, start=np.zeros(1, dtype=np.int64), eq=key)
     first = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
     eq = np.cumsum(np.r_[False, key[1:] != key[:-1]], dtype=np.int64)
     # Within an equation, parts in order of denominator, then row: `rank` is that order over
@@ -332,7 +329,10 @@ def _equations(
     rank[np.argsort(denominator, kind="stable")] = np.arange(denominator.size)
     order = np.argsort(eq * n_rows + rank[part], kind="stable")
     return _Equations(
-        total=key[first] % n_rows, part=part[order], start=np.r_[first, key.size].astype(np.int64)
+        total=key[first] % n_rows,
+        part=part[order],
+        start=np.r_[first, key.size].astype(np.int64),
+        eq=eq,
     )
 
 
@@ -377,12 +377,12 @@ def _secondary_rows(
         return suppressed
     eq, part, start, total = equations.eq, equations.part, equations.start, equations.total
     has_cases = denominator[part] > 0
-    hidden = suppressed[part] & has_cases
-    n_hidden = np.bincount(eq, weights=hidden, minlength=n_eq).astype(np.int64)
-    pooled_num = np.bincount(eq, weights=numerator[part] * hidden, minlength=n_eq).astype(np.int64)
-    pooled_den = np.bincount(eq, weights=denominator[part] * hidden, minlength=n_eq).astype(
-        np.int64
-    )
+    hidden = np.flatnonzero(suppressed[part] & has_cases)
+    n_hidden = np.bincount(eq[hidden], minlength=n_eq).astype(np.int64)
+    pooled_num = np.bincount(eq[hidden], weights=numerator[part[hidden]], minlength=n_eq)
+    pooled_den = np.bincount(eq[hidden], weights=denominator[part[hidden]], minlength=n_eq)
+    # Counts stay exact in floating point far beyond any table's size (2**53).
+    pooled_num, pooled_den = pooled_num.astype(np.int64), pooled_den.astype(np.int64)
     as_part, part_start = _index(part, n_rows)
     as_total, total_start = _index(total, n_rows)
     # Parts before `next_part[e]` are hidden or empty for good: suppression only grows.
