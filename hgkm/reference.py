@@ -38,7 +38,7 @@ def municipalities() -> pl.DataFrame:
 
 @cache
 def regions() -> pl.DataFrame:
-    """One row per region: region_type (as in the mart), region_code, region_name, n_municipalities."""
+    """One row per region: region_type (as in the mart), code, name, n_municipalities."""
     source_to_type = {source: rtype for rtype, (_, source) in REGION_TYPES.items()}
     return (
         pl.read_csv(REFERENCE_DIR / "regions_2025.csv")

@@ -168,7 +168,9 @@ def _report_from_record(path: Path, row: dict[str, Any]) -> Any:
         warnings=[DeliveryWarning(**w) for w in json.loads(row["warnings"] or "[]")],
         errors=errors,
         error_total=row["error_count"],
-        error_counts=dict(Counter(issue.rule for issue in errors)),
+        # the errors list is capped per rule; error_counts holds the full count per rule
+        error_counts=json.loads(row.get("error_counts") or "null")
+        or dict(Counter(issue.rule for issue in errors)),
     )
 
 

@@ -1,1 +1,1 @@
-"""Metrics: indicators from the catalogue, statistics, disclosure control, publication of the mart."""
+"""Metrics: indicators, statistics, disclosure control, publication of the mart."""

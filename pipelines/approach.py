@@ -27,7 +27,7 @@ from pipelines.contract import (
     APPROACH_NOTE_MAX_LENGTH,
     EARLIEST_DATE,
 )
-from pipelines.read import ROW, RawTable, _normalise, _read_csv
+from pipelines.read import ROW, RawTable, normalise_table, read_csv_bytes
 from pipelines.report import ERRORS_SHOWN_PER_RULE, Issue
 
 SUFFIXES = (".csv", ".xlsx")
@@ -199,7 +199,7 @@ def read_profiles(path: Path) -> tuple[RawTable | None, list[Issue]]:
     """The file as text columns (normalised names, trimmed values, ROW numbers)."""
     data = path.read_bytes()
     if path.suffix.lower() == ".csv":
-        return _read_csv(STEM, path.name, data)
+        return read_csv_bytes(STEM, path.name, data)
     try:
         workbook = fastexcel.read_excel(data)
         names = workbook.sheet_names
@@ -212,7 +212,7 @@ def read_profiles(path: Path) -> tuple[RawTable | None, list[Issue]]:
     frame = frame.select(
         pl.col(c).cast(pl.String).alias(f"c{i}") for i, c in enumerate(frame.columns)
     ).with_columns(pl.all().str.replace(r"^(\d{4}-\d{2}-\d{2})[ T]00:00:00$", "$1"))
-    return _normalise(STEM, f"{path.name} sheet {sheet}", frame, header, {"format": "xlsx"}, 2)
+    return normalise_table(STEM, f"{path.name} sheet {sheet}", frame, header, {"format": "xlsx"}, 2)
 
 
 def parse_dates(frame: pl.DataFrame) -> pl.DataFrame:

@@ -182,7 +182,7 @@ def _read_members(path: Path, shape: str, members: dict[str, bytes], prefix: str
         if name.lower().endswith(".parquet"):
             table, issues = _read_parquet(stem, shown, members[name])
         else:
-            table, issues = _read_csv(stem, shown, members[name])
+            table, issues = read_csv_bytes(stem, shown, members[name])
         delivery.issues.extend(issues)
         if table is not None:
             delivery.tables[stem] = table
@@ -208,7 +208,7 @@ def _decode(data: bytes) -> tuple[bytes, str] | None:
         return None
 
 
-def _read_csv(stem: str, shown: str, data: bytes) -> tuple[RawTable | None, list[Issue]]:
+def read_csv_bytes(stem: str, shown: str, data: bytes) -> tuple[RawTable | None, list[Issue]]:
     decoded = _decode(data)
     if decoded is None:
         return None, [_issue(shown, "encoding")]
@@ -221,7 +221,7 @@ def _read_csv(stem: str, shown: str, data: bytes) -> tuple[RawTable | None, list
     named = [h for h in header if h.strip()]
     if len(set(named)) < len(named):
         # polars would rename a repeated name; report it on the names as written instead.
-        return _normalise(stem, shown, pl.DataFrame(), header, {}, first_row=2)
+        return normalise_table(stem, shown, pl.DataFrame(), header, {}, first_row=2)
     try:
         frame = pl.read_csv(io.BytesIO(text), separator=delimiter, infer_schema=False)
     except (pl.exceptions.PolarsError, OSError):
@@ -233,7 +233,7 @@ def _read_csv(stem: str, shown: str, data: bytes) -> tuple[RawTable | None, list
         dict(zip(frame.columns, [f"c{i}" for i in range(frame.width)], strict=True))
     )
     fmt = {"encoding": encoding, "delimiter": delimiter}
-    return _normalise(stem, shown, frame, header, fmt, first_row=2)
+    return normalise_table(stem, shown, frame, header, fmt, first_row=2)
 
 
 def _read_parquet(stem: str, shown: str, data: bytes) -> tuple[RawTable | None, list[Issue]]:
@@ -243,7 +243,7 @@ def _read_parquet(stem: str, shown: str, data: bytes) -> tuple[RawTable | None, 
         frame = frame.select(pl.col(c).cast(pl.String).alias(f"c{i}") for i, c in enumerate(header))
     except (pl.exceptions.PolarsError, OSError):
         return None, [_issue(shown, "unreadable_file", message="not a readable parquet file")]
-    return _normalise(stem, shown, frame, header, {"format": "parquet"}, first_row=1)
+    return normalise_table(stem, shown, frame, header, {"format": "parquet"}, first_row=1)
 
 
 def _read_workbook(path: Path) -> Delivery:
@@ -280,14 +280,14 @@ def _read_workbook(path: Path) -> Delivery:
         )
         # Excel date cells come back as "YYYY-MM-DD 00:00:00": keep the date part.
         frame = frame.with_columns(pl.all().str.replace(r"^(\d{4}-\d{2}-\d{2})[ T]00:00:00$", "$1"))
-        table, issues = _normalise(stem, shown, frame, header, {"format": "xlsx"}, first_row=2)
+        table, issues = normalise_table(stem, shown, frame, header, {"format": "xlsx"}, first_row=2)
         delivery.issues.extend(issues)
         if table is not None:
             delivery.tables[stem] = table
     return delivery
 
 
-def _normalise(
+def normalise_table(
     stem: str,
     shown: str,
     frame: pl.DataFrame,

@@ -26,8 +26,8 @@ create table if not exists deliveries (
     status           varchar not null,          -- accepted | rejected
     rows_loaded      json,                      -- {"cases": n, ...}
     rows_dropped     json,                      -- {"help": {"rule": n}} with --drop-invalid-rows
-    warnings         json,                      -- [{"rule":..., "file":..., "count":..., "message":...}]
-    errors           json,                      -- capped list of {file,row,column,rule,message}; never values
+    warnings         json,                      -- [{rule, file, count, message}]
+    errors           json,                      -- capped {file,row,column,rule,message}; no values
     error_count      integer not null default 0,
     formats          json                       -- per file: encoding, delimiter, date format found
 );
@@ -90,7 +90,8 @@ qualify row_number() over (
 ) = 1;
 
 create or replace view current_cases as
-select d.municipality_code, d.extract_date, c.* from cases c join current_deliveries d using (delivery_id);
+select d.municipality_code, d.extract_date, c.*
+from cases c join current_deliveries d using (delivery_id);
 create or replace view current_reports as
 select d.municipality_code, r.* from reports r join current_deliveries d using (delivery_id);
 create or replace view current_children as

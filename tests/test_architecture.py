@@ -1,4 +1,4 @@
-"""The one-way flow holds: pipelines -> metrics -> dashboard, and the dashboard reads only the mart."""
+"""The flow goes one way (pipelines -> metrics -> dashboard); the dashboard reads only the mart."""
 
 from __future__ import annotations
 
@@ -45,8 +45,11 @@ def test_dashboard_never_opens_the_warehouse() -> None:
 
 
 def test_no_grab_bag_modules() -> None:
-    assert not [p for p in ROOT.rglob("*.py") if p.name in {"utils.py", "helpers.py"}
-                and ".venv" not in p.parts]
+    assert not [
+        p
+        for p in ROOT.rglob("*.py")
+        if p.name in {"utils.py", "helpers.py"} and ".venv" not in p.parts
+    ]
 
 
 def test_the_detector_sees_a_forbidden_import(tmp_path: Path) -> None:
