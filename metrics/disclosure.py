@@ -313,11 +313,14 @@ def _equations(
     n_labels = 1 + max(int(pairs["label"].to_numpy().max(initial=0)) for _, pairs in kinds)
     n_rows = max(frame.height, 1)
     keys, parts = [], []
-    for kind, (axis, pairs) in enumerate(kinds):
-        totals, kind_parts, labels = _along(grid.cell, axis, pairs)
-        # One integer names an equation: its kind, its label and its total row.
-        keys.append((kind * n_labels + labels) * n_rows + totals)
-        parts.append(kind_parts)
+    # No equation spans two indicators: one indicator at a time bounds the temporary arrays.
+    for indicator in range(grid.cell.shape[0]):
+        block = grid.cell[indicator : indicator + 1]
+        for kind, (axis, pairs) in enumerate(kinds):
+            totals, kind_parts, labels = _along(block, axis, pairs)
+            # One integer names an equation: its kind, its label and its total row.
+            keys.append((kind * n_labels + labels) * n_rows + totals)
+            parts.append(kind_parts)
     key, part = np.concatenate(keys), np.concatenate(parts)
     if key.size == 0:
         return _Equations(total=key, part=part, start=np.zeros(1, dtype=np.int64), eq=key)
