@@ -223,7 +223,9 @@ def markdown(results: dict[str, Any]) -> str:
         f"- load average at start {', '.join(f'{x:.1f}' for x in m['load_average'])}; "
         f"at end {', '.join(f'{x:.1f}' for x in results['load_average_end'])} "
         "(other work on the machine makes timings noisy)",
-        "- " + ", ".join(f"{k} {val}" for k, val in v.items()),
+        "- "
+        + ", ".join(f"{k} {val}" for k, val in v.items())
+        + f" (at the end of the run: {results.get('code_at_end', '–')})",
         "",
     ]
     if results.get("quick"):

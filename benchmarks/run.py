@@ -441,6 +441,8 @@ def finish(
         "notes": session.notes,
         "total_seconds": time.perf_counter() - started,
         "load_average_end": report.machine()["load_average"],
+        # Others commit while a long run goes on: the code it ended on, beside the one it began on.
+        "code_at_end": report.versions()["hgkm-monitor"],
     }
     report.write(results, plan.out)
 
