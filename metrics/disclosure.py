@@ -10,11 +10,14 @@ The table is read as a set of additive equations "total = sum of parts", over nu
 denominators alike:
 - a breakdown family: the `all` row = the sum of its categories (e.g. every `violence_type=`);
 - a region (or NL): the area's row = the sum of its member municipalities' rows;
-- a period: a cohort year's row = the sum of its four quarters' rows.
+- a period: a cohort year's row = the sum of its four quarters' rows;
+- nested regions: a region containing another = the inner one + the municipalities outside it;
+- a partition: NL = the sum of the regions of one type, when they split NL's municipalities.
 Each equation with a published total must leave either no suppressed part or at least two
 suppressed parts with cases that, pooled, pass the primary rule themselves; otherwise the
-published part with the smallest non-zero denominator is suppressed too, or the total when
-no such part is left. An equation with a suppressed total must not have all parts with cases
+published part with the smallest non-zero denominator is suppressed too (on a tie the first
+in key order, so the result never depends on the order of the rows), or the total when no such
+part is left. An equation with a suppressed total must not have all parts with cases
 published (their sum would give the total back); its smallest part is suppressed. Passes
 repeat until nothing changes, so a cell suppressed for one equation is then protected in
 every other equation it belongs to.
@@ -168,6 +171,7 @@ class _Grid:
     (-1 where the table has no row), with the codes of the area, period and breakdown axes."""
 
     cell: npt.NDArray[np.int64]
+    position: npt.NDArray[np.int64]  # each row's place in `cell`, flat: the rows in key order
     areas: pl.DataFrame  # area, area_type, area_code
     periods: pl.DataFrame  # period_code, period
     breakdowns: pl.DataFrame  # breakdown_code, breakdown
@@ -193,7 +197,13 @@ def _grid(frame: pl.DataFrame) -> _Grid:
     cell[codes] = np.arange(frame.height, dtype=np.int64)
     if int(np.count_nonzero(cell >= 0)) < frame.height:
         raise ValueError(f"disclosure control needs unique keys {KEYS}; some rows repeat them")
-    return _Grid(cell, areas=tables[1], periods=tables[2], breakdowns=tables[3])
+    return _Grid(
+        cell,
+        position=np.asarray(np.ravel_multi_index(codes, cell.shape), dtype=np.int64),
+        areas=tables[1],
+        periods=tables[2],
+        breakdowns=tables[3],
+    )
 
 
 def _along(
@@ -289,7 +299,7 @@ def _area_equation_pairs(
 @dataclass(frozen=True)
 class _Equations:
     """Every additive equation: `total[e]` = the sum of `part[start[e]:start[e + 1]]`, each
-    equation's parts ordered by denominator, then row (the order in which they are hidden)."""
+    equation's parts ordered by denominator, then keys (the order in which they are hidden)."""
 
     total: npt.NDArray[np.int64]
     part: npt.NDArray[np.int64]
@@ -326,10 +336,10 @@ def _equations(
         return _Equations(total=key, part=part, start=np.zeros(1, dtype=np.int64), eq=key)
     first = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
     eq = np.cumsum(np.r_[False, key[1:] != key[:-1]], dtype=np.int64)
-    # Within an equation, parts in order of denominator, then row: `rank` is that order over
+    # Within an equation, parts in order of denominator, then keys: `rank` is that order over
     # all rows, and a stable sort keeps the equations where they are (runs sort fast).
     rank = np.empty(denominator.size, dtype=np.int64)
-    rank[np.argsort(denominator, kind="stable")] = np.arange(denominator.size)
+    rank[np.lexsort((grid.position, denominator))] = np.arange(denominator.size)
     order = np.argsort(eq * n_rows + rank[part], kind="stable")
     return _Equations(
         total=key[first] % n_rows,

@@ -6,7 +6,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from metrics.disclosure import primary, secondary
+from metrics.disclosure import KEYS, primary, secondary
 
 NO_MEMBERS = pl.DataFrame(schema={"area_code": pl.String, "municipality_code": pl.String})
 
@@ -309,8 +309,9 @@ def literal_equations(
 
 def literal_secondary(frame: pl.DataFrame, memberships: pl.DataFrame) -> list[bool]:
     """The rules read literally: every equation judged on the same state each pass, the smallest
-    published part (by denominator, then row) hidden, until nothing changes."""
+    published part (by denominator, then keys) hidden, until nothing changes."""
     num, den = frame["numerator"].to_list(), frame["denominator"].to_list()
+    keys = list(frame.select(KEYS).iter_rows())
     median = [unit == "days" for unit in frame["unit"]]
     hidden = [_fails_literally(n, d, m) for n, d, m in zip(num, den, median, strict=True)]
     equations = literal_equations(frame, memberships)
@@ -318,8 +319,8 @@ def literal_secondary(frame: pl.DataFrame, memberships: pl.DataFrame) -> list[bo
         to_hide = set()
         for total, parts in equations:
             shut = [p for p in parts if hidden[p] and den[p] > 0]
-            published = sorted((den[p], p) for p in parts if not hidden[p] and den[p] > 0)
-            smallest = published[0][1] if published else None
+            published = sorted((den[p], keys[p], p) for p in parts if not hidden[p] and den[p] > 0)
+            smallest = published[0][-1] if published else None
             pooled = (sum(num[p] for p in shut), sum(den[p] for p in shut))
             if (
                 not hidden[total]
@@ -413,3 +414,12 @@ def test_secondary_matches_a_literal_reading_of_the_rules(seed: int) -> None:
     expected = literal_secondary(frame, memberships)
     assert sum(expected) > 0
     assert secondary(frame, memberships=memberships)["suppressed"].to_list() == expected
+
+
+def test_the_order_of_the_rows_does_not_matter() -> None:
+    # Ties between equal denominators go by the keys, not by where a row happens to stand.
+    frame, memberships = random_table(3)
+    shuffled = frame.sample(fraction=1.0, shuffle=True, seed=7)
+    expected = secondary(frame, memberships=memberships).sort(KEYS)
+    assert secondary(shuffled, memberships=memberships).sort(KEYS).equals(expected)
+    assert secondary(frame.reverse(), memberships=memberships).sort(KEYS).equals(expected)
