@@ -322,7 +322,8 @@ def _equations(
     ]
     n_labels = 1 + max(int(pairs["label"].to_numpy().max(initial=0)) for _, pairs in kinds)
     n_rows = max(frame.height, 1)
-    keys, parts = [], []
+    nothing = np.zeros(0, dtype=np.int64)
+    keys, parts = [nothing], [nothing]
     # No equation spans two indicators: one indicator at a time bounds the temporary arrays.
     for indicator in range(grid.cell.shape[0]):
         block = grid.cell[indicator : indicator + 1]

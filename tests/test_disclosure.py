@@ -227,6 +227,13 @@ def test_nothing_suppressed_leaves_the_table_as_it_was() -> None:
     assert result.drop("suppressed", "suppression_reason").equals(frame)
 
 
+def test_an_empty_table_stays_empty() -> None:
+    empty = table(("GM0001", "2024", "all", 50, 100)).clear()
+    result = secondary(empty, memberships=NO_MEMBERS)
+    assert result.is_empty()
+    assert {"suppressed", "suppression_reason"} <= set(result.columns)
+
+
 def test_repeated_or_empty_keys_are_refused() -> None:
     row = ("GM0001", "2024", "all", 50, 100)
     with pytest.raises(ValueError, match="unique keys"):
