@@ -53,9 +53,13 @@ def cells_sql(indicator: Indicator) -> str:
 
     Counts first at the finest grain (municipality × cohort quarter × breakdown value, and
     × time for a time-to-event indicator), then sums those counts into the areas (joined
-    through `area_members_for_counts`) with grouping sets: a cohort year is its quarters and
-    `all` is its categories. No case is ever repeated per area or cell, and a cell with no
-    one in the population has no row: there is no figure.
+    through `area_members_for_counts`: area_id, municipality_code) with grouping sets: a
+    cohort year is its quarters and `all` is its categories. No case is ever repeated per area
+    or cell, and a cell with no one in the population has no row: there is no figure.
+
+    Columns: area_id, year, quarter (null for a year), one column per breakdown family (null
+    unless the cell is one of its categories), then numerator, denominator (a proportion) or
+    time, events, censored (time-to-event), ordered by cell and time.
     """
     families = list(indicator.breakdowns)
     by_time = [] if indicator.is_proportion else ["time"]
@@ -66,27 +70,19 @@ def cells_sql(indicator: Indicator) -> str:
         fine = (
             "count(*) filter (where event) as events, count(*) filter (where not event) as censored"
         )
-        summed = "sum(events)::bigint as events, sum(censored)::bigint as censored"
-    base = ["m.area_type", "m.area_code", "f.year", *(f"f.{c}" for c in by_time)]
+        summed = "sum(events)::integer as events, sum(censored)::integer as censored"
+    cell = ["area_id", "year", "quarter", *families]
     sets = ", ".join(
-        "(" + ", ".join([*base, *period, *(f"f.{c}" for c in family)]) + ")"
-        for period in ([], ["f.quarter"])
+        "(" + ", ".join(["area_id", "year", *period, *family, *by_time]) + ")"
+        for period in ([], ["quarter"])
         for family in ([], *([f] for f in families))
     )
-    breakdown = (
-        "case "
-        + " ".join(f"when grouping(f.{f}) = 0 then '{f}=' || f.{f}" for f in families)
-        + " else 'all' end"
-        if families
-        else "'all'"
-    )
-    fine_keys = ", ".join(["municipality_code", *families, *by_time])
     return f"""
 with units as ({indicator.sql}),
 
 fine as (
     select
-        {fine_keys},
+        {", ".join(["municipality_code", *families, *by_time])},
         year(report_date)::integer as year,
         quarter(report_date)::integer as quarter,
         {fine}
@@ -97,38 +93,105 @@ fine as (
 
 final as (
     select
-        m.area_type,
-        m.area_code,
-        case when grouping(f.quarter) = 0 then f.year || '-Q' || f.quarter
-            else f.year::varchar end as period,
-        case when grouping(f.quarter) = 0 then 'quarter' else 'year' end as period_type,
-        f.year,
-        {breakdown} as breakdown,
-        {"".join(f"f.{c}, " for c in by_time)}{summed}
-    from fine as f
-    join {_MEMBERS_VIEW} as m using (municipality_code)
+        {", ".join(cell)},
+        {"".join(f"{c}::integer as {c}, " for c in by_time)}{summed}
+    from fine
+    join {_MEMBERS_VIEW} using (municipality_code)
     group by grouping sets ({sets})
 )
 
-select * from final
+select * from final order by {", ".join([*cell, *by_time])}
 """
+
+
+def _area_ids(memberships: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """An integer per area (`area_id, area_type, area_code`) and the memberships by that id:
+    the counting joins and groups on one small integer instead of two strings."""
+    areas = (
+        memberships.select(AREA_KEYS)
+        .unique(maintain_order=True)
+        .with_row_index("area_id")
+        .with_columns(pl.col("area_id").cast(pl.Int32))
+    )
+    members = memberships.join(areas, on=list(AREA_KEYS)).select("area_id", "municipality_code")
+    return areas, members
+
+
+def _counted(
+    con: duckdb.DuckDBPyConnection, indicator: Indicator, memberships: pl.DataFrame
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The areas with their ids, and `cells_sql`'s result."""
+    areas, members = _area_ids(memberships)
+    con.register(_MEMBERS_VIEW, members)
+    try:
+        return areas, con.sql(cells_sql(indicator)).pl()
+    finally:
+        con.unregister(_MEMBERS_VIEW)
+
+
+def _labelled(keys: pl.DataFrame, areas: pl.DataFrame, families: Iterable[str]) -> pl.DataFrame:
+    """Replace the cell columns of `cells_sql` (area_id, year, quarter, families) by the
+    published keys: area_type, area_code, period, period_type, year, breakdown."""
+    families = tuple(families)
+    breakdown = pl.coalesce(
+        *(pl.format(f"{family}={{}}", pl.col(family)) for family in families), pl.lit("all")
+    )
+    quarterly = pl.col("quarter").is_not_null()
+    rest = [c for c in keys.columns if c not in {"area_id", "year", "quarter", *families}]
+    return keys.join(areas, on="area_id", how="left").select(
+        *AREA_KEYS,
+        pl.when(quarterly)
+        .then(pl.format("{}-Q{}", pl.col("year"), pl.col("quarter")))
+        .otherwise(pl.col("year").cast(pl.String))
+        .alias("period"),
+        pl.when(quarterly).then(pl.lit("quarter")).otherwise(pl.lit("year")).alias("period_type"),
+        pl.col("year").cast(pl.Int32),
+        breakdown.alias("breakdown"),
+        *rest,
+    )
 
 
 def cell_counts(
     con: duckdb.DuckDBPyConnection, indicator: Indicator, memberships: pl.DataFrame
 ) -> pl.DataFrame:
-    """Every area × period × breakdown cell of one indicator, counted in DuckDB.
+    """Numerator and denominator of a proportion indicator in every area × period × breakdown
+    cell with anyone in its population, counted in DuckDB (`cells_sql`).
 
-    Columns: area_type, area_code, period, period_type, year, breakdown, then numerator and
-    denominator (a proportion) or time, events and censored (time-to-event: one row per
-    distinct time, what a Kaplan-Meier estimate needs). Areas are pooled cases, never an
-    average of rates; municipalities outside the reference list reach no area.
+    Columns: area_type, area_code, period, period_type, year, breakdown, numerator,
+    denominator. Areas pool cases, never average rates; municipalities outside the reference
+    list reach no area.
     """
-    con.register(_MEMBERS_VIEW, memberships.select("area_type", "area_code", "municipality_code"))
-    try:
-        return con.sql(cells_sql(indicator)).pl()
-    finally:
-        con.unregister(_MEMBERS_VIEW)
+    areas, counts = _counted(con, indicator, memberships)
+    return _labelled(counts, areas, indicator.breakdowns)
+
+
+@dataclass(frozen=True)
+class SurvivalCells:
+    """A time-to-event indicator counted into cells: `keys` (cell, area_type, area_code,
+    period, period_type, year, breakdown) and `counts` (cell, time, events, censored: per
+    cell and distinct time, what a Kaplan–Meier estimate needs), sorted by cell and time."""
+
+    keys: pl.DataFrame
+    counts: pl.DataFrame
+
+
+def survival_cells(
+    con: duckdb.DuckDBPyConnection, indicator: Indicator, memberships: pl.DataFrame
+) -> SurvivalCells:
+    """Events and censorings per time in every area × period × breakdown cell (`cells_sql`).
+
+    Millions of (cell, time) rows at national scale: an integer `cell` carries the keys, so
+    the Kaplan–Meier windows group on one integer.
+    """
+    areas, counts = _counted(con, indicator, memberships)
+    cell_columns = ["area_id", "year", "quarter", *indicator.breakdowns]
+    # the rows come sorted by cell and time, so a cell is a run of equal keys
+    counts = counts.with_columns(pl.struct(cell_columns).rle_id().cast(pl.Int32).alias("cell"))
+    keys = counts.select("cell", *cell_columns).unique("cell", keep="first", maintain_order=True)
+    return SurvivalCells(
+        keys=_labelled(keys, areas, indicator.breakdowns),
+        counts=counts.select("cell", "time", "events", "censored"),
+    )
 
 
 def area_memberships(delivered: Iterable[str]) -> pl.DataFrame:
@@ -203,16 +266,16 @@ def proportion_figures(counts: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def median_figures(survival_cells: pl.DataFrame, indicator_id: str) -> pl.DataFrame:
+def median_figures(cells: SurvivalCells, indicator_id: str) -> pl.DataFrame:
     """Kaplan–Meier median with its Brookmeyer–Crowley interval per area × period × breakdown,
-    from the cells' counts of events and censorings per time (`cell_counts`).
+    from the cells' counts of events and censorings per time.
 
     numerator = events, denominator = cases, as INDICATORS.md asks.
     """
     medians = survival.km_median_by_group(
-        survival_cells, [*AREA_KEYS, *CELL_KEYS], events="events", censored="censored"
+        cells.counts, ["cell"], events="events", censored="censored"
     )
-    return medians.select(
+    return cells.keys.join(medians, on="cell").select(
         pl.lit(indicator_id).alias("indicator_id"),
         *AREA_KEYS,
         *CELL_KEYS,
@@ -303,7 +366,7 @@ class Figures:
     breakdown × time, see `cell_counts`) the curves are drawn from."""
 
     table: pl.DataFrame
-    survival: dict[str, pl.DataFrame]
+    survival: dict[str, SurvivalCells]
     delivered: list[str]
 
 
@@ -312,15 +375,15 @@ def indicator_figures(con: duckdb.DuckDBPyConnection) -> Figures:
     comparisons and coverage: `indicator_values` before naming and ordering."""
     delivered = delivered_municipalities(con)
     memberships = area_memberships(delivered)
-    survival_cells = {
-        ind.id: cell_counts(con, ind, memberships) for ind in INDICATORS if not ind.is_proportion
+    time_to_event = {
+        ind.id: survival_cells(con, ind, memberships) for ind in INDICATORS if not ind.is_proportion
     }
     figures = pl.concat(
         [
             proportion_figures(proportion_counts(con, delivered)).select(FIGURE_COLUMNS),
             *(
                 median_figures(cells, indicator_id).select(FIGURE_COLUMNS)
-                for indicator_id, cells in survival_cells.items()
+                for indicator_id, cells in time_to_event.items()
             ),
         ]
     )
@@ -330,4 +393,4 @@ def indicator_figures(con: duckdb.DuckDBPyConnection) -> Figures:
     table = compare_with_benchmarks(protected).join(
         coverage(delivered), on=list(AREA_KEYS), how="left"
     )
-    return Figures(table=table, survival=survival_cells, delivered=delivered)
+    return Figures(table=table, survival=time_to_event, delivered=delivered)

@@ -415,14 +415,31 @@ def km_curves_table(values: pl.DataFrame, figures: Figures) -> pl.DataFrame:
             & (pl.col("breakdown") == "all")
             & ~pl.col("suppressed")
         ).select("area_type", "area_code", "period")
-        chosen = cells.filter(
+        chosen = cells.keys.filter(
             (pl.col("period_type") == "year") & (pl.col("breakdown") == "all")
         ).join(shown, on=["area_type", "area_code", "period"], how="semi")
         curves = survival.km_curves_by_group(
-            chosen, ["area_type", "area_code", "period"], events="events", censored="censored"
+            cells.counts.join(chosen, on="cell", how="semi"),
+            ["cell"],
+            events="events",
+            censored="censored",
         )
-        frames.append(curves.select(pl.lit(indicator_id).alias("indicator_id"), pl.all()))
-    return pl.concat(frames) if frames else pl.DataFrame()
+        frames.append(
+            chosen.join(curves, on="cell").select(
+                pl.lit(indicator_id).alias("indicator_id"),
+                "area_type",
+                "area_code",
+                "period",
+                "time",
+                "survival",
+                "ci_low",
+                "ci_high",
+                "at_risk",
+            )
+        )
+    if not frames:
+        return pl.DataFrame()
+    return pl.concat(frames).sort("indicator_id", "area_type", "area_code", "period", "time")
 
 
 DELIVERY_LOG_SQL = """

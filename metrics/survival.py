@@ -21,6 +21,8 @@ from metrics.stats import Z95
 MEDIAN_TOLERANCE = 1e-9
 MIN_AT_RISK = 10
 _GROUP = "__group"
+_GROUP_ID = "__group_id"
+_RUN = "__run"
 # Times, event flags or counts: a list, a numpy array or a polars Series.
 Values = Sequence[float] | Sequence[bool] | np.ndarray | pl.Series
 
@@ -31,33 +33,54 @@ def _by_time(
     time: str,
     event: str,
     counts: tuple[str, str] | None,
+    presorted: bool,
 ) -> pl.LazyFrame:
-    """Events and observed cases per group and distinct time, sorted.
+    """Events and observed cases per group and distinct time, sorted, with an integer
+    `__group_id` numbering the groups in order. `presorted`: the rows already come in
+    group and time order, so the sort is skipped.
 
     Per case (`event` flags) or from counts (`counts` = the events and censorings columns of
     rows that each stand for many cases): the Kaplan-Meier estimate needs nothing else, so
     both give the same curve.
     """
     if counts is None:
-        aggregates = [
-            pl.col(event).cast(pl.Int64).sum().alias("events"),
-            pl.len().cast(pl.Int64).alias("observed"),
-        ]
+        events = pl.col(event).cast(pl.Int64)
+        observed = pl.lit(1, dtype=pl.Int64)
     else:
-        events, censored = counts
-        aggregates = [
-            pl.col(events).cast(pl.Int64).sum().alias("events"),
-            (pl.col(events).cast(pl.Int64) + pl.col(censored).cast(pl.Int64))
-            .sum()
-            .alias("observed"),
-        ]
+        events = pl.col(counts[0]).cast(pl.Int64)
+        observed = events + pl.col(counts[1]).cast(pl.Int64)
+    keys = [*group_cols, "time"]
+    selected = lazy.select(
+        *group_cols,
+        pl.col(time).alias("time"),
+        events.alias("events"),
+        observed.alias("observed"),
+    )
     return (
-        lazy.group_by([*group_cols, pl.col(time).alias("time")])
-        .agg(aggregates)
+        (selected if presorted else selected.sort(keys))
+        # In sorted rows a (group, time) is a run of equal keys: summing runs is a linear
+        # pass, where a hash group-by over millions of (group, time) keys is not.
+        .with_columns(pl.struct(keys).rle_id().alias(_RUN))
+        .group_by(_RUN, maintain_order=True)
+        .agg(*(pl.col(k).first() for k in keys), pl.col("events").sum(), pl.col("observed").sum())
         # a time where nobody was observed is no step (counts may carry zero rows)
         .filter(pl.col("observed") > 0)
-        .sort([*group_cols, "time"])
+        .with_columns(pl.struct(group_cols).rle_id().alias(_GROUP_ID))
+        .set_sorted(_GROUP_ID)
+        .drop(_RUN)
     )
+
+
+def _is_sorted(frame: pl.DataFrame, keys: list[str]) -> bool:
+    """Are the rows in ascending order of `keys` (lexicographic)? False with any null key."""
+    if frame.height < 2:
+        return True
+    last = keys[-1]
+    in_order = pl.col(last) >= pl.col(last).shift()
+    for key in reversed(keys[:-1]):
+        previous = pl.col(key).shift()
+        in_order = (pl.col(key) > previous) | ((pl.col(key) == previous) & in_order)
+    return bool(frame.select(in_order.slice(1).fill_null(False).all()).item())
 
 
 def _curves(
@@ -69,17 +92,23 @@ def _curves(
 ) -> tuple[pl.LazyFrame, list[str]]:
     """One row per group and distinct time: the Kaplan-Meier columns, sorted by group and time.
 
-    Everything is a window expression over the groups, so thousands of groups cost one sort.
+    Everything is a window expression over one sorted integer group id, so thousands of
+    groups and millions of rows cost one sort.
     """
     lazy = frame.lazy()
     if not group_cols:
         lazy = lazy.with_columns(pl.lit(0).alias(_GROUP))
         group_cols = [_GROUP]
-    by_time = _by_time(lazy, group_cols, time, event, counts)
+    # Counts rolled up in SQL arrive sorted; re-sorting millions of rows on several keys
+    # would cost more than the whole estimate.
+    presorted = isinstance(frame, pl.DataFrame) and _is_sorted(
+        frame, [c for c in group_cols if c != _GROUP] + [time]
+    )
+    by_time = _by_time(lazy, group_cols, time, event, counts, presorted)
     # at risk at t = everyone in the group whose time is t or later.
     at_risk = (
-        pl.col("observed").sum().over(group_cols)
-        - pl.col("observed").cum_sum().over(group_cols)
+        pl.col("observed").sum().over(_GROUP_ID)
+        - pl.col("observed").cum_sum().over(_GROUP_ID)
         + pl.col("observed")
     )
     n, d = pl.col("at_risk"), pl.col("events")
@@ -89,9 +118,9 @@ def _curves(
         by_time.with_columns(at_risk.alias("at_risk"))
         .with_columns(
             (pl.col("observed") - d).alias("censored"),
-            (1.0 - d / n).cum_prod().over(group_cols).alias("survival"),
+            (1.0 - d / n).cum_prod().over(_GROUP_ID).alias("survival"),
             # d == n only at a last time where S drops to 0; its term is then infinite.
-            (d / (n * (n - d))).cum_sum().over(group_cols).alias("greenwood"),
+            (d / (n * (n - d))).cum_sum().over(_GROUP_ID).alias("greenwood"),
         )
         .with_columns(
             pl.when(pl.col("survival") >= 1.0)
@@ -187,12 +216,14 @@ def km_median_by_group(
     """
     curves, groups = _curves(frame, group_cols, time, event, _count_columns(events, censored))
     result = (
-        curves.group_by(groups, maintain_order=True)
+        curves.group_by(_GROUP_ID, maintain_order=True)
         .agg(
+            *(pl.col(g).first() for g in groups),
             pl.col("observed").sum().alias("n"),
             pl.col("events").sum().alias("events"),
             *_median_aggregates(),
         )
+        .drop(_GROUP_ID)
         .collect()
     )
     return result.drop(_GROUP) if _GROUP in result.columns else result

@@ -404,7 +404,7 @@ def test_time_to_specialist_medians_from_counts_equal_medians_per_case(wh: Small
     delivered = indicators.delivered_municipalities(wh.con)
     memberships = indicators.area_memberships(delivered)
     ind = BY_ID["time_to_specialist"]
-    cells = indicators.cell_counts(wh.con, ind, memberships)
+    cells = indicators.survival_cells(wh.con, ind, memberships)
     medians = indicators.median_figures(cells, ind.id)
     cases = (
         indicators.unit_rows(wh.con, ind)
