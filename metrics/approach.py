@@ -29,7 +29,7 @@ import polars as pl
 from hgkm import reference
 from metrics import disclosure, stats
 from metrics.catalogue import INDICATORS, Indicator
-from metrics.indicators import area_memberships, unit_rows
+from metrics.indicators import area_memberships
 from pipelines.approach import current_approach_sql
 
 POOLED = "all"  # the period label of all cohort years together
@@ -82,68 +82,139 @@ def profiles(con: duckdb.DuckDBPyConnection, as_of: date | None = None) -> pl.Da
     )
 
 
-def day_counts(rows: pl.DataFrame) -> pl.DataFrame:
-    """Population units counted per municipality and index report date: whether a case falls
-    under an element depends on nothing else."""
+# The pieces of both comparisons, counted in DuckDB from one indicator's day counts.
+PIECES_SQL = """
+with days as ({days}),
+
+periods as (
+    select municipality_code, element, in_place_from, in_place_until
+    from {periods}
+    where element in ({elements})
+),
+
+elements as (
+    select unnest([{elements}]) as element
+),
+
+-- the edge rule (CONTRACT.md): R in [in_place_from, in_place_until], both ends inclusive,
+-- open end allowed; distinct, so a day in two periods of one element counts once
+under as (
+    select distinct d.municipality_code, d.report_date, p.element
+    from days as d
+    join periods as p
+        on p.municipality_code = d.municipality_code
+        and p.in_place_from <= d.report_date
+        and (p.in_place_until is null or d.report_date <= p.in_place_until)
+),
+
+flagged as (
+    select d.*, e.element, u.element is not null as under
+    from days as d
+    cross join elements as e
+    left join under as u
+        on u.municipality_code = d.municipality_code
+        and u.report_date = d.report_date
+        and u.element = e.element
+),
+
+with_without as (
+    select
+        'with_without' as comparison,
+        element,
+        null::date as in_place_from,
+        municipality_code,
+        year(report_date)::integer as year,
+        quarter(report_date)::tinyint as quarter,
+        case when under then '{with_}' else '{without}' end as status,
+        sum(numerator)::bigint as numerator,
+        sum(denominator)::bigint as denominator
+    from flagged
+    group by all
+),
+
+-- per period of an element: after = R in this period; before = R before it starts and under
+-- no period of the element; other = the rest
+before_after as (
+    select
+        'before_after' as comparison,
+        f.element,
+        p.in_place_from,
+        f.municipality_code,
+        year(f.report_date)::integer as year,
+        quarter(f.report_date)::tinyint as quarter,
+        case
+            when p.in_place_from <= f.report_date
+                and (p.in_place_until is null or f.report_date <= p.in_place_until)
+                then '{after}'
+            when f.report_date < p.in_place_from and not f.under then '{before}'
+            else '{other}'
+        end as status,
+        sum(f.numerator)::bigint as numerator,
+        sum(f.denominator)::bigint as denominator
+    from flagged as f
+    join periods as p
+        on p.municipality_code = f.municipality_code and p.element = f.element
+    group by all
+),
+
+final as (
+    select * from with_without
+    union all
+    select * from before_after
+)
+
+select * from final
+"""
+_PERIODS_VIEW = "approach_periods_for_comparison"
+
+
+def days_sql(indicator: Indicator) -> str:
+    """SQL: the indicator's population counted per municipality and index report date (whether
+    a case falls under an element depends on nothing else)."""
+    return f"""
+    select
+        municipality_code,
+        report_date,
+        count(*) filter (where in_numerator) as numerator,
+        count(*) as denominator
+    from ({indicator.sql})
+    where in_population
+    group by all
+    """
+
+
+def comparison_pieces(
+    con: duckdb.DuckDBPyConnection, days: str, periods: pl.DataFrame, elements: Iterable[str]
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Counts per piece for both comparisons, from `days` (an SQL query with
+    municipality_code, report_date, numerator, denominator) and the approach `periods`.
+
+    with/without: element, municipality_code, year, quarter, status (`with` / `without`);
+    before/after: the same per element period (`in_place_from`), status `before`, `after`
+    or `other`. Numerator and denominator summed per piece.
+    """
+    names = ", ".join(f"'{element}'" for element in elements)
+    if not names:
+        raise ValueError("no elements to compare")
+    sql = PIECES_SQL.format(
+        days=days,
+        periods=_PERIODS_VIEW,
+        elements=names,
+        with_=WITH,
+        without=WITHOUT,
+        before=BEFORE,
+        after=AFTER,
+        other=OTHER,
+    )
+    con.register(_PERIODS_VIEW, periods.select(list(PROFILE_SCHEMA)))
+    try:
+        pieces = con.sql(sql).pl()
+    finally:
+        con.unregister(_PERIODS_VIEW)
+    kind = pl.col("comparison")
     return (
-        rows.filter(pl.col("in_population"))
-        .group_by("municipality_code", "report_date")
-        .agg(
-            numerator=pl.col("in_numerator").sum().cast(pl.Int64),
-            denominator=pl.len().cast(pl.Int64),
-        )
-        .with_columns(
-            year=pl.col("report_date").dt.year().cast(pl.Int32),
-            quarter=pl.col("report_date").dt.quarter().cast(pl.Int8),
-        )
-    )
-
-
-def in_period(date_column: str = "report_date") -> pl.Expr:
-    """The edge rule, in one place: R in [in_place_from, in_place_until], open end allowed."""
-    r = pl.col(date_column)
-    return (pl.col("in_place_from") <= r) & (
-        pl.col("in_place_until").is_null() | (r <= pl.col("in_place_until"))
-    )
-
-
-def under_element(
-    days: pl.DataFrame, periods: pl.DataFrame, elements: Iterable[str]
-) -> pl.DataFrame:
-    """`days` × `elements`, with `under`: does the report date lie in one of the element's
-    periods in its municipality?"""
-    element_frame = pl.DataFrame({"element": list(elements)}, schema={"element": pl.String})
-    hits = (
-        days.select("municipality_code", "report_date")
-        .join(periods, on="municipality_code")
-        .filter(in_period())
-        .select("municipality_code", "report_date", "element")
-        .unique()
-        .with_columns(under=pl.lit(True))
-    )
-    return (
-        days.join(element_frame, how="cross")
-        .join(hits, on=["municipality_code", "report_date", "element"], how="left")
-        .with_columns(pl.col("under").fill_null(False))
-    )
-
-
-def introduction_phases(
-    days: pl.DataFrame, periods: pl.DataFrame, elements: Iterable[str]
-) -> pl.DataFrame:
-    """For every period of an element: each day's phase, `before` (R before the period starts
-    and under no period of the element), `after` (R in this period) or `other`."""
-    chosen = periods.filter(pl.col("element").is_in(list(elements)))
-    flagged = under_element(days, chosen, chosen["element"].unique())
-    return flagged.join(
-        chosen.select("municipality_code", "element", "in_place_from", "in_place_until"),
-        on=["municipality_code", "element"],
-    ).with_columns(
-        phase=pl.when(in_period())
-        .then(pl.lit(AFTER))
-        .when((pl.col("report_date") < pl.col("in_place_from")) & ~pl.col("under"))
-        .then(pl.lit(BEFORE))
-        .otherwise(pl.lit(OTHER))
+        pieces.filter(kind == "with_without").drop("comparison", "in_place_from"),
+        pieces.filter(kind == "before_after").drop("comparison"),
     )
 
 
@@ -230,27 +301,17 @@ def wide(pieces: pl.DataFrame, keys: list[str], first: str, second: str) -> pl.D
 
 
 def indicator_comparisons(
-    rows: pl.DataFrame,
+    con: duckdb.DuckDBPyConnection,
     indicator: Indicator,
     periods: pl.DataFrame,
     published: pl.DataFrame,
     memberships: pl.DataFrame,
 ) -> pl.DataFrame:
     """Both comparisons of one indicator over the elements it touches, counts only."""
-    elements = list(indicator.approach_elements)
-    days = day_counts(rows)
-    quarter_keys = ["municipality_code", "year", "quarter"]
-    status = under_element(days, periods, elements).with_columns(
-        status=pl.when(pl.col("under")).then(pl.lit(WITH)).otherwise(pl.lit(WITHOUT))
-    )
-    ww_pieces = status.group_by("element", *quarter_keys, "status").agg(
-        pl.col("numerator").sum(), pl.col("denominator").sum()
+    ww_pieces, ba_pieces = comparison_pieces(
+        con, days_sql(indicator), periods, indicator.approach_elements
     )
     ww = with_without(eligible_pieces(ww_pieces, ["element"], published), memberships)
-    phases = introduction_phases(days, periods, elements).rename({"phase": "status"})
-    ba_pieces = phases.group_by("element", "in_place_from", *quarter_keys, "status").agg(
-        pl.col("numerator").sum(), pl.col("denominator").sum()
-    )
     ba = before_after(eligible_pieces(ba_pieces, ["element", "in_place_from"], published))
     return pl.concat([ww, ba], how="diagonal").with_columns(indicator_id=pl.lit(indicator.id))
 
@@ -311,9 +372,7 @@ def comparison_table(
     if periods.is_empty():
         return empty
     parts = [
-        indicator_comparisons(
-            unit_rows(con, ind), ind, periods, published_quarters(values, ind.id), memberships
-        )
+        indicator_comparisons(con, ind, periods, published_quarters(values, ind.id), memberships)
         for ind in INDICATORS
         if ind.is_proportion and ind.approach_elements
     ]

@@ -11,18 +11,20 @@ import polars as pl
 import pytest
 from conftest import SAMPLE_DATA, run_hgkm
 
-from metrics.approach import eligible_pieces, under_element, with_statistics
+from metrics.approach import comparison_pieces, eligible_pieces, with_statistics
 
 FROM, UNTIL = date(2021, 3, 1), date(2022, 6, 30)
 
 
 def days(*dates: date, municipality: str = "GM0363") -> pl.DataFrame:
+    """One case per date; its denominator a distinct power of two, so every sum of these
+    days' denominators says exactly which days it holds."""
     return pl.DataFrame(
         {
             "municipality_code": [municipality] * len(dates),
             "report_date": list(dates),
-            "numerator": [1] * len(dates),
-            "denominator": [1] * len(dates),
+            "numerator": [0] * len(dates),
+            "denominator": [2**i for i in range(len(dates))],
         }
     )
 
@@ -40,6 +42,37 @@ def periods(*rows: tuple[str, str, date, date | None]) -> pl.DataFrame:
     )
 
 
+def pieces(
+    day_rows: pl.DataFrame, profile: pl.DataFrame, elements: list[str]
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    con = duckdb.connect()
+    try:
+        con.register("day_rows", day_rows)
+        return comparison_pieces(con, "select * from day_rows", profile, elements)
+    finally:
+        con.close()
+
+
+def under(day_rows: pl.DataFrame, profile: pl.DataFrame, elements: list[str]) -> dict:
+    """(municipality, element, report date) -> whether that day's case falls under the element,
+    read back from the with/without pieces' denominators."""
+    with_without, _ = pieces(day_rows, profile, elements)
+    found = {}
+    for row in with_without.iter_rows(named=True):
+        for day in day_rows.iter_rows(named=True):
+            same_quarter = (day["report_date"].year, (day["report_date"].month + 2) // 3) == (
+                row["year"],
+                row["quarter"],
+            )
+            mine = day["municipality_code"] == row["municipality_code"] and same_quarter
+            if mine and row["denominator"] & day["denominator"]:
+                key = (day["municipality_code"], row["element"], day["report_date"])
+                assert key not in found, "a day counted in two pieces"
+                found[key] = row["status"] == "with"
+    assert len(found) == day_rows.height * len(elements), "every day in exactly one piece"
+    return found
+
+
 def test_a_case_falls_under_an_element_exactly_when_its_report_date_lies_in_a_period() -> None:
     one_day = timedelta(days=1)
     probes = {
@@ -49,42 +82,65 @@ def test_a_case_falls_under_an_element_exactly_when_its_report_date_lies_in_a_pe
         UNTIL + one_day: False,
         date(2021, 12, 31): True,
     }
-    flagged = under_element(
+    flagged = under(
         days(*probes),
         periods(("GM0363", "single_coordinator", FROM, UNTIL)),
         ["single_coordinator"],
     )
-    assert dict(zip(flagged["report_date"], flagged["under"], strict=True)) == probes
+    assert {day: status for (_, _, day), status in flagged.items()} == probes
 
 
 def test_open_periods_other_municipalities_and_other_elements() -> None:
-    flagged = under_element(
+    flagged = under(
         pl.concat([days(date(2030, 1, 1)), days(date(2022, 1, 1), municipality="GM0344")]),
         periods(
             ("GM0363", "single_coordinator", FROM, None),  # open: in place ever since
             ("GM0363", "child_focused_offer", date(2000, 1, 1), None),  # another element
         ),
         ["single_coordinator", "specialist_at_front_door"],
-    ).sort("municipality_code", "element")
-    assert flagged.select("municipality_code", "element", "under").rows() == [
-        ("GM0344", "single_coordinator", False),  # the period belongs to GM0363 only
-        ("GM0344", "specialist_at_front_door", False),
-        ("GM0363", "single_coordinator", True),
-        ("GM0363", "specialist_at_front_door", False),
-    ]
+    )
+    assert {(m, e): status for (m, e, _), status in flagged.items()} == {
+        ("GM0344", "single_coordinator"): False,  # the period belongs to GM0363 only
+        ("GM0344", "specialist_at_front_door"): False,
+        ("GM0363", "single_coordinator"): True,
+        ("GM0363", "specialist_at_front_door"): False,
+    }
 
 
 def test_two_periods_of_one_element_each_count() -> None:
-    flagged = under_element(
+    flagged = under(
         days(date(2020, 6, 1), date(2021, 6, 1), date(2022, 6, 1)),
         periods(
             ("GM0363", "single_coordinator", date(2020, 1, 1), date(2020, 12, 31)),
             ("GM0363", "single_coordinator", date(2022, 1, 1), None),
         ),
         ["single_coordinator"],
-    ).sort("report_date")
-    assert flagged["under"].to_list() == [True, False, True]
-    assert flagged.height == 3  # a day in two periods would be counted twice
+    )
+    # `under` fails when a day lands in two pieces: a day in two periods counted twice
+    assert [flagged[k] for k in sorted(flagged)] == [True, False, True]
+
+
+def test_before_after_phases_per_period_of_an_element() -> None:
+    """Per period: `after` inside it, `before` earlier and under no period of the element,
+    `other` the rest (under the element's other period, or after this one ended)."""
+    first = ("GM0363", "single_coordinator", date(2020, 1, 1), date(2020, 12, 31))
+    second = ("GM0363", "single_coordinator", date(2022, 1, 1), None)
+    probes = [date(2019, 6, 1), date(2020, 6, 1), date(2021, 6, 1), date(2022, 6, 1)]
+    _, phases = pieces(days(*probes), periods(first, second), ["single_coordinator"])
+    got = {
+        (row["in_place_from"], row["year"]): (row["status"], row["denominator"])
+        for row in phases.iter_rows(named=True)
+    }
+    assert got == {
+        (first[2], 2019): ("before", 1),
+        (first[2], 2020): ("after", 2),
+        (first[2], 2021): ("other", 4),  # after the first period ended
+        (first[2], 2022): ("other", 8),
+        (second[2], 2019): ("before", 1),
+        (second[2], 2020): ("other", 2),  # under the element's first period
+        (second[2], 2021): ("before", 4),
+        (second[2], 2022): ("after", 8),
+    }
 
 
 def test_statistics_against_newcombe_1998() -> None:
