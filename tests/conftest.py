@@ -53,3 +53,23 @@ def hgkm(data_dir: Path):
         return run_hgkm(*args, data_dir=data_dir, **kwargs)
 
     return call
+
+
+@pytest.fixture(scope="session")
+def sample_pipeline(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """The README's main job on the shipped sample, once per test session, through the real CLI.
+
+    Returns the data folder and each step's completed process. Tests must not change this
+    data folder (copy it first); several test files read its mart.
+    """
+    data = tmp_path_factory.mktemp("sample_pipeline") / "data"
+    steps = {
+        "ingest": run_hgkm("ingest", SAMPLE_DATA / "deliveries", data_dir=data),
+        "approach": run_hgkm(
+            "approach", "import", SAMPLE_DATA / "approach_profiles.csv", data_dir=data
+        ),
+        "compute": run_hgkm("compute", data_dir=data),
+    }
+    for name, result in steps.items():
+        assert result.returncode == 0, f"hgkm {name}: {result.stdout}\n{result.stderr}"
+    return {"data": data, "mart": data / "mart.duckdb", "steps": steps}

@@ -691,27 +691,3 @@ def build_mart(path: Path, revision: int = 1, national: bool = False) -> Path:
         con.close()
     os.replace(tmp, path)
     return path
-
-
-def build_sample_mart(data_dir: Path, work: Path) -> Path:
-    """The real pipeline on sample data: `hgkm ingest` + `hgkm compute` into `data_dir`.
-
-    Uses the committed `sample_data/deliveries` when present, else `hgkm sample --region VT11`
-    into `work`. Returns the published mart.
-    """
-    import subprocess
-    import sys
-
-    hgkm = Path(sys.executable).parent / "hgkm"
-    env = {**os.environ, "HGKM_DATA_DIR": str(data_dir)}
-    committed = Path(__file__).resolve().parent.parent / "sample_data" / "deliveries"
-    deliveries = committed
-    if not committed.is_dir() or not any(committed.iterdir()):
-        subprocess.run([hgkm, "sample", "--out", work, "--region", "VT11"], check=True, env=env,
-                       capture_output=True)  # fmt: skip
-        deliveries = work / "deliveries"
-    ingest = subprocess.run([hgkm, "ingest", deliveries], env=env, capture_output=True, text=True)
-    assert ingest.returncode in (0, 1), ingest.stderr  # 1: a planted rejected delivery
-    compute = subprocess.run([hgkm, "compute"], env=env, capture_output=True, text=True)
-    assert compute.returncode == 0, compute.stderr
-    return data_dir / "mart.duckdb"

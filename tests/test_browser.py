@@ -17,7 +17,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from mart_builder import build_sample_mart
 
 pytestmark = pytest.mark.browser
 
@@ -54,13 +53,12 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def app_url(sample_pipeline: dict) -> Iterator[str]:
     if not CHROMIUM.exists():
+        if os.environ.get("CI"):
+            pytest.fail("Debian's chromium is missing on CI: `make test` should install it")
         pytest.skip("Debian's chromium is not installed: run `make chromium`")
-    work = tmp_path_factory.mktemp("browser")
-    data_dir = work / "data"
-    data_dir.mkdir()
-    build_sample_mart(data_dir, work / "sample")
+    data_dir = sample_pipeline["data"]
     port = _free_port()
     process = subprocess.Popen(
         [str(HGKM), "dashboard", "--port", str(port)],

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from mart_builder import build_mart, build_sample_mart
+from mart_builder import build_mart
 from streamlit.testing.v1 import AppTest
 
 APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
@@ -323,11 +323,8 @@ def test_without_a_mart_the_app_says_what_to_do(
 
 
 @pytest.fixture(scope="session")
-def sample_mart(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    work = tmp_path_factory.mktemp("sample_mart")
-    data_dir = work / "data"
-    data_dir.mkdir()
-    return build_sample_mart(data_dir, work / "sample")
+def sample_mart(sample_pipeline: dict) -> Path:
+    return sample_pipeline["mart"]
 
 
 @pytest.mark.slow
