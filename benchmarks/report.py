@@ -320,9 +320,10 @@ def markdown(results: dict[str, Any]) -> str:
         fits = results.get("scaling_fits", {})
         for name, fit in fits.items():
             if fit:
+                unit = "MB" if "RSS" in name else "s"
                 out.append(
-                    f"- {name}: grows as scale^{fit['exponent']:.2f}; straight line "
-                    f"{fit['fixed']:.2f} + {fit['per_scale_unit']:.2f} × scale"
+                    f"- {name}: grows as scale^{fit['exponent']:.2f}; least-squares line "
+                    f"{fit['fixed']:.1f} {unit} fixed + {fit['per_scale_unit']:.1f} {unit} × scale"
                 )
         out += ["", results.get("scaling_note", ""), ""]
     out += [
