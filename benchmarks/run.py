@@ -69,8 +69,8 @@ def parse_args(argv: list[str] | None) -> tuple[Plan, str]:
     parser.add_argument(
         "--cap",
         type=float,
-        default=300,
-        help="stop repeating a step once its runs took this many seconds (after two; default 300)",
+        default=120,
+        help="stop repeating a step once its runs took this many seconds (after two; default 120)",
     )
     parser.add_argument(
         "--max-rss-gb",
