@@ -12,11 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-# benchmarks/ is a tool of the repository, not part of the installed package.
-sys.path.insert(0, str(ROOT))
+from benchmarks import dashboard_queries, pandas_baseline, report
 
-from benchmarks import dashboard_queries, pandas_baseline, report  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
