@@ -19,7 +19,7 @@ into a small piece, are left out of the comparisons (documented in docs/mart.md)
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import date
 
 import duckdb
@@ -168,17 +168,17 @@ select * from final
 _PERIODS_VIEW = "approach_periods_for_comparison"
 
 
-def days_sql(indicator: Indicator) -> str:
-    """SQL: the indicator's population counted per municipality and index report date (whether
-    a case falls under an element depends on nothing else)."""
+def days_sql(day_counts: str) -> str:
+    """SQL: an indicator's population counted per municipality and index report date, from
+    its staged day counts (`metrics.indicators.stage_day_counts`): whether a case falls under
+    an element depends on nothing else."""
     return f"""
     select
         municipality_code,
         report_date,
-        count(*) filter (where in_numerator) as numerator,
-        count(*) as denominator
-    from ({indicator.sql})
-    where in_population
+        sum(numerator) as numerator,
+        sum(denominator) as denominator
+    from {day_counts}
     group by all
     """
 
@@ -303,13 +303,14 @@ def wide(pieces: pl.DataFrame, keys: list[str], first: str, second: str) -> pl.D
 def indicator_comparisons(
     con: duckdb.DuckDBPyConnection,
     indicator: Indicator,
+    day_counts: str,
     periods: pl.DataFrame,
     published: pl.DataFrame,
     memberships: pl.DataFrame,
 ) -> pl.DataFrame:
     """Both comparisons of one indicator over the elements it touches, counts only."""
     ww_pieces, ba_pieces = comparison_pieces(
-        con, days_sql(indicator), periods, indicator.approach_elements
+        con, days_sql(day_counts), periods, indicator.approach_elements
     )
     ww = with_without(eligible_pieces(ww_pieces, ["element"], published), memberships)
     ba = before_after(eligible_pieces(ba_pieces, ["element", "in_place_from"], published))
@@ -364,15 +365,25 @@ def comparison_table(
     values: pl.DataFrame,
     delivered: list[str],
     periods: pl.DataFrame,
+    day_counts: Mapping[str, str],
 ) -> pl.DataFrame:
     """`approach_comparison` (docs/mart.md): every proportion indicator × the elements the
-    catalogue says it touches, against the published `values` that decide eligibility."""
+    catalogue says it touches, against the published `values` that decide eligibility.
+    `day_counts`: each proportion indicator's staged day counts on `con` (as
+    `metrics.indicators.Figures.day_counts`)."""
     memberships = area_memberships(delivered).filter(pl.col("area_type") != "municipality")
     empty = pl.DataFrame(schema=comparison_schema())
     if periods.is_empty():
         return empty
     parts = [
-        indicator_comparisons(con, ind, periods, published_quarters(values, ind.id), memberships)
+        indicator_comparisons(
+            con,
+            ind,
+            day_counts[ind.id],
+            periods,
+            published_quarters(values, ind.id),
+            memberships,
+        )
         for ind in INDICATORS
         if ind.is_proportion and ind.approach_elements
     ]
@@ -433,11 +444,12 @@ def approach_tables(
     con: duckdb.DuckDBPyConnection,
     values: pl.DataFrame,
     delivered: list[str],
+    day_counts: Mapping[str, str],
     as_of: date | None = None,
 ) -> dict[str, pl.DataFrame]:
     """The mart's `approach_profiles` (no notes) and `approach_comparison`."""
     periods = profiles(con, as_of)
     return {
         "approach_profiles": periods,
-        "approach_comparison": comparison_table(con, values, delivered, periods),
+        "approach_comparison": comparison_table(con, values, delivered, periods, day_counts),
     }

@@ -48,14 +48,50 @@ def delivered_municipalities(con: duckdb.DuckDBPyConnection) -> list[str]:
 _MEMBERS_VIEW = "area_members_for_counts"
 
 
-def cells_sql(indicator: Indicator) -> str:
-    """The indicator's population counted into every area × period × breakdown cell, in SQL.
+def day_counts_table(indicator: Indicator) -> str:
+    """The temporary table `stage_day_counts` fills for one indicator."""
+    return f"day_counts_{indicator.id}"
 
-    Counts first at the finest grain (municipality × cohort quarter × breakdown value, and
-    × time for a time-to-event indicator), then sums those counts into the areas (joined
-    through `area_members_for_counts`: area_id, municipality_code) with grouping sets: a
-    cohort year is its quarters and `all` is its categories. No case is ever repeated per area
-    or cell, and a cell with no one in the population has no row: there is no figure.
+
+def stage_day_counts(con: duckdb.DuckDBPyConnection, indicator: Indicator) -> str:
+    """Run the indicator's case-level query once and keep its population counted per
+    municipality × index report date × breakdown value (× time for a time-to-event
+    indicator) in a temporary table on `con`, replacing an older one; returns its name.
+
+    Columns: municipality_code, report_date, the breakdown families, then numerator and
+    denominator (a proportion) or time, events and censored. The cells and the by-approach
+    comparisons both count from it, so the case-level joins run once per compute.
+    """
+    if indicator.is_proportion:
+        keys = ["municipality_code", "report_date", *indicator.breakdowns]
+        counts = "count(*) filter (where in_numerator) as numerator, count(*) as denominator"
+    else:
+        keys = ["municipality_code", "report_date", *indicator.breakdowns, "time"]
+        counts = (
+            "count(*) filter (where event) as events, count(*) filter (where not event) as censored"
+        )
+    table = day_counts_table(indicator)
+    con.execute(
+        f"""
+        create or replace temp table {table} as
+        select {", ".join(keys)}, {counts}
+        from ({indicator.sql})
+        where in_population
+        group by all
+        """
+    )
+    return table
+
+
+def cells_sql(indicator: Indicator, day_counts: str) -> str:
+    """The indicator's day counts (`day_counts`, from `stage_day_counts`) summed into every
+    area × period × breakdown cell, in SQL.
+
+    Counts first at the finest published grain (municipality × cohort quarter × breakdown
+    value, and × time for a time-to-event indicator), then sums those counts into the areas
+    (joined through `area_members_for_counts`: area_id, municipality_code) with grouping sets:
+    a cohort year is its quarters and `all` is its categories. No case is ever repeated per
+    area or cell, and a cell with no one in the population has no row: there is no figure.
 
     Columns: area_id, year, quarter (null for a year), one column per breakdown family (null
     unless the cell is one of its categories), then numerator, denominator (a proportion) or
@@ -63,14 +99,8 @@ def cells_sql(indicator: Indicator) -> str:
     """
     families = list(indicator.breakdowns)
     by_time = [] if indicator.is_proportion else ["time"]
-    if indicator.is_proportion:
-        fine = "count(*) filter (where in_numerator) as numerator, count(*) as denominator"
-        summed = "sum(numerator)::bigint as numerator, sum(denominator)::bigint as denominator"
-    else:
-        fine = (
-            "count(*) filter (where event) as events, count(*) filter (where not event) as censored"
-        )
-        summed = "sum(events)::integer as events, sum(censored)::integer as censored"
+    measures = ["numerator", "denominator"] if indicator.is_proportion else ["events", "censored"]
+    cast = "bigint" if indicator.is_proportion else "integer"
     cell = ["area_id", "year", "quarter", *families]
     sets = ", ".join(
         "(" + ", ".join(["area_id", "year", *period, *family, *by_time]) + ")"
@@ -78,23 +108,21 @@ def cells_sql(indicator: Indicator) -> str:
         for family in ([], *([f] for f in families))
     )
     return f"""
-with units as ({indicator.sql}),
-
-fine as (
+with fine as (
     select
         {", ".join(["municipality_code", *families, *by_time])},
         year(report_date)::integer as year,
         quarter(report_date)::integer as quarter,
-        {fine}
-    from units
-    where in_population
+        {", ".join(f"sum({m}) as {m}" for m in measures)}
+    from {day_counts}
     group by all
 ),
 
 final as (
     select
         {", ".join(cell)},
-        {"".join(f"{c}::integer as {c}, " for c in by_time)}{summed}
+        {"".join(f"{c}::integer as {c}, " for c in by_time)}
+        {", ".join(f"sum({m})::{cast} as {m}" for m in measures)}
     from fine
     join {_MEMBERS_VIEW} using (municipality_code)
     group by grouping sets ({sets})
@@ -120,11 +148,12 @@ def _area_ids(memberships: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
 def _counted(
     con: duckdb.DuckDBPyConnection, indicator: Indicator, memberships: pl.DataFrame
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """The areas with their ids, and `cells_sql`'s result."""
+    """The areas with their ids, and `cells_sql`'s result over freshly staged day counts."""
     areas, members = _area_ids(memberships)
+    day_counts = stage_day_counts(con, indicator)
     con.register(_MEMBERS_VIEW, members)
     try:
-        return areas, con.sql(cells_sql(indicator)).pl()
+        return areas, con.sql(cells_sql(indicator, day_counts)).pl()
     finally:
         con.unregister(_MEMBERS_VIEW)
 
@@ -155,7 +184,8 @@ def cell_counts(
     con: duckdb.DuckDBPyConnection, indicator: Indicator, memberships: pl.DataFrame
 ) -> pl.DataFrame:
     """Numerator and denominator of a proportion indicator in every area × period × breakdown
-    cell with anyone in its population, counted in DuckDB (`cells_sql`).
+    cell with anyone in its population, counted in DuckDB (`cells_sql`). Leaves the staged
+    day counts (`day_counts_table`) on `con` for the by-approach comparisons.
 
     Columns: area_type, area_code, period, period_type, year, breakdown, numerator,
     denominator. Areas pool cases, never average rates; municipalities outside the reference
@@ -368,6 +398,8 @@ class Figures:
     table: pl.DataFrame
     survival: dict[str, SurvivalCells]
     delivered: list[str]
+    # proportion indicator id -> its staged day counts on the compute's connection
+    day_counts: dict[str, str]
 
 
 def indicator_figures(con: duckdb.DuckDBPyConnection) -> Figures:
@@ -393,4 +425,9 @@ def indicator_figures(con: duckdb.DuckDBPyConnection) -> Figures:
     table = compare_with_benchmarks(protected).join(
         coverage(delivered), on=list(AREA_KEYS), how="left"
     )
-    return Figures(table=table, survival=time_to_event, delivered=delivered)
+    return Figures(
+        table=table,
+        survival=time_to_event,
+        delivered=delivered,
+        day_counts={ind.id: day_counts_table(ind) for ind in INDICATORS if ind.is_proportion},
+    )

@@ -587,7 +587,7 @@ def build_tables(
         "funnel": funnel,
         "funnel_limits": funnel_limits,
         "km_curves": km_curves_table(values, figures),
-        **approach_tables(con, values, figures.delivered, as_of),
+        **approach_tables(con, values, figures.delivered, figures.day_counts, as_of),
         "delivery_status": status,
         "delivery_log": log,
         "publication": publication,
