@@ -430,7 +430,7 @@ def km_curves_table(values: pl.DataFrame, figures: Figures) -> pl.DataFrame:
                 "area_type",
                 "area_code",
                 "period",
-                "time",
+                pl.col("time").cast(pl.Int64),
                 "survival",
                 "ci_low",
                 "ci_high",
