@@ -30,7 +30,6 @@ contain a newly hidden cell: the result is the same as judging them all every pa
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -306,7 +305,6 @@ class _Equations:
     part: npt.NDArray[np.int64]
     start: npt.NDArray[np.int64]
     eq: npt.NDArray[np.int64]  # the equation of each part
-    rank: npt.NDArray[np.int64]  # each row's place in the order (denominator, keys)
 
 
 def _equations(
@@ -335,24 +333,20 @@ def _equations(
             keys.append((kind * n_labels + labels) * n_rows + totals)
             parts.append(kind_parts)
     key, part = np.concatenate(keys), np.concatenate(parts)
-    # `rank`: the order of all rows by denominator, then keys (the order of hiding).
-    rank = np.empty(denominator.size, dtype=np.int64)
-    rank[np.lexsort((grid.position, denominator))] = np.arange(denominator.size)
     if key.size == 0:
-        return _Equations(
-            total=key, part=part, start=np.zeros(1, dtype=np.int64), eq=key, rank=rank
-        )
+        return _Equations(total=key, part=part, start=np.zeros(1, dtype=np.int64), eq=key)
     first = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
     eq = np.cumsum(np.r_[False, key[1:] != key[:-1]], dtype=np.int64)
-    # Within an equation, parts in that order; a stable sort keeps the equations where they
-    # are (runs sort fast).
+    # Within an equation, parts in order of denominator, then keys: `rank` is that order over
+    # all rows, and a stable sort keeps the equations where they are (runs sort fast).
+    rank = np.empty(denominator.size, dtype=np.int64)
+    rank[np.lexsort((grid.position, denominator))] = np.arange(denominator.size)
     order = np.argsort(eq * n_rows + rank[part], kind="stable")
     return _Equations(
         total=key[first] % n_rows,
         part=part[order],
         start=np.r_[first, key.size].astype(np.int64),
         eq=eq,
-        rank=rank,
     )
 
 
@@ -446,166 +440,6 @@ def _secondary_rows(
         )
 
 
-# A component of linked hidden cells above this size is not decomposed densely: its SVD would
-# take minutes and gigabytes (the national table's components hold 7,000 to 9,300 cells).
-DENSE_LIMIT = 2500
-# The audit calls a cell determined from a projection this close to 1, looser than a property
-# test's 1e-9, so rounding can only make it hide more.
-_DETERMINED = 1 - 1e-6
-
-
-def _terms(
-    equations: _Equations, keep: npt.NDArray[np.bool_]
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]]:
-    """(equation, row, coefficient) of every term on a row in `keep`, by equation: parts count
-    +1 and the total -1, so each equation reads "sum of terms = what the published cells give"."""
-    n_eq = equations.total.size
-    eq = np.concatenate([equations.eq, np.arange(n_eq, dtype=np.int64)])
-    row = np.concatenate([equations.part, equations.total])
-    coefficient = np.r_[np.ones(equations.part.size), -np.ones(n_eq)]
-    chosen = np.flatnonzero(keep[row])
-    order = chosen[np.argsort(eq[chosen], kind="stable")]
-    return eq[order], row[order], coefficient[order]
-
-
-def _components(
-    eq: npt.NDArray[np.int64], row: npt.NDArray[np.int64], n_rows: int
-) -> npt.NDArray[np.int64]:
-    """A label per row, shared by rows linked through common equations (terms sorted by
-    equation): union-find by hooking each link onto the smaller root, then pointer jumping."""
-    linked = np.flatnonzero(eq[1:] == eq[:-1])
-    left, right = row[linked], row[linked + 1]
-    root = np.arange(n_rows, dtype=np.int64)
-    while True:
-        a, b = root[left], root[right]
-        if np.array_equal(a, b):
-            return root
-        np.minimum.at(root, np.maximum(a, b), np.minimum(a, b))
-        while True:
-            jumped = root[root]
-            if np.array_equal(jumped, root):
-                break
-            root = jumped
-
-
-def _determined(
-    equations: _Equations, unknown: npt.NDArray[np.bool_]
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """Hidden rows that the equations pin down when combined, one component at a time.
-
-    `unknown`: the hidden rows with cases (a hidden row without cases is 0 and known to be, so
-    leaving it out can only find more). Row j is determined when e_j lies in the row space of
-    the equations restricted to the unknowns, i.e. when its projection onto an orthonormal
-    basis of that space (from an SVD) has length 1. Returns the determined rows, each row's
-    component label, and the rows of components too big to decompose (DENSE_LIMIT).
-    """
-    eq, row, coefficient = _terms(equations, unknown)
-    label = _components(eq, row, unknown.size)
-    cells = np.flatnonzero(unknown)
-    nothing = np.zeros(0, dtype=np.int64)
-    if cells.size == 0:
-        return nothing, label, nothing
-    order = cells[np.argsort(label[cells], kind="stable")]
-    bounds = np.flatnonzero(np.r_[True, label[order][1:] != label[order][:-1], True])
-    term_order = np.argsort(label[row], kind="stable")
-    term_label = label[row][term_order]
-    determined, oversized = [], []
-    column = np.full(unknown.size, -1, dtype=np.int64)
-    # One dense decomposition per component: a loop over components, not over rows.
-    for first, stop in zip(bounds[:-1], bounds[1:], strict=True):
-        members = order[first:stop]
-        if members.size > DENSE_LIMIT:
-            oversized.append(members)
-            continue
-        lo, hi = (
-            np.searchsorted(term_label, label[members[0]], side="left"),
-            np.searchsorted(term_label, label[members[0]], side="right"),
-        )
-        terms = term_order[lo:hi]
-        if terms.size == 0:
-            continue
-        column[members] = np.arange(members.size)
-        equation_ids, equation_index = np.unique(eq[terms], return_inverse=True)
-        matrix = np.zeros((equation_ids.size, members.size))
-        np.add.at(matrix, (equation_index, column[row[terms]]), coefficient[terms])
-        _, singular, vt = np.linalg.svd(matrix, full_matrices=False)
-        tolerance = singular.max(initial=0.0) * max(matrix.shape) * np.finfo(float).eps
-        basis = vt[: int((singular > tolerance).sum())]
-        determined.append(members[(basis**2).sum(axis=0) >= _DETERMINED])
-    return (
-        np.concatenate([nothing, *determined]),
-        label,
-        np.concatenate([nothing, *oversized]),
-    )
-
-
-def _cover(
-    equations: _Equations,
-    determined: npt.NDArray[np.int64],
-    label: npt.NDArray[np.int64],
-    unknown: npt.NDArray[np.bool_],
-    published: npt.NDArray[np.bool_],
-) -> npt.NDArray[np.int64]:
-    """One published row to hide per determined row: the first by (denominator, keys) among the
-    published rows with cases of the equations holding it, or, when those have none, of the
-    equations holding any row of its component."""
-    n_eq, n_rows = equations.total.size, unknown.size
-    eq = np.concatenate([equations.eq, np.arange(n_eq, dtype=np.int64)])
-    row = np.concatenate([equations.part, equations.total])
-    as_row, row_start = _index(row, n_rows)
-    as_eq, eq_start = _index(eq, n_eq)
-    held = as_row[_ranges(row_start[determined], row_start[determined + 1])]
-    owner = np.repeat(determined, row_start[determined + 1] - row_start[determined])
-    sizes = eq_start[eq[held] + 1] - eq_start[eq[held]]
-    neighbour = row[as_eq[_ranges(eq_start[eq[held]], eq_start[eq[held] + 1])]]
-    owner = np.repeat(owner, sizes)
-    fit = published[neighbour]
-    best = np.full(n_rows, n_rows, dtype=np.int64)
-    np.minimum.at(best, owner[fit], equations.rank[neighbour[fit]])
-    # Fallback per component: equations with an unknown row carry its component's label.
-    hidden_terms = np.flatnonzero(unknown[row])
-    component_of_eq = np.full(n_eq, -1, dtype=np.int64)
-    component_of_eq[eq[hidden_terms]] = label[row[hidden_terms]]
-    reach = np.flatnonzero(published[row] & (component_of_eq[eq] >= 0))
-    by_component = np.full(n_rows, n_rows, dtype=np.int64)
-    np.minimum.at(by_component, component_of_eq[eq[reach]], equations.rank[row[reach]])
-    chosen = np.where(best[determined] < n_rows, best[determined], by_component[label[determined]])
-    # A component whose equations hold no published row with cases reveals nothing: every
-    # combination of its equations equals a sum of zeros (rows missing from the table are why
-    # such a row can still be "determined", as 0, against its true figure).
-    chosen = chosen[chosen < n_rows]
-    by_rank = np.argsort(equations.rank)
-    return _distinct(by_rank[chosen], n_rows)
-
-
-def _audited(
-    equations: _Equations,
-    numerator: npt.NDArray[np.int64],
-    denominator: npt.NDArray[np.int64],
-    is_median: np.ndarray,
-    suppressed: np.ndarray,
-) -> np.ndarray:
-    """Hide more until no hidden row with cases is determined by all equations combined, each
-    round followed by the single-equation rules again; returns the final suppressed mask."""
-    has_cases = denominator > 0
-    while True:
-        unknown = suppressed & has_cases
-        determined, label, oversized = _determined(equations, unknown)
-        if oversized.size:
-            warnings.warn(
-                f"disclosure audit: {oversized.size} hidden cells lie in linked groups of more "
-                f"than {DENSE_LIMIT} cells and were not audited against combined equations",
-                RuntimeWarning,
-                stacklevel=3,
-            )
-        cover = _cover(equations, determined, label, unknown, ~suppressed & has_cases)
-        if cover.size == 0:
-            return suppressed
-        extra = suppressed.copy()
-        extra[cover] = True
-        suppressed = _secondary_rows(equations, numerator, denominator, is_median, extra)
-
-
 def secondary(
     frame: pl.DataFrame,
     *,
@@ -627,13 +461,8 @@ def secondary(
     numerator, denominator, missing = _counts(marked)
     is_median = (marked["unit"] == "days").to_numpy()
     before = marked["suppressed"].fill_null(True).to_numpy() | missing
-    equations = _equations(marked, memberships, denominator)
-    after = _audited(
-        equations,
-        numerator,
-        denominator,
-        is_median,
-        _secondary_rows(equations, numerator, denominator, is_median, before),
+    after = _secondary_rows(
+        _equations(marked, memberships, denominator), numerator, denominator, is_median, before
     )
     hidden = pl.Series(after)
     result = marked.with_columns(

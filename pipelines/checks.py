@@ -1,6 +1,10 @@
-"""Check a read delivery against the contract: columns, types, pandera models, cross-table rules.
+"""Check read deliveries against the contract: columns, types, pandera models, cross-table rules.
 
-All issues are collected in one polars frame (table, file, row, column, rule) so that a
+Many deliveries are checked as one batch: each table of every delivery is stacked with the
+delivery's position in the batch (DELIVERY), so that each rule runs once per table over the
+batch instead of once per delivery (the per-call cost of polars and pandera, not the data,
+dominated a national ingest). Rules that compare rows (uniqueness, case joins) are scoped to
+the delivery. All issues are collected in polars frames (table, file, row, column, rule), so a
 delivery with a million broken rows costs no Python per row; only the capped list shown to
 people becomes Issue objects.
 """
@@ -8,9 +12,12 @@ people becomes Issue objects.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import cache
 
+import pandera.polars as pa
 import polars as pl
 from pandera.errors import SchemaErrors
 
@@ -43,7 +50,13 @@ ISSUE_SCHEMA = {
     "column": pl.String,
     "rule": pl.String,
 }
+DELIVERY = "__delivery"  # a delivery's position in the batch being checked
+BATCH_ISSUE_SCHEMA = {DELIVERY: pl.Int64, **ISSUE_SCHEMA}
 RESTRAINING_ORDER_LEAD = timedelta(days=14)
+# The guard takes one row key: delivery * _KEY_SHIFT + row (no file has 2**32 rows).
+_KEY_SHIFT = 2**32
+_GUARD_KEY = "__key"
+_MANIFEST_KEYS_READ = (*MANIFEST_KEYS_REQUIRED, "source_system")
 
 
 @dataclass
@@ -77,6 +90,8 @@ class CheckResult:
     def shown_issues(self) -> list[Issue]:
         """The issues to show, capped per rule: the delivery's own problems first, then each
         file in the contract's order (manifest, cases, ...), by row."""
+        if self.issues.is_empty():
+            return []
         order = pl.col("table").replace_strict(
             {name: i for i, name in enumerate(FILES)}, default=-1, return_dtype=pl.Int64
         )
@@ -102,86 +117,240 @@ def issues_frame(rows: pl.DataFrame | list[Issue], table: str | None = None) -> 
     return rows.select(list(ISSUE_SCHEMA)).cast(ISSUE_SCHEMA)  # type: ignore[arg-type]
 
 
+def _batch_issues(rows: list[tuple[int, str | None, Issue]]) -> pl.DataFrame:
+    """(delivery, table, issue) triples as a frame with BATCH_ISSUE_SCHEMA."""
+    return pl.DataFrame(
+        [(d, table, i.file, i.row, i.column, i.rule) for d, table, i in rows],
+        schema=BATCH_ISSUE_SCHEMA,
+        orient="row",
+    )
+
+
+def _batch_frame(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame.select(list(BATCH_ISSUE_SCHEMA)).cast(BATCH_ISSUE_SCHEMA)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class _Names:
+    """Where each delivery's table came from and how its columns are written there."""
+
+    files: pl.DataFrame  # DELIVERY, table, file
+    shown: pl.DataFrame  # DELIVERY, table, column (normalised), shown (as in the file)
+
+    @classmethod
+    def of(cls, deliveries: Sequence[Delivery]) -> _Names:
+        files = [
+            (i, name, raw.file) for i, d in enumerate(deliveries) for name, raw in d.tables.items()
+        ]
+        shown = [
+            (i, name, column, written)
+            for i, d in enumerate(deliveries)
+            for name, raw in d.tables.items()
+            for column, written in raw.columns.items()
+        ]
+        return cls(
+            pl.DataFrame(
+                files,
+                schema={DELIVERY: pl.Int64, "table": pl.String, "file": pl.String},
+                orient="row",
+            ),
+            pl.DataFrame(
+                shown,
+                schema={
+                    DELIVERY: pl.Int64,
+                    "table": pl.String,
+                    "column": pl.String,
+                    "shown": pl.String,
+                },
+                orient="row",
+            ),
+        )
+
+    def locate(self, found: pl.DataFrame) -> pl.DataFrame:
+        """Findings (DELIVERY, table, row, normalised column, rule) named as in each file."""
+        return _batch_frame(
+            found.drop("file", strict=False)
+            .join(self.files, on=[DELIVERY, "table"], how="left")
+            .join(self.shown, on=[DELIVERY, "table", "column"], how="left")
+            .with_columns(pl.col("shown").alias("column"))
+        )
+
+
 def check_delivery(delivery: Delivery, received_on: date) -> CheckResult:
     """Every contract rule over a read delivery; the manifest's extract_date bounds all dates."""
-    parts = [issues_frame(delivery.issues)]
-    formats: dict[str, dict[str, str]] = {}
-    manifest = ManifestInfo()
-    if "manifest" in delivery.tables:
-        manifest, manifest_issues = check_manifest(delivery.tables["manifest"], received_on)
-        parts.append(manifest_issues)
-        formats[delivery.tables["manifest"].file] = delivery.tables["manifest"].format
-    tables: dict[str, pl.DataFrame] = {}
+    (result,) = check_deliveries([delivery], [received_on])
+    return result
+
+
+def check_deliveries(
+    deliveries: Sequence[Delivery], received_on: Sequence[date]
+) -> list[CheckResult]:
+    """check_delivery for each delivery (received on the day given beside it), as one batch.
+
+    Each result is what checking its delivery alone gives: only the cost is shared.
+    """
+    names = _Names.of(deliveries)
+    parts = [
+        _batch_issues([(i, None, issue) for i, d in enumerate(deliveries) for issue in d.issues])
+    ]
+    formats: list[dict[str, dict[str, str]]] = [{} for _ in deliveries]
+    manifests, manifest_issues = check_manifests(deliveries, received_on, names)
+    parts.append(manifest_issues)
+    for i, delivery in enumerate(deliveries):
+        if "manifest" in delivery.tables:
+            formats[i][delivery.tables["manifest"].file] = delivery.tables["manifest"].format
+    typed: dict[str, pl.DataFrame] = {}
+    typed_in: dict[str, list[int]] = {}
     for name, columns in TABLES.items():
-        raw = delivery.tables.get(name)
-        if raw is None:
+        raws = {i: d.tables[name] for i, d in enumerate(deliveries) if name in d.tables}
+        if not raws:
             continue
-        typed, table_issues, date_format = type_table(raw, columns)
+        batch, table_issues, date_formats, unparsed = type_tables(name, raws, columns, names)
         parts.append(table_issues)
-        formats[raw.file] = raw.format | ({"dates": date_format} if date_format else {})
-        if typed is not None:
-            tables[name] = typed
-            parts.append(validate_model(raw, typed))
-    files = {name: raw.file for name, raw in delivery.tables.items()}
-    cross, row_warnings = cross_table_issues(tables, files, manifest.extract_date, delivery.tables)
+        for i, raw in raws.items():
+            found = date_formats.get(i)
+            formats[i][raw.file] = raw.format | ({"dates": found} if found else {})
+        if batch is not None:
+            typed[name] = batch
+            typed_in[name] = [i for i in raws if i in date_formats]
+            parts.append(validate_batch(name, batch, names, unparsed))
+    extracts = pl.DataFrame(
+        {DELIVERY: range(len(deliveries)), "_extract": [m.extract_date for m in manifests]},
+        schema={DELIVERY: pl.Int64, "_extract": pl.Date},
+    )
+    cross, row_warnings = cross_table_issues(typed, typed_in, extracts, names)
     parts.append(cross)
     issues = pl.concat(parts).unique(keep="first", maintain_order=True)
-    warnings = table_warnings(tables, files, row_warnings)
-    return CheckResult(tables, issues, warnings, manifest, formats)
-
-
-def check_manifest(raw: RawTable, received_on: date) -> tuple[ManifestInfo, pl.DataFrame]:
-    """The manifest's keys and values; every manifest problem is structural."""
-    problems = _column_issues(raw, MANIFEST_COLUMNS)
-    info = ManifestInfo()
-    if problems:
-        return info, issues_frame(problems, "manifest")
-    frame = raw.frame.with_columns(pl.col("key").str.to_lowercase())
-    model_issues = validate_model(raw, frame).with_columns(pl.lit("manifest_key").alias("rule"))
-    model_issues = model_issues.filter(pl.col("column") == raw.columns["key"])
-    # Only the contract's keys reach Python, and a manifest has a handful of rows.
-    values = {
-        key: value
-        for key, value in frame.select("key", "value").iter_rows()
-        if key in (*MANIFEST_KEYS_REQUIRED, "source_system")
+    warnings = table_warnings(typed, typed_in, row_warnings, names)
+    by_delivery = issues.partition_by(DELIVERY, as_dict=True, include_key=False)
+    tables_by = {
+        name: frame.partition_by(DELIVERY, as_dict=True, include_key=False)
+        for name, frame in typed.items()
     }
-    value_column = raw.columns["value"]
-    rows = dict(zip(frame["key"], frame[ROW], strict=True))
+    return [
+        CheckResult(
+            {
+                name: tables_by[name].get((i,), typed[name].clear().drop(DELIVERY))
+                for name in typed
+                if i in typed_in[name]
+            },
+            by_delivery.get((i,), pl.DataFrame(schema=ISSUE_SCHEMA)),
+            warnings.get(i, []),
+            manifests[i],
+            formats[i],
+        )
+        for i in range(len(deliveries))
+    ]
 
-    def bad(key: str, rule: str) -> Issue:
-        return Issue(raw.file, rows.get(key), value_column, rule)
+
+def _keyed(frame: pl.DataFrame) -> pl.DataFrame:
+    """The frame with the guard's one row key (delivery and row together)."""
+    return frame.with_columns((pl.col(DELIVERY) * _KEY_SHIFT + pl.col(ROW)).alias(_GUARD_KEY))
+
+
+def _unkeyed(found: pl.DataFrame, table: str) -> pl.DataFrame:
+    """Guard findings on the row key back as (DELIVERY, table, row, column, rule)."""
+    return found.select(
+        (pl.col("row") // _KEY_SHIFT).alias(DELIVERY),
+        pl.lit(table).alias("table"),
+        (pl.col("row") % _KEY_SHIFT).alias("row"),
+        "column",
+        "rule",
+    )
+
+
+def check_manifests(
+    deliveries: Sequence[Delivery], received_on: Sequence[date], names: _Names
+) -> tuple[list[ManifestInfo], pl.DataFrame]:
+    """Each delivery's manifest keys and values; every manifest problem is structural."""
+    infos = [ManifestInfo() for _ in deliveries]
+    problems: list[tuple[int, str | None, Issue]] = []
+    raws: dict[int, RawTable] = {}
+    for i, delivery in enumerate(deliveries):
+        raw = delivery.tables.get("manifest")
+        if raw is None:
+            continue
+        column_problems = _column_issues(raw, MANIFEST_COLUMNS)
+        if column_problems:
+            problems += [(i, "manifest", issue) for issue in column_problems]
+        else:
+            raws[i] = raw
+    if not raws:
+        return infos, _batch_issues(problems)
+    frame = pl.concat(
+        raw.frame.select(pl.lit(i, dtype=pl.Int64).alias(DELIVERY), ROW, "key", "value")
+        for i, raw in raws.items()
+    )
+    lowered = frame.with_columns(pl.col("key").str.to_lowercase())
+    model_issues = (
+        validate_batch("manifest", lowered, names, locate=False)
+        .filter(pl.col("column") == "key")
+        .with_columns(pl.lit("manifest_key").alias("rule"))
+    )
+    # Only the contract's keys reach Python (the last of each, as a dict keeps it), and a
+    # manifest has a handful of rows.
+    read = (
+        lowered.filter(pl.col("key").is_in(_MANIFEST_KEYS_READ))
+        .unique([DELIVERY, "key"], keep="last", maintain_order=True)
+        .with_columns(_parse_date(pl.col("value")).alias("_date"))
+    )
+    values: dict[int, dict[str, tuple[str | None, int, date | None]]] = {i: {} for i in raws}
+    for i, key, value, row, parsed in read.select(
+        DELIVERY, "key", "value", ROW, "_date"
+    ).iter_rows():
+        values[i][key] = (value, row, parsed)
+    personal = guard.scan(_keyed(frame), _GUARD_KEY, ["key", "value"]).pipe(_unkeyed, "manifest")
+    leaky = set(personal[DELIVERY].to_list())
+    for i, raw in raws.items():
+        infos[i] = _manifest_info(i, raw, values[i], received_on[i], problems)
+        if i not in leaky and values[i].get("source_system"):
+            infos[i].source_system = values[i]["source_system"][0]
+    return infos, pl.concat(
+        [
+            _batch_issues(problems),
+            names.locate(model_issues.with_columns(pl.lit("manifest").alias("table"))),
+            names.locate(personal),
+        ]
+    )
+
+
+def _manifest_info(
+    i: int,
+    raw: RawTable,
+    values: dict[str, tuple[str | None, int, date | None]],
+    received_on: date,
+    problems: list[tuple[int, str | None, Issue]],
+) -> ManifestInfo:
+    """One manifest's valid values; its problems are appended to `problems`."""
+    info = ManifestInfo()
+    value_column = raw.columns["value"]
+
+    def bad(key: str, rule: str) -> None:
+        problems.append((i, "manifest", Issue(raw.file, values[key][1], value_column, rule)))
+
+    def value(key: str) -> str | None:
+        return values[key][0] if key in values else None
 
     for key in MANIFEST_KEYS_REQUIRED:
-        if values.get(key) is None:
-            problems.append(Issue(raw.file, None, key, "manifest_missing_key"))
-    if (
-        values.get("contract_version") is not None
-        and values["contract_version"] != CONTRACT_VERSION
-    ):
-        problems.append(bad("contract_version", "manifest_contract_version"))
-    code = values.get("municipality_code")
+        if value(key) is None:
+            problems.append((i, "manifest", Issue(raw.file, None, key, "manifest_missing_key")))
+    version = value("contract_version")
+    if version is not None and version != CONTRACT_VERSION:
+        bad("contract_version", "manifest_contract_version")
+    code = value("municipality_code")
     if code is not None:
         code = code.upper()
         if re.fullmatch(MUNICIPALITY_CODE_PATTERN, code) and code in municipality_codes():
             info.municipality_code = code
         else:
-            problems.append(bad("municipality_code", "manifest_municipality"))
-    if values.get("extract_date") is not None:
-        parsed = pl.select(_parse_date(pl.lit(values["extract_date"]))).item()
+            bad("municipality_code", "manifest_municipality")
+    if value("extract_date") is not None:
+        parsed = values["extract_date"][2]
         if parsed is not None and EARLIEST_DATE <= parsed <= received_on:
             info.extract_date = parsed
         else:
-            problems.append(bad("extract_date", "manifest_extract_date"))
-    personal = guard.scan(raw.frame, ROW, ["key", "value"])
-    if personal.is_empty():
-        info.source_system = values.get("source_system")
-    return info, pl.concat(
-        [
-            issues_frame(problems, "manifest"),
-            model_issues,
-            _located(personal, raw),
-        ]
-    )
+            bad("extract_date", "manifest_extract_date")
+    return info
 
 
 def _column_issues(raw: RawTable, expected: tuple[str, ...]) -> list[Issue]:
@@ -201,95 +370,171 @@ def _parse_date(text: pl.Expr) -> pl.Expr:
     )
 
 
-def _parse_date_column(text: pl.Series) -> tuple[pl.Series, list[str]]:
-    """The column as dates and the formats found in it; the second format is only tried on the
-    values the first did not parse (a whole column is usually in one format)."""
-    iso = text.str.to_date("%Y-%m-%d", strict=False)
-    unparsed = iso.is_null() & text.is_not_null()
-    found = ["YYYY-MM-DD"] if iso.null_count() < iso.len() else []
-    if not unparsed.any():
-        return iso, found
-    dmy = text.str.to_date("%d-%m-%Y", strict=False)
-    if (dmy.is_not_null() & unparsed).any():
-        found.append("DD-MM-YYYY")
-    return iso.fill_null(dmy), found
+def type_tables(
+    name: str, raws: dict[int, RawTable], columns: tuple[Column, ...], names: _Names
+) -> tuple[pl.DataFrame | None, pl.DataFrame, dict[int, str | None], pl.DataFrame | None]:
+    """Parse dates and normalise enums of one table over the batch.
 
-
-def type_table(
-    raw: RawTable, columns: tuple[Column, ...]
-) -> tuple[pl.DataFrame | None, pl.DataFrame, str | None]:
-    """Parse dates and normalise enums; issues: missing/extra columns, unparsable dates, and
-    personal data (the guard sees every value that is not a valid date or enum)."""
-    names = tuple(c.name for c in columns)
-    problems = _column_issues(raw, names)
-    if problems:
+    Returns the typed batch (DELIVERY, ROW and the contract's columns) of the deliveries whose
+    columns are right, the issues (missing/extra columns, unparsable dates, personal data: the
+    guard sees every value that is not a valid date or enum) and, per typed delivery, the date
+    formats found (None when no date was filled in), and the date cells (DELIVERY, row,
+    column) whose text is not a date.
+    """
+    contract = tuple(c.name for c in columns)
+    parts = []
+    good = []
+    for i, raw in raws.items():
+        problems = _column_issues(raw, contract)
+        if not problems:
+            good.append(i)
+            continue
         # Without the right columns nothing else is checked, but the guard still looks at all.
         personal = guard.scan(raw.frame, ROW, list(raw.columns))
-        return None, pl.concat([issues_frame(problems, raw.name), _located(personal, raw)]), None
-    parsed = {c.name: _parse_date_column(raw.frame[c.name]) for c in columns if c.kind == "date"}
-    enums = {c.name: c.values for c in columns if c.kind == "enum"}
-    typed = raw.frame.with_columns(
-        *(series.alias(name) for name, (series, _) in parsed.items()),
-        *(pl.col(c).str.to_lowercase() for c in enums),
+        parts += [
+            _batch_issues([(i, name, issue) for issue in problems]),
+            names.locate(
+                personal.with_columns(
+                    pl.lit(i, dtype=pl.Int64).alias(DELIVERY), pl.lit(name).alias("table")
+                )
+            ),
+        ]
+    if not good:
+        return None, pl.concat([_batch_issues([]), *parts]), {}, None
+    text = pl.concat(
+        raws[i].frame.select(pl.lit(i, dtype=pl.Int64).alias(DELIVERY), ROW, *contract)
+        for i in good
     )
-    bad_dates = (
-        _unparsed_dates(raw, typed, list(parsed))
-        .with_columns(pl.lit("date_format").alias("rule"))
-        .pipe(_with_file, raw)
+    dates = [c.name for c in columns if c.kind == "date"]
+    enums = {c.name: c.values for c in columns if c.kind == "enum"}
+    iso = text.select(pl.col(c).str.to_date("%Y-%m-%d", strict=False) for c in dates)
+    # The second format is only tried on columns the first left unparsed (a whole column is
+    # usually in one format).
+    unparsed = (
+        iso.select((pl.col(c).is_null() & text[c].is_not_null()).any() for c in dates).row(0)
+        if dates
+        else ()
+    )
+    parsed = iso.with_columns(
+        pl.col(c).fill_null(text[c].str.to_date("%d-%m-%Y", strict=False))
+        for c, needed in zip(dates, unparsed, strict=True)
+        if needed
+    )
+    date_formats: dict[int, str | None] = {i: None for i in good}
+    if dates:
+        found = (
+            pl.concat(
+                [text.select(DELIVERY), iso.rename(lambda c: f"iso_{c}"), parsed], how="horizontal"
+            )
+            .select(
+                DELIVERY,
+                pl.any_horizontal(pl.col(f"iso_{c}").is_not_null() for c in dates).alias("iso"),
+                pl.any_horizontal(
+                    pl.col(c).is_not_null() & pl.col(f"iso_{c}").is_null() for c in dates
+                ).alias("dmy"),
+            )
+            .group_by(DELIVERY)
+            .agg(pl.col("iso").any(), pl.col("dmy").any())
+        )
+        for i, has_iso, has_dmy in found.iter_rows():
+            shown = [f for f, has in (("YYYY-MM-DD", has_iso), ("DD-MM-YYYY", has_dmy)) if has]
+            date_formats[i] = " and ".join(shown) or None
+    typed = text.with_columns(
+        *(parsed[c] for c in dates), *(pl.col(c).str.to_lowercase() for c in enums)
+    )
+    unparsed_cells = _unparsed_dates(text, typed, dates)
+    bad_dates = unparsed_cells.with_columns(
+        pl.lit(name).alias("table"), pl.lit("date_format").alias("rule")
     )
     # Valid dates and enum values cannot carry personal data: blank them before the guard.
-    guarded = raw.frame.with_columns(
-        *(pl.when(typed[c].is_null()).then(pl.col(c)).alias(c) for c in parsed),
+    guarded = text.with_columns(
+        *(pl.when(typed[c].is_null()).then(pl.col(c)).alias(c) for c in dates),
         *(pl.when(~typed[c].is_in(values)).then(pl.col(c)).alias(c) for c, values in enums.items()),
     )
-    personal = _located(guard.scan(guarded, ROW, list(names)), raw)
-    formats = [f for f in ("YYYY-MM-DD", "DD-MM-YYYY") if any(f in p[1] for p in parsed.values())]
-    return typed, pl.concat([issues_frame(bad_dates), personal]), " and ".join(formats) or None
+    personal = guard.scan(_keyed(guarded), _GUARD_KEY, list(contract)).pipe(_unkeyed, name)
+    issues = pl.concat([*parts, names.locate(bad_dates), names.locate(personal)])
+    return typed, issues, date_formats, unparsed_cells
 
 
-def _with_file(frame: pl.DataFrame, raw: RawTable) -> pl.DataFrame:
-    return frame.with_columns(pl.lit(raw.name).alias("table"), pl.lit(raw.file).alias("file"))
+@cache
+def _batch_schema(name: str) -> pa.DataFrameSchema:
+    """The table's pandera schema without its uniqueness checks, which hold per delivery."""
+    schema = MODELS[name].to_schema()
+    unique = [column for column, spec in schema.columns.items() if spec.unique]
+    return schema.update_columns({column: {"unique": False} for column in unique})
 
 
-def _located(found: pl.DataFrame, raw: RawTable) -> pl.DataFrame:
-    """Guard findings (row, normalised column, rule) as issues named as in the file."""
-    return issues_frame(
-        found.with_columns(pl.col("column").replace_strict(raw.columns, default=None)).pipe(
-            _with_file, raw
-        )
-    )
+def _unique_columns(name: str) -> list[str]:
+    return [c for c, spec in MODELS[name].to_schema().columns.items() if spec.unique]
 
 
-def validate_model(raw: RawTable, typed: pl.DataFrame) -> pl.DataFrame:
-    """The table's pandera model over the collected frame; failures as value-free issues."""
-    model = MODELS[raw.name]
+def validate_batch(
+    name: str,
+    typed: pl.DataFrame,
+    names: _Names,
+    unparsed: pl.DataFrame | None = None,
+    *,
+    locate: bool = True,
+) -> pl.DataFrame:
+    """The table's pandera model over the collected batch; failures as value-free issues.
+
+    Uniqueness is judged within each delivery (pandera's own check would compare deliveries):
+    like pandera's, every copy of a repeated value (a missing one included) is reported.
+    `unparsed` (DELIVERY, row, column) are date cells whose text was not a date.
+    """
+    schema = _batch_schema(name)
+    contract = list(schema.columns)
+    rows = typed.select(pl.col(DELIVERY), pl.col(ROW).alias("row")).with_row_index("index")
     try:
-        model.validate(typed.drop(ROW), lazy=True)
+        schema.validate(typed.select(contract), lazy=True)
     except SchemaErrors as exc:
         # failure_case holds the offending values: select everything but it, straight away.
         failures = exc.failure_cases.select("column", "check", "index")
     else:
-        return issues_frame([])
-    rows = typed.select(pl.col(ROW).alias("row")).with_row_index("index")
-    return issues_frame(
+        failures = pl.DataFrame(schema={"column": pl.String, "check": pl.String, "index": pl.Int64})
+    found = (
         failures.with_columns(
             pl.col("check").str.extract(r"^([a-z_]+)").replace_strict(CHECK_RULES).alias("rule"),
             pl.col("index").cast(pl.UInt32),
-            pl.col("column").replace_strict(raw.columns, default=None),
         )
+        # A failure without a row (the frame's schema) is the same for every delivery.
         .join(rows, on="index", how="left")
-        .pipe(_with_file, raw)
-    ).pipe(_without_date_format_duplicates, typed, raw)
+        .select(DELIVERY, "row", "column", "rule")
+    )
+    if found[DELIVERY].has_nulls():
+        every = rows.select(DELIVERY).unique()
+        schema_level = (
+            found.filter(pl.col(DELIVERY).is_null()).drop(DELIVERY).join(every, how="cross")
+        )
+        found = pl.concat(
+            [found.filter(pl.col(DELIVERY).is_not_null()), schema_level.select(found.columns)]
+        )
+    duplicates = [
+        typed.filter(pl.col(c).is_duplicated().over(DELIVERY)).select(
+            DELIVERY,
+            pl.col(ROW).alias("row"),
+            pl.lit(c).alias("column"),
+            pl.lit("unique").alias("rule"),
+        )
+        for c in _unique_columns(name)
+    ]
+    found = pl.concat([found.cast({DELIVERY: pl.Int64, "row": pl.Int64}), *duplicates])
+    if unparsed is not None:
+        # An unparsable required date is reported as date_format, not also as required.
+        blank = unparsed.with_columns(pl.lit("required").alias("rule"))
+        found = found.join(blank, on=[DELIVERY, "row", "column", "rule"], how="anti")
+    found = found.with_columns(pl.lit(name).alias("table"))
+    return names.locate(found) if locate else found
 
 
-def _unparsed_dates(raw: RawTable, typed: pl.DataFrame, dates: list[str]) -> pl.DataFrame:
-    """(row, column as in the file) of every date cell holding text that is not a date."""
+def _unparsed_dates(text: pl.DataFrame, typed: pl.DataFrame, dates: list[str]) -> pl.DataFrame:
+    """(DELIVERY, row, column) of every date cell holding text that is not a date."""
     return pl.concat(
         [
-            pl.DataFrame(schema={"row": pl.Int64, "column": pl.String}),
+            pl.DataFrame(schema={DELIVERY: pl.Int64, "row": pl.Int64, "column": pl.String}),
             *(
-                typed.filter(pl.col(c).is_null() & raw.frame[c].is_not_null()).select(
-                    pl.col(ROW).alias("row"), pl.lit(raw.columns[c]).alias("column")
+                typed.filter(pl.col(c).is_null() & text[c].is_not_null()).select(
+                    DELIVERY, pl.col(ROW).alias("row"), pl.lit(c).alias("column")
                 )
                 for c in dates
             ),
@@ -297,19 +542,11 @@ def _unparsed_dates(raw: RawTable, typed: pl.DataFrame, dates: list[str]) -> pl.
     )
 
 
-def _without_date_format_duplicates(
-    issues: pl.DataFrame, typed: pl.DataFrame, raw: RawTable
-) -> pl.DataFrame:
-    """An unparsable required date is reported as date_format, not also as required."""
-    dates = [c for c in typed.columns if c != ROW and typed[c].dtype == pl.Date]
-    blank = _unparsed_dates(raw, typed, dates).with_columns(pl.lit("required").alias("rule"))
-    return issues.join(blank, on=["row", "column", "rule"], how="anti")
-
-
-def _cross_table_rules(extract_date: date | None) -> dict[str, list[tuple[str, str, pl.Expr]]]:
+def _cross_table_rules() -> dict[str, list[tuple[str, str, pl.Expr]]]:
     """Per table: (column, rule, expression true on a row breaking it), on the joined frames.
 
-    `_known`/`_case_date` come from the case of the row, `_kid` from the child of a help row.
+    `_known`/`_case_date` come from the case of the row, `_kid` from the child of a help row,
+    `_extract` is the delivery's extract_date (null when the manifest gave none).
     """
     unknown = pl.col("case_id").is_not_null() & pl.col("_known").is_null()
     rd, case_date = pl.col("report_date"), pl.col("_case_date")
@@ -352,111 +589,154 @@ def _cross_table_rules(extract_date: date | None) -> dict[str, list[tuple[str, s
             ("followup_date", "followup_not_after_report", pl.col("followup_date") <= case_date),
         ],
     }
-    if extract_date is not None:
-        for name in rules:
-            rules[name] += [
-                (c.name, "date_after_extract", pl.col(c.name) > extract_date)
-                for c in TABLES[name]
-                if c.kind == "date"
-            ]
+    for name in rules:
+        rules[name] += [
+            (c.name, "date_after_extract", pl.col(c.name) > pl.col("_extract"))
+            for c in TABLES[name]
+            if c.kind == "date"
+        ]
     return rules
 
 
 def cross_table_issues(
     tables: dict[str, pl.DataFrame],
-    files: dict[str, str],
-    extract_date: date | None,
-    raws: dict[str, RawTable],
-) -> tuple[pl.DataFrame, dict[str, int]]:
-    """Rules between rows and tables: one left join per table, then one pass of row flags.
+    typed_in: dict[str, list[int]],
+    extracts: pl.DataFrame,
+    names: _Names,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Rules between rows and tables, within each delivery: one left join per table, then one
+    pass of row flags.
 
-    Returns the issues and the counts of the row-level warnings found on the way.
+    Returns the issues and the counts (DELIVERY, rule, len) of the row-level warnings found.
     """
-    lazy = {name: frame.lazy() for name, frame in tables.items()}
-    if "cases" in lazy:
-        index = (
-            lazy["cases"]
-            .filter(pl.col("case_id").is_not_null())
-            .unique("case_id", keep="first")
-            .select(
-                "case_id", pl.col("report_date").alias("_case_date"), pl.lit(True).alias("_known")
+    lazy = {
+        name: frame.lazy().join(extracts.lazy(), on=DELIVERY, how="left")
+        for name, frame in tables.items()
+    }
+    # A delivery without typed cases (or children) has nothing to judge its rows against
+    # (the missing file or column rejects it anyway): its rows count as known.
+    without_cases = ~pl.col(DELIVERY).is_in(typed_in.get("cases", []))
+    index = (
+        tables["cases"]
+        .lazy()
+        .filter(pl.col("case_id").is_not_null())
+        .unique([DELIVERY, "case_id"], keep="first")
+        .select(
+            DELIVERY,
+            "case_id",
+            pl.col("report_date").alias("_case_date"),
+            pl.lit(True).alias("_known"),
+        )
+        if "cases" in tables
+        else pl.LazyFrame(
+            schema={
+                DELIVERY: pl.Int64,
+                "case_id": pl.String,
+                "_case_date": pl.Date,
+                "_known": pl.Boolean,
+            }
+        )
+    )
+    for name in ("reports", "children", "help", "followups"):
+        if name in lazy:
+            lazy[name] = (
+                lazy[name]
+                .join(index, on=[DELIVERY, "case_id"], how="left")
+                .with_columns(
+                    pl.when(without_cases).then(True).otherwise(pl.col("_known")).alias("_known")
+                )
+            )
+    if "help" in lazy:
+        kids = (
+            tables["children"]
+            .lazy()
+            .select(DELIVERY, "case_id", "child_id", pl.lit(True).alias("_kid"))
+            .drop_nulls(["case_id", "child_id"])
+            .unique([DELIVERY, "case_id", "child_id"])
+            if "children" in tables
+            else pl.LazyFrame(
+                schema={
+                    DELIVERY: pl.Int64,
+                    "case_id": pl.String,
+                    "child_id": pl.String,
+                    "_kid": pl.Boolean,
+                }
             )
         )
-        for name in ("reports", "children", "help", "followups"):
-            if name in lazy:
-                lazy[name] = lazy[name].join(index, on="case_id", how="left")
-    else:
-        # Without cases nothing case-related can be judged (the missing file rejects anyway).
-        for name in ("reports", "children", "help", "followups"):
-            if name in lazy:
-                lazy[name] = lazy[name].with_columns(
-                    pl.lit(None, dtype=pl.Date).alias("_case_date"), pl.lit(True).alias("_known")
-                )
-    if "help" in lazy and "children" in lazy:
-        kids = (
-            lazy["children"]
-            .select("case_id", "child_id", pl.lit(True).alias("_kid"))
-            .drop_nulls(["case_id", "child_id"])
-            .unique(["case_id", "child_id"])
+        without_children = ~pl.col(DELIVERY).is_in(typed_in.get("children", []))
+        lazy["help"] = (
+            lazy["help"]
+            .join(kids, on=[DELIVERY, "case_id", "child_id"], how="left")
+            .with_columns(
+                pl.when(without_children).then(True).otherwise(pl.col("_kid")).alias("_kid")
+            )
         )
-        lazy["help"] = lazy["help"].join(kids, on=["case_id", "child_id"], how="left")
-    elif "help" in lazy:
-        lazy["help"] = lazy["help"].with_columns(pl.lit(True).alias("_kid"))
-    rules = _cross_table_rules(extract_date)
+    rules = _cross_table_rules()
     plans = []
     for name, frame in lazy.items():
         flags = [
             expr.fill_null(False).alias(f"{rule}|{column}") for column, rule, expr in rules[name]
         ]
         plans.append(
-            frame.select(pl.col(ROW).alias("row"), *flags)
-            .unpivot(index="row", variable_name="flag", value_name="broken")
+            frame.select(DELIVERY, pl.col(ROW).alias("row"), *flags)
+            .unpivot(index=[DELIVERY, "row"], variable_name="flag", value_name="broken")
             .filter(pl.col("broken"))
             .select(
+                DELIVERY,
                 pl.lit(name).alias("table"),
-                pl.lit(files[name]).alias("file"),
                 "row",
                 pl.col("flag").str.split_exact("|", 1).struct.field("field_1").alias("column"),
                 pl.col("flag").str.split_exact("|", 1).struct.field("field_0").alias("rule"),
             )
         )
-    found = pl.concat([issues_frame([]), *pl.collect_all(plans)])
-    warnings = found.filter(pl.col("rule").is_in(list(WARNING_TEXTS)))
-    counts = dict(warnings.group_by("rule").len().iter_rows())
-    found = found.filter(~pl.col("rule").is_in(list(WARNING_TEXTS)))
-    shown = pl.DataFrame(
-        [(name, c, raws[name].columns[c]) for name in tables for c in raws[name].columns],
-        schema={"table": pl.String, "column": pl.String, "shown": pl.String},
-        orient="row",
+    found = pl.concat(
+        [
+            pl.DataFrame(schema={k: v for k, v in BATCH_ISSUE_SCHEMA.items() if k != "file"}),
+            *pl.collect_all(plans),
+        ]
     )
-    found = found.join(shown, on=["table", "column"], how="left").with_columns(
-        pl.col("shown").alias("column")
-    )
-    return issues_frame(found), counts
+    warned = pl.col("rule").is_in(list(WARNING_TEXTS))
+    counts = found.filter(warned).group_by(DELIVERY, "rule").len()
+    return names.locate(found.filter(~warned)), counts
 
 
 def table_warnings(
-    tables: dict[str, pl.DataFrame], files: dict[str, str], row_warnings: dict[str, int]
-) -> list[DeliveryWarning]:
-    """Findings worth a look that do not block the delivery."""
-    warnings = []
-    if row_warnings.get("help_before_report"):
-        count = row_warnings["help_before_report"]
-        warnings.append(DeliveryWarning("help_before_report", files["help"], count))
-    cases, help_, children = tables.get("cases"), tables.get("help"), tables.get("children")
-    if cases is not None and help_ is not None and children is not None:
-        lonely = (
-            children.lazy()
-            .select("case_id")
-            .unique()
-            .join(help_.lazy().select("case_id").unique(), on="case_id", how="anti")
-            .join(cases.lazy().select("case_id"), on="case_id", how="semi")
-            .select(pl.len())
-            .collect()
-            .item()
+    tables: dict[str, pl.DataFrame],
+    typed_in: dict[str, list[int]],
+    row_warnings: pl.DataFrame,
+    names: _Names,
+) -> dict[int, list[DeliveryWarning]]:
+    """Per delivery, the findings worth a look that do not block it."""
+    files = dict(((i, table), file) for i, table, file in names.files.iter_rows())
+    warnings: dict[int, list[DeliveryWarning]] = {}
+    for i, count in (
+        row_warnings.filter(pl.col("rule") == "help_before_report")
+        .select(DELIVERY, "len")
+        .iter_rows()
+    ):
+        warnings.setdefault(i, []).append(
+            DeliveryWarning("help_before_report", files[(i, "help")], count)
         )
-        if lonely:
-            warnings.append(DeliveryWarning("children_without_help", files["cases"], lonely))
+    if all(name in tables for name in ("cases", "help", "children")):
+        complete = set(typed_in["cases"]) & set(typed_in["help"]) & set(typed_in["children"])
+        keys = [DELIVERY, "case_id"]
+        lonely = (
+            tables["children"]
+            .lazy()
+            .filter(pl.col(DELIVERY).is_in(list(complete)))
+            .select(keys)
+            .unique()
+            .join(tables["help"].lazy().select(keys).unique(), on=keys, how="anti")
+            .join(tables["cases"].lazy().select(keys), on=keys, how="semi")
+            .group_by(DELIVERY)
+            .len()
+            .sort(DELIVERY)
+            .collect()
+        )
+        for i, count in lonely.iter_rows():
+            warnings.setdefault(i, []).append(
+                DeliveryWarning("children_without_help", files[(i, "cases")], count)
+            )
     return warnings
 
 

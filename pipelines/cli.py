@@ -56,7 +56,7 @@ def run_ingest(args: argparse.Namespace, paths: Paths) -> int:
         raise UsageError("no delivery found (a folder with manifest.csv, a .zip or an .xlsx)")
     # Imported here: pandera (via the checks) takes seconds to import, and every other
     # `hgkm` command would pay for it at start-up otherwise.
-    from pipelines.load import ingest
+    from pipelines.load import ingest_many
 
     reports = []
     try:
@@ -65,8 +65,7 @@ def run_ingest(args: argparse.Namespace, paths: Paths) -> int:
         print(f"hgkm ingest: cannot open the warehouse ({exc.__class__.__name__})", file=sys.stderr)
         return 1
     try:
-        for source in sources:
-            report = ingest(paths, source, drop_invalid_rows=args.drop_invalid_rows, con=con)
+        for report in ingest_many(con, sources, drop_invalid_rows=args.drop_invalid_rows):
             reports.append(report)
             if not args.json:
                 print(report.render_text(), end="\n\n", flush=True)

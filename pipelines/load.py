@@ -1,12 +1,15 @@
-"""Ingest one delivery: read, check, and record it in the warehouse in one transaction.
+"""Ingest deliveries: read, check, and record each in the warehouse in its own transaction.
 
 Accepted deliveries load their case tables; rejected ones are recorded without them. The same
-content (by hash) already accepted is reported as already loaded and changes nothing.
+content (by hash) already accepted is reported as already loaded and changes nothing. Many
+deliveries are read and checked in batches (the checks' fixed cost per call is shared), then
+recorded one by one, in order, exactly as if each had been ingested alone.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
@@ -17,13 +20,17 @@ import polars as pl
 from hgkm.faults import checkpoint
 from hgkm.settings import Paths
 from pipelines import checks, warehouse
-from pipelines.checks import CheckResult, check_delivery
+from pipelines.checks import CheckResult, check_deliveries
 from pipelines.contract import TABLES
-from pipelines.read import read_delivery
+from pipelines.read import Delivery, read_delivery
 from pipelines.report import DeliveryReport, DeliveryWarning
 
 # A newer delivery with this share fewer cases than the current one is worth a warning.
 CASE_DROP_WARNING = 0.20
+# A batch is checked once it holds this many rows (or deliveries): large enough to share the
+# checks' fixed cost, small enough to keep the memory of a national ingest bounded.
+BATCH_ROWS = 400_000
+BATCH_DELIVERIES = 64
 
 
 def ingest(
@@ -39,12 +46,71 @@ def ingest(
     `con`, an open warehouse connection, saves reopening the warehouse for each of many
     deliveries; without it the warehouse is opened and closed here.
     """
-    received_at = received_at or datetime.now().replace(microsecond=0)
+    received_at = received_at or _now()
     delivery = read_delivery(source)
     checkpoint("ingest.read")
-    result = check_delivery(delivery, received_at.date())
+    (result,) = check_deliveries([delivery], [received_at.date()])
+    own = con is None
+    con = warehouse.connect(paths.warehouse) if con is None else con
+    try:
+        return _store(con, delivery, result, received_at, drop_invalid_rows)
+    finally:
+        if own:
+            con.close()
+
+
+def ingest_many(
+    con: duckdb.DuckDBPyConnection,
+    sources: Sequence[Path],
+    *,
+    drop_invalid_rows: bool = False,
+) -> Iterator[DeliveryReport]:
+    """`ingest` of each source in turn, checked in batches; yields each report once recorded.
+
+    Each delivery keeps its own transaction and its own reception time (when it was read), and
+    is recorded after the ones before it: supersession and already-loaded are judged against
+    the warehouse as those left it.
+    """
+    batch: list[tuple[Delivery, datetime]] = []
+    rows = 0
+    for source in sources:
+        received_at = _now()
+        delivery = read_delivery(source)
+        checkpoint("ingest.read")
+        batch.append((delivery, received_at))
+        rows += sum(raw.frame.height for raw in delivery.tables.values())
+        if rows >= BATCH_ROWS or len(batch) >= BATCH_DELIVERIES:
+            yield from _store_batch(con, batch, drop_invalid_rows)
+            batch, rows = [], 0
+    yield from _store_batch(con, batch, drop_invalid_rows)
+
+
+def _now() -> datetime:
+    return datetime.now().replace(microsecond=0)
+
+
+def _store_batch(
+    con: duckdb.DuckDBPyConnection,
+    batch: list[tuple[Delivery, datetime]],
+    drop_invalid_rows: bool,
+) -> Iterator[DeliveryReport]:
+    if not batch:
+        return
+    results = check_deliveries([d for d, _ in batch], [at.date() for _, at in batch])
+    for (delivery, received_at), result in zip(batch, results, strict=True):
+        yield _store(con, delivery, result, received_at, drop_invalid_rows)
+
+
+def _store(
+    con: duckdb.DuckDBPyConnection,
+    delivery: Delivery,
+    result: CheckResult,
+    received_at: datetime,
+    drop_invalid_rows: bool,
+) -> DeliveryReport:
+    """The delivery's report, and its record in the warehouse unless already loaded."""
     report = DeliveryReport(
-        source=source,
+        source=delivery.source,
         status="accepted",
         shape=delivery.shape,
         content_hash=delivery.content_hash,
@@ -64,28 +130,22 @@ def ingest(
             tables, report.rows_dropped = checks.drop_invalid_rows(result)
         else:
             report.status = "rejected"
-    own = con is None
-    con = warehouse.connect(paths.warehouse) if con is None else con
-    try:
-        # Content accepted before is a no-op whatever this run would decide (e.g. it was
-        # loaded with --drop-invalid-rows and is sent again without it).
-        previous = con.execute(
-            "select delivery_id from deliveries where content_hash = ? and status = 'accepted'"
-            " order by delivery_id limit 1",
-            [report.content_hash],
-        ).fetchone()
-        if previous is not None:
-            report.status = "already_loaded"
-            report.delivery_id = int(previous[0])
-            report.current = _is_current(con, report)
-            return report
-        if report.status == "accepted":
-            report.warnings.extend(_supersession_warnings(con, report, tables))
-        _record(con, report, tables, result)
+    # Content accepted before is a no-op whatever this run would decide (e.g. it was
+    # loaded with --drop-invalid-rows and is sent again without it).
+    previous = con.execute(
+        "select delivery_id from deliveries where content_hash = ? and status = 'accepted'"
+        " order by delivery_id limit 1",
+        [report.content_hash],
+    ).fetchone()
+    if previous is not None:
+        report.status = "already_loaded"
+        report.delivery_id = int(previous[0])
         report.current = _is_current(con, report)
-    finally:
-        if own:
-            con.close()
+        return report
+    if report.status == "accepted":
+        report.warnings.extend(_supersession_warnings(con, report, tables))
+    _record(con, report, tables, result)
+    report.current = _is_current(con, report)
     return report
 
 

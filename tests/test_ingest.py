@@ -12,12 +12,16 @@ from datetime import datetime
 from pathlib import Path
 
 import duckdb
+import polars as pl
 import pytest
 from conftest import HGKM
 from deliveries import valid_rows, write_folder, write_xlsx, write_zip
 
 from hgkm.settings import Paths
+from pipelines import load, warehouse
+from pipelines.checks import check_deliveries, check_delivery
 from pipelines.load import ingest
+from pipelines.read import read_delivery
 
 T0 = datetime(2026, 11, 1, 9, 0)
 
@@ -355,3 +359,149 @@ def test_a_load_that_kills_itself_at_the_checkpoint_changes_nothing(tmp_path, hg
     assert killed.returncode == -signal.SIGKILL
     assert time.monotonic() - started < 60
     assert dump(warehouse) == before
+
+
+def _batch_cases(tmp_path: Path) -> list[tuple[Path, set[tuple]]]:
+    """Deliveries that differ in what each must be judged on, each with the issues it has
+    alone (file, row, column, rule), written out by hand from the contract."""
+    cases: list[tuple[Path, set[tuple]]] = []
+
+    def add(rows, expected: set[tuple], **options: str) -> None:
+        cases.append((write_folder(tmp_path / f"d{len(cases)}", rows, **options), expected))
+
+    add(valid_rows(), set())
+    add(valid_rows(), set())  # the same case and child ids again: no duplicate across deliveries
+    rows = valid_rows()
+    rows["cases"][2]["case_id"] = "case-0001"
+    add(rows, {("cases.csv", 2, "case_id", "unique"), ("cases.csv", 4, "case_id", "unique")})
+    rows = valid_rows()
+    rows["help"][1]["child_id"] = "kind-0002"  # a child of another case here (not elsewhere)
+    add(rows, {("help.csv", 3, "child_id", "child_of_other_case")})
+    rows = valid_rows()
+    rows["cases"] = rows["cases"][:2]  # case-0003 exists in the other deliveries only
+    rows["reports"].append(
+        {"case_id": "case-0003", "report_date": "2026-03-01", "reporter": "police"}
+    )
+    add(rows, {("reports.csv", 4, "case_id", "unknown_case")})
+    rows = valid_rows()
+    for row in rows["cases"]:
+        row["date_of_birth"] = "1980-01-01"
+    add(rows, {("cases.csv", None, "date_of_birth", "unexpected_column")})
+    add(valid_rows(), set(), encoding="cp1252", delimiter=";", dates="dmy")
+    rows = valid_rows()
+    del rows["children"]
+    add(rows, {("children.csv", None, None, "missing_file")})
+    rows = valid_rows()
+    rows["cases"][1]["violence_type"] = "piet@voorbeeld.nl"
+    add(
+        rows,
+        {
+            ("cases.csv", 3, "violence_type", "personal_data_email"),
+            ("cases.csv", 3, "violence_type", "enum_value"),
+        },
+    )
+    rows = valid_rows()
+    rows["manifest"][2]["value"] = "2026-01-01"  # before case-0003 and a follow-up
+    add(
+        rows,
+        {
+            ("cases.csv", 4, "report_date", "date_after_extract"),
+            ("cases.csv", 4, "coordinator_date", "date_after_extract"),
+            ("followups.csv", 3, "followup_date", "date_after_extract"),
+        },
+    )
+    rows = valid_rows()
+    rows["help"][0]["offered_date"] = "2025-01-05"  # a warning only
+    add(rows, set())
+    return cases
+
+
+def test_a_batch_checks_each_delivery_as_if_alone(tmp_path):
+    cases = _batch_cases(tmp_path)
+    deliveries = [read_delivery(path) for path, _ in cases]
+    batch = check_deliveries(deliveries, [T0.date()] * len(deliveries))
+    for (path, expected), delivery, result in zip(cases, deliveries, batch, strict=True):
+        found = {tuple(r) for r in result.issues.select("file", "row", "column", "rule").rows()}
+        assert found == expected, path.name
+        alone = check_delivery(delivery, T0.date())
+        assert result.issues.sort(pl.all()).equals(alone.issues.sort(pl.all())), path.name
+        assert (result.warnings, result.manifest, result.formats) == (
+            alone.warnings,
+            alone.manifest,
+            alone.formats,
+        ), path.name
+        assert result.tables.keys() == alone.tables.keys(), path.name
+        for name, frame in result.tables.items():
+            assert frame.equals(alone.tables[name]), (path.name, name)
+    warnings = [[(w.rule, w.count) for w in result.warnings] for result in batch]
+    assert warnings[-1] == [("help_before_report", 1)]
+    assert all(w == [] for w in warnings[:5] + warnings[6:-1])
+    assert batch[5].warnings == [] and "cases" not in batch[5].tables
+    assert batch[5].tables["reports"].height == 2
+    assert batch[0].formats["cases.csv"]["dates"] == "YYYY-MM-DD"
+    assert batch[6].formats["cases.csv"] == {
+        "encoding": "utf-8",  # plain ASCII: it decodes as UTF-8 first
+        "delimiter": ";",
+        "dates": "DD-MM-YYYY",
+    }
+    assert batch[9].manifest.extract_date == datetime(2026, 1, 1).date()
+    assert batch[8].manifest.source_system == "Testsysteem"
+
+
+def test_batched_ingest_records_like_one_delivery_at_a_time(tmp_path, monkeypatch):
+    newer = write_folder(tmp_path / "a", with_extract("2026-10-01"))
+    again = write_folder(tmp_path / "a-again", with_extract("2026-10-01"))
+    older = write_folder(tmp_path / "b", with_extract("2026-09-01"))
+    shrunk = with_extract("2026-10-01")
+    shrunk["cases"] = shrunk["cases"][:1]
+    for name in ("reports", "children", "help", "followups"):
+        shrunk[name] = [r for r in shrunk[name] if r["case_id"] == "case-0001"]
+    correction = write_folder(tmp_path / "c", shrunk)
+    broken = with_extract("2026-10-15")
+    broken["help"][0]["end_date"] = "2025-01-01"
+    rejected = write_folder(tmp_path / "d", broken)
+    sources = [newer, again, older, correction, rejected]
+
+    one_by_one = Paths(tmp_path / "one")
+    alone = [ingest(one_by_one, source) for source in sources]
+    # Three deliveries per batch: the copy meets its original inside a batch, the correction
+    # the deliveries of the batch before.
+    monkeypatch.setattr(load, "BATCH_DELIVERIES", 3)
+    batched = Paths(tmp_path / "batched")
+    con = warehouse.connect(batched.warehouse)
+    try:
+        reports = list(load.ingest_many(con, sources))
+    finally:
+        con.close()
+
+    def outcome(report):
+        return (
+            report.status,
+            report.delivery_id,
+            report.current,
+            [(w.rule, w.count) for w in report.warnings],
+            report.error_counts,
+        )
+
+    assert [outcome(r) for r in reports] == [
+        # Current as the report is made: the first is, until the correction supersedes it.
+        ("accepted", 1, True, [], {}),
+        ("already_loaded", 1, True, [], {}),
+        ("accepted", 2, False, [("older_extract", 1)], {}),
+        ("accepted", 3, True, [("correction", 1), ("case_count_drop", 2)], {}),
+        ("rejected", 4, False, [], {"end_before_start": 1}),
+    ]
+    assert [outcome(r) for r in reports] == [outcome(r) for r in alone]
+
+    def without_times(warehouse_path: Path) -> dict[str, list[tuple]]:
+        tables = dump(warehouse_path)
+        con = duckdb.connect(str(warehouse_path), read_only=True)
+        try:
+            tables["deliveries"] = con.sql(
+                "select * exclude (received_at) from deliveries order by all"
+            ).fetchall()
+        finally:
+            con.close()
+        return tables
+
+    assert without_times(batched.warehouse) == without_times(one_by_one.warehouse)
