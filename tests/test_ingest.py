@@ -497,9 +497,10 @@ def test_batched_ingest_records_like_one_delivery_at_a_time(tmp_path, monkeypatc
         tables = dump(warehouse_path)
         con = duckdb.connect(str(warehouse_path), read_only=True)
         try:
-            tables["deliveries"] = con.sql(
-                "select * exclude (received_at) from deliveries order by all"
-            ).fetchall()
+            for name in ("deliveries", "current_deliveries"):
+                tables[name] = con.sql(
+                    f"select * exclude (received_at) from {name} order by all"
+                ).fetchall()
         finally:
             con.close()
         return tables
