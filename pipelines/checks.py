@@ -222,11 +222,8 @@ def check_deliveries(
     parts.append(cross)
     issues = pl.concat(parts).unique(keep="first", maintain_order=True)
     warnings = table_warnings(typed, typed_in, row_warnings, names)
-    by_delivery = issues.partition_by(DELIVERY, as_dict=True, include_key=False)
-    tables_by = {
-        name: frame.partition_by(DELIVERY, as_dict=True, include_key=False)
-        for name, frame in typed.items()
-    }
+    by_delivery = _split(issues, len(deliveries))
+    tables_by = {name: _split(frame, len(deliveries)) for name, frame in typed.items()}
     return [
         CheckResult(
             {
@@ -241,6 +238,13 @@ def check_deliveries(
         )
         for i in range(len(deliveries))
     ]
+
+
+def _split(frame: pl.DataFrame, deliveries: int) -> dict[tuple[object, ...], pl.DataFrame]:
+    """The batch's frame per delivery, keyed (DELIVERY,); a batch of one is not copied."""
+    if deliveries == 1:
+        return {(0,): frame.drop(DELIVERY)} if frame.height else {}
+    return frame.partition_by(DELIVERY, as_dict=True, include_key=False)
 
 
 def _keyed(frame: pl.DataFrame) -> pl.DataFrame:
