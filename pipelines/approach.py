@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from functools import cache
 from pathlib import Path
@@ -28,7 +28,7 @@ from pipelines.contract import (
     EARLIEST_DATE,
 )
 from pipelines.read import ROW, RawTable, normalise_table, read_csv_bytes
-from pipelines.report import ERRORS_SHOWN_PER_RULE, Issue
+from pipelines.report import ERRORS_SHOWN_PER_RULE, Issue, error_lines
 
 SUFFIXES = (".csv", ".xlsx")
 STEM = "approach_profiles"
@@ -150,7 +150,7 @@ class ImportReport:
             "rows": self.rows,
             "error_total": sum(self.error_counts.values()),
             "error_counts": self.error_counts,
-            "errors": [issue_dict(i) for i in self.errors],
+            "errors": [asdict(i) for i in self.errors],
         }
 
     def render_text(self) -> str:
@@ -166,28 +166,8 @@ class ImportReport:
                 f"{'y' if len(self.municipalities) == 1 else 'ies'}: "
                 + ", ".join(self.municipalities)
             )
-        total = sum(self.error_counts.values())
-        if total:
-            lines.append(f"  errors ({total}):")
-            for issue in self.errors:
-                where = issue.file + (f" row {issue.row}" if issue.row is not None else "")
-                where += f", column {issue.column}" if issue.column else ""
-                lines.append(f"    - {where}: {issue.rule} — {issue.message}")
-            for rule, n in self.error_counts.items():
-                shown = sum(1 for i in self.errors if i.rule == rule)
-                if n > shown:
-                    lines.append(f"    … {n - shown} more of {rule} ({n} in all)")
+        lines.extend(error_lines(self.errors, self.error_counts))
         return "\n".join(lines)
-
-
-def issue_dict(issue: Issue) -> dict[str, Any]:
-    return {
-        "file": issue.file,
-        "row": issue.row,
-        "column": issue.column,
-        "rule": issue.rule,
-        "message": issue.message,
-    }
 
 
 def issue(file: str, row: int | None, column: str | None, rule: str) -> Issue:
@@ -395,7 +375,7 @@ def record(con: duckdb.DuckDBPyConnection, report: ImportReport, periods: pl.Dat
                 json.dumps(report.municipalities),
                 periods.height,
                 sum(report.error_counts.values()),
-                json.dumps([issue_dict(i) for i in report.errors]),
+                json.dumps([asdict(i) for i in report.errors]),
             ],
         ).fetchall()
         import_id = int(row[0][0])

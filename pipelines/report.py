@@ -202,20 +202,29 @@ class DeliveryReport:
         if self.warnings:
             lines.append(f"  warnings ({len(self.warnings)}):")
             lines.extend(f"    - {w.file}: {w.count} {w.message} [{w.rule}]" for w in self.warnings)
-        if self.error_total:
-            lines.append(f"  errors ({self.error_total}):")
-            for issue in self.errors:
-                where = issue.file
-                if issue.row is not None:
-                    where += f" row {issue.row}"
-                if issue.column:
-                    where += f", column {issue.column}"
-                lines.append(f"    - {where}: {issue.rule} — {issue.message}")
-            shown = Counter(issue.rule for issue in self.errors)
-            for rule, total in self.error_counts.items():
-                if total > shown[rule]:
-                    lines.append(f"    … {total - shown[rule]} more of {rule} ({total} in all)")
+        lines.extend(error_lines(self.errors, self.error_counts))
         return "\n".join(lines)
+
+
+def error_lines(errors: list[Issue], error_counts: dict[str, int]) -> list[str]:
+    """The errors as the team reads them (file, row, column, rule, what to do), the capped
+    rules closed by how many more there are; no lines when there are no errors."""
+    total = sum(error_counts.values())
+    if not total:
+        return []
+    lines = [f"  errors ({total}):"]
+    for issue in errors:
+        where = issue.file
+        if issue.row is not None:
+            where += f" row {issue.row}"
+        if issue.column:
+            where += f", column {issue.column}"
+        lines.append(f"    - {where}: {issue.rule} — {issue.message}")
+    shown = Counter(issue.rule for issue in errors)
+    for rule, n in error_counts.items():
+        if n > shown[rule]:
+            lines.append(f"    … {n - shown[rule]} more of {rule} ({n} in all)")
+    return lines
 
 
 def _format_text(file: str, info: dict[str, str]) -> str:
