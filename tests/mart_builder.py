@@ -24,6 +24,8 @@ import numpy as np
 import polars as pl
 
 from hgkm.reference import municipalities
+from metrics.catalogue import INDICATORS as CATALOGUE
+from metrics.catalogue import catalogue_frame
 
 Z95 = 1.959963984540054
 Z998 = 3.090232306167813
@@ -37,45 +39,22 @@ STALE, REJECTED = "GM0166", "GM1896"
 OVERDISPERSED = "coordinator_within_30d"
 PUBLISHED_AT = datetime(2025, 6, 2, 7, 30)
 
-# id, nl title, en title, polarity, base rate (or median days), breakdown families
-INDICATORS = [
-    ("recurrence_12m", "Nieuwe melding binnen 12 maanden", "New report within 12 months",
-     "lower_is_better", 0.285, "violence_type"),
-    ("violence_continued_18m", "Geweld niet gestopt na 18 maanden",
-     "Violence not stopped after 18 months", "lower_is_better", 0.52, "violence_type"),
-    ("children_without_help", "Kinderen zonder hulpaanbod", "Children without a help offer",
-     "lower_is_better", 0.41, "age_band"),
-    ("families_without_help_offer", "Gezinnen zonder hulpaanbod",
-     "Families without a help offer", "lower_is_better", 0.08, "violence_type"),
-    ("specialist_within_30d", "Specialistische hulp binnen 30 dagen",
-     "Specialist help within 30 days", "higher_is_better", 0.46, "violence_type"),
-    ("time_to_specialist", "Tijd tot specialistische hulp (mediaan, dagen)",
-     "Time to specialist help (median, days)", "lower_is_better", 34.0, "violence_type"),
-    ("coordinator_within_30d", "Eén regisseur binnen 30 dagen", "One coordinator within 30 days",
-     "higher_is_better", 0.63, "violence_type"),
-    ("system_help_partner_violence", "Systeemgerichte hulp bij partnergeweld",
-     "System-oriented help for partner violence", "higher_is_better", 0.37, ""),
-    ("light_help_for_severe", "Alleen lichte hulp bij ernstige onveiligheid",
-     "Only light help for severe unsafety", "lower_is_better", 0.33, "violence_type"),
-    ("recurrence_after_restraining_order", "Nieuwe melding binnen 12 maanden na huisverbod",
-     "New report within 12 months after a restraining order", "lower_is_better", 0.21, ""),
-]  # fmt: skip
-PROPORTIONS = [i[0] for i in INDICATORS if i[0] != "time_to_specialist"]
-SHORT = {
-    "recurrence_12m": ("Nieuwe melding 12 mnd", "New report 12 mo"),
-    "violence_continued_18m": ("Geweld niet gestopt", "Violence not stopped"),
-    "children_without_help": ("Kinderen zonder hulp", "Children without help"),
-    "families_without_help_offer": ("Gezinnen zonder hulp", "Families without help"),
-    "specialist_within_30d": ("Specialist ≤ 30 dagen", "Specialist ≤ 30 days"),
-    "time_to_specialist": ("Tijd tot specialist", "Time to specialist"),
-    "coordinator_within_30d": ("Regisseur ≤ 30 dagen", "Coordinator ≤ 30 days"),
-    "system_help_partner_violence": ("Systeemgerichte hulp", "System-oriented help"),
-    "light_help_for_severe": ("Alleen lichte hulp", "Only light help"),
-    "recurrence_after_restraining_order": (
-        "Nieuwe melding na huisverbod",
-        "New report after order",
-    ),
+# The indicators, titles and polarities come from the one declaration in metrics/catalogue.py;
+# only the fixture's base rate (median days for time_to_specialist) is its own.
+BASE_RATE = {
+    "recurrence_12m": 0.285,
+    "violence_continued_18m": 0.52,
+    "children_without_help": 0.41,
+    "families_without_help_offer": 0.08,
+    "specialist_within_30d": 0.46,
+    "time_to_specialist": 34.0,
+    "coordinator_within_30d": 0.63,
+    "system_help_partner_violence": 0.37,
+    "light_help_for_severe": 0.33,
+    "recurrence_after_restraining_order": 0.21,
 }
+POLARITY = {ind.id: ind.polarity for ind in CATALOGUE}
+PROPORTIONS = [ind.id for ind in CATALOGUE if ind.is_proportion]
 
 
 def wilson(num: np.ndarray, den: np.ndarray, z: float = Z95) -> tuple[np.ndarray, np.ndarray]:
@@ -201,7 +180,7 @@ def _municipal_counts(areas: pl.DataFrame, revision: int) -> pl.DataFrame:
         ]
     ).sort("area_code", "indicator_id", "period", "breakdown")
     n = grid.height
-    base = dict((i[0], i[4]) for i in INDICATORS)
+    base = {ind.id: BASE_RATE[ind.id] for ind in CATALOGUE}
     size = grid["population"].to_numpy() / 1000 * 1.4 * grid["share"].to_numpy()
     size = np.where(grid["period_type"].to_numpy() == "quarter", size / 4, size)
     den = np.maximum(np.round(size * rng.uniform(0.8, 1.2, n)), 0).astype(np.int64)
@@ -310,9 +289,7 @@ def _compare(value: pl.Expr, low: pl.Expr, high: pl.Expr, bench: pl.Expr, lower_
 def _indicator_values(areas: pl.DataFrame, members: pl.DataFrame, revision: int) -> pl.DataFrame:
     counts = _municipal_counts(areas, revision)
     rows = pl.concat([_proportion_rows(counts, members), _median_rows(areas)], how="diagonal")
-    polarity = pl.DataFrame(
-        {"indicator_id": [i[0] for i in INDICATORS], "polarity": [i[3] for i in INDICATORS]}
-    )
+    polarity = pl.DataFrame({"indicator_id": list(POLARITY), "polarity": list(POLARITY.values())})
     keys = ["indicator_id", "period", "breakdown"]
     published = pl.col("suppressed").not_()
     bench = rows.filter(published).select(*keys, "area_code", "value")
@@ -392,7 +369,7 @@ def _trends(values: pl.DataFrame) -> pl.DataFrame:
         & (pl.col("indicator_id") != "time_to_specialist")
         & (pl.col("breakdown") == "all")
     )
-    polarity = {i[0]: i[3] for i in INDICATORS}
+    polarity = POLARITY
     slope = (
         years.sort("year")
         .group_by("indicator_id", "area_type", "area_code", "breakdown")
@@ -614,35 +591,6 @@ def _deliveries(muni: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     return status, log
 
 
-def catalogue() -> pl.DataFrame:
-    """The catalogue table: short Dutch/English texts, enough to lay out the catalogue page."""
-    return pl.DataFrame(
-        {
-            "indicator_id": [i[0] for i in INDICATORS],
-            "sort_order": list(range(1, len(INDICATORS) + 1)),
-            "title_nl": [i[1] for i in INDICATORS],
-            "title_en": [i[2] for i in INDICATORS],
-            "short_nl": [SHORT[i[0]][0] for i in INDICATORS],
-            "short_en": [SHORT[i[0]][1] for i in INDICATORS],
-            "population_nl": [f"Populatie van {i[0]}" for i in INDICATORS],
-            "population_en": [f"Population of {i[0]}" for i in INDICATORS],
-            "numerator_nl": [f"Teller van {i[0]}" for i in INDICATORS],
-            "numerator_en": [f"Numerator of {i[0]}" for i in INDICATORS],
-            "polarity": [i[3] for i in INDICATORS],
-            "unit": ["days" if i[0] == "time_to_specialist" else "proportion" for i in INDICATORS],
-            "value_format": [
-                "days" if i[0] == "time_to_specialist" else "percent" for i in INDICATORS
-            ],
-            "rationale_nl": [f"Waarom {i[1].lower()} ertoe doet." for i in INDICATORS],
-            "rationale_en": [f"Why {i[2].lower()} matters." for i in INDICATORS],
-            "source": ["Verwey-Jonker Instituut 2014; CBS"] * len(INDICATORS),
-            "caveats_nl": ["Let op: kleine aantallen."] * len(INDICATORS),
-            "caveats_en": ["Mind small numbers."] * len(INDICATORS),
-            "breakdowns": [i[5] for i in INDICATORS],
-        }
-    )
-
-
 def build_mart(path: Path, revision: int = 1, national: bool = False) -> Path:
     """Write the mart to `path` the way `hgkm compute` does: into a new file, renamed over.
 
@@ -664,7 +612,7 @@ def build_mart(path: Path, revision: int = 1, national: bool = False) -> Path:
     tables = {
         "indicator_values": values,
         "trends": _trends(values),
-        "catalogue": catalogue(),
+        "catalogue": catalogue_frame(),
         "areas": areas,
         "area_members": members,
         "periods": _periods(),
