@@ -2,8 +2,8 @@
 
 Set HGKM_FAULT="<point>:kill" (SIGKILL itself there) or "<point>:pause=<seconds>". Unset, a
 checkpoint costs one environment lookup. Points in use: ingest.read, ingest.load (inside the
-delivery's transaction, before commit), run.move, compute.build (mart half written),
-compute.publish (before the rename).
+transaction that records a delivery or a batch of them, before commit), run.move,
+compute.build (mart half written), compute.publish (before the rename).
 """
 
 from __future__ import annotations
