@@ -44,10 +44,6 @@ def delivered_municipalities(con: duckdb.DuckDBPyConnection) -> list[str]:
     return sorted(set(codes.to_list()) & reference.municipality_codes())
 
 
-# The name under which the area memberships are visible to the counting queries.
-_MEMBERS_VIEW = "area_members_for_counts"
-
-
 def day_counts_table(indicator: Indicator) -> str:
     """The temporary table `stage_day_counts` fills for one indicator."""
     return f"day_counts_{indicator.id}"
@@ -83,53 +79,174 @@ def stage_day_counts(con: duckdb.DuckDBPyConnection, indicator: Indicator) -> st
     return table
 
 
-def cells_sql(indicator: Indicator, day_counts: str) -> str:
-    """The indicator's day counts (`day_counts`, from `stage_day_counts`) summed into every
-    area × period × breakdown cell, in SQL.
+# The name under which the breakdown codes are visible to the counting query.
+_CODES_VIEW = "breakdown_codes_for_counts"
 
-    Counts first at the finest published grain (municipality × cohort quarter × breakdown
-    value, and × time for a time-to-event indicator), then sums those counts into the areas
-    (joined through `area_members_for_counts`: area_id, municipality_code) with grouping sets:
-    a cohort year is its quarters and `all` is its categories. No case is ever repeated per
-    area or cell, and a cell with no one in the population has no row: there is no figure.
 
-    Columns: area_id, year, quarter (null for a year), one column per breakdown family (null
-    unless the cell is one of its categories), then numerator, denominator (a proportion) or
-    time, events, censored (time-to-event), ordered by cell and time.
+def breakdown_codes(
+    con: duckdb.DuckDBPyConnection, indicator: Indicator, day_counts: str
+) -> pl.DataFrame:
+    """`family, category, breakdown_code, breakdown`: a small integer for every category of
+    every breakdown family in the day counts, from 1 on (0 is `all`), with its published
+    label (`violence_type=partner`). The counting then groups and sorts on integers only."""
+    families = list(indicator.breakdowns)
+    schema = {"family": pl.String, "category": pl.String}
+    found = (
+        con.sql(
+            " union all ".join(
+                f"select distinct '{family}' as family, {family}::varchar as category "
+                f"from {day_counts} where {family} is not null"
+                for family in families
+            )
+        ).pl()
+        if families
+        else pl.DataFrame(schema=schema)
+    )
+    return (
+        found.cast(schema)  # type: ignore[arg-type]
+        .sort("family", "category")
+        .with_row_index("breakdown_code", offset=1)
+        .with_columns(
+            pl.col("breakdown_code").cast(pl.Int64),
+            breakdown=pl.format("{}={}", "family", "category"),
+        )
+    )
+
+
+def _measures(indicator: Indicator) -> list[str]:
+    return ["numerator", "denominator"] if indicator.is_proportion else ["events", "censored"]
+
+
+def fine_counts_sql(indicator: Indicator, day_counts: str) -> str:
+    """The indicator's day counts (`day_counts`, from `stage_day_counts`) summed per
+    municipality × cohort quarter × breakdown category (× time for a time-to-event
+    indicator): the finest grain that is published, from which every cell is a sum.
+
+    Columns: municipality_code, year, quarter, one `code_<family>` per breakdown family (its
+    category's integer in `breakdown_codes_for_counts`, see `breakdown_codes`), then time
+    (time-to-event), then numerator, denominator or events, censored.
     """
     families = list(indicator.breakdowns)
-    by_time = [] if indicator.is_proportion else ["time"]
-    measures = ["numerator", "denominator"] if indicator.is_proportion else ["events", "censored"]
-    cast = "bigint" if indicator.is_proportion else "integer"
-    cell = ["area_id", "year", "quarter", *families]
-    sets = ", ".join(
-        "(" + ", ".join(["area_id", "year", *period, *family, *by_time]) + ")"
-        for period in ([], ["quarter"])
-        for family in ([], *([f] for f in families))
+    codes = [f"code_{family}" for family in families]
+    by_time = [] if indicator.is_proportion else ["d.time::bigint as time"]
+    joins = "".join(
+        f"""
+    left join {_CODES_VIEW} as {code}
+        on {code}.family = '{family}' and {code}.category = d.{family}::varchar"""
+        for family, code in zip(families, codes, strict=True)
     )
+    keys = [
+        "d.municipality_code",
+        "year(d.report_date)::bigint as year",
+        "quarter(d.report_date)::bigint as quarter",
+        *(f"{code}.breakdown_code::bigint as {code}" for code in codes),
+        *by_time,
+    ]
     return f"""
-with fine as (
+with final as (
     select
-        {", ".join(["municipality_code", *families, *by_time])},
-        year(report_date)::integer as year,
-        quarter(report_date)::integer as quarter,
-        {", ".join(f"sum({m}) as {m}" for m in measures)}
-    from {day_counts}
+        {", ".join(keys)},
+        {", ".join(f"sum(d.{m})::bigint as {m}" for m in _measures(indicator))}
+    from {day_counts} as d{joins}
     group by all
-),
-
-final as (
-    select
-        {", ".join(cell)},
-        {"".join(f"{c}::integer as {c}, " for c in by_time)}
-        {", ".join(f"sum({m})::{cast} as {m}" for m in measures)}
-    from fine
-    join {_MEMBERS_VIEW} using (municipality_code)
-    group by grouping sets ({sets})
 )
 
-select * from final order by {", ".join([*cell, *by_time])}
+select * from final
 """
+
+
+@dataclass(frozen=True)
+class _Radix:
+    """How a cell (area, year, quarter 0-4, breakdown code) packs into one integer, and a
+    (cell, time) into another: grouping and sorting millions of rows on one integer column
+    is several times faster than on five, in polars and DuckDB alike."""
+
+    first_year: int
+    years: int
+    codes: int  # breakdown codes, 0 (`all`) included
+    times: int  # 1 for a proportion
+
+    def cell(self, quarterly: bool, family_code: str | None) -> pl.Expr:
+        year = pl.col("area_id") * self.years + (pl.col("year") - self.first_year)
+        quarter = year * 5 + (pl.col("quarter") if quarterly else 0)
+        return quarter * self.codes + (pl.col(family_code).fill_null(0) if family_code else 0)
+
+    def keys(self, cell: pl.Expr) -> list[pl.Expr]:
+        """area_id, year, quarter (0 for a year), breakdown_code from a packed cell."""
+        return [
+            (cell // (self.codes * 5 * self.years)).alias("area_id"),
+            ((cell // (self.codes * 5)) % self.years + self.first_year)
+            .cast(pl.Int32)
+            .alias("year"),
+            ((cell // self.codes) % 5).cast(pl.Int32).alias("quarter"),
+            (cell % self.codes).alias("breakdown_code"),
+        ]
+
+
+def _into_cells(
+    fine: pl.DataFrame, members: pl.DataFrame, indicator: Indicator, n_codes: int
+) -> tuple[pl.DataFrame, _Radix]:
+    """The fine counts summed into every area × period × breakdown cell: each fine row goes
+    to every area of its municipality (`members`: area_id, municipality_code), to its
+    quarter and its year, to its category and to `all`. No case is repeated within a cell,
+    and a cell with no one in the population has no row: there is no figure.
+
+    Returns `cell` (packed, see `_Radix`), time for a time-to-event indicator, and the summed
+    measures, sorted by cell and time.
+    """
+    measures = _measures(indicator)
+    codes = [f"code_{family}" for family in indicator.breakdowns]
+    by_time = not indicator.is_proportion
+    first_year, last_year, last_time = fine.select(
+        pl.col("year").min().fill_null(0).alias("first_year"),
+        pl.col("year").max().fill_null(0).alias("last_year"),
+        (pl.col("time").max().fill_null(0) if by_time else pl.lit(0)).alias("last_time"),
+    ).row(0)
+    last_area = members.select(pl.col("area_id").max().fill_null(0)).item()
+    radix = _Radix(
+        first_year=int(first_year),
+        years=int(last_year) - int(first_year) + 1,
+        codes=n_codes + 1,
+        times=int(last_time) + 1,
+    )
+    if (int(last_area) + 1) * radix.years * 5 * radix.codes * radix.times >= 2**62:
+        raise ValueError("too many areas, years, categories or times to pack into one integer")
+    joined = fine.lazy().join(members.lazy(), on="municipality_code")
+    time = [pl.col("time")] if by_time else []
+    key = ["cell", *(["time"] if by_time else [])]
+    spread = pl.concat(
+        joined.select(radix.cell(quarterly, family).alias("cell"), *time, *measures)
+        for quarterly in (False, True)
+        for family in (None, *codes)
+    )
+    summed = spread.group_by(key).agg(pl.col(m).sum() for m in measures).sort(key).collect()
+    return summed, radix
+
+
+@dataclass(frozen=True)
+class _Counted:
+    """`_into_cells`'s result with what turns its integers back into keys."""
+
+    counts: pl.DataFrame
+    radix: _Radix
+    areas: pl.DataFrame  # area_id, area_type, area_code
+    codes: pl.DataFrame  # breakdown_code, breakdown (`breakdown_codes`)
+
+
+def _counted(
+    con: duckdb.DuckDBPyConnection, indicator: Indicator, memberships: pl.DataFrame
+) -> _Counted:
+    """Stage the day counts, count them at the fine grain in DuckDB, then into the cells."""
+    areas, members = _area_ids(memberships)
+    day_counts = stage_day_counts(con, indicator)
+    codes = breakdown_codes(con, indicator, day_counts)
+    con.register(_CODES_VIEW, codes)
+    try:
+        fine = con.sql(fine_counts_sql(indicator, day_counts)).pl()
+    finally:
+        con.unregister(_CODES_VIEW)
+    counts, radix = _into_cells(fine, members, indicator, codes.height)
+    return _Counted(counts, radix, areas, codes.select("breakdown_code", "breakdown"))
 
 
 def _area_ids(memberships: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -139,44 +256,38 @@ def _area_ids(memberships: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         memberships.select(AREA_KEYS)
         .unique(maintain_order=True)
         .with_row_index("area_id")
-        .with_columns(pl.col("area_id").cast(pl.Int32))
+        .with_columns(pl.col("area_id").cast(pl.Int64))
     )
     members = memberships.join(areas, on=list(AREA_KEYS)).select("area_id", "municipality_code")
     return areas, members
 
 
-def _counted(
-    con: duckdb.DuckDBPyConnection, indicator: Indicator, memberships: pl.DataFrame
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """The areas with their ids, and `cells_sql`'s result over freshly staged day counts."""
-    areas, members = _area_ids(memberships)
-    day_counts = stage_day_counts(con, indicator)
-    con.register(_MEMBERS_VIEW, members)
-    try:
-        return areas, con.sql(cells_sql(indicator, day_counts)).pl()
-    finally:
-        con.unregister(_MEMBERS_VIEW)
-
-
-def _labelled(keys: pl.DataFrame, areas: pl.DataFrame, families: Iterable[str]) -> pl.DataFrame:
-    """Replace the cell columns of `cells_sql` (area_id, year, quarter, families) by the
-    published keys: area_type, area_code, period, period_type, year, breakdown."""
-    families = tuple(families)
-    breakdown = pl.coalesce(
-        *(pl.format(f"{family}={{}}", pl.col(family)) for family in families), pl.lit("all")
+def _labelled(cells: pl.DataFrame, counted: _Counted) -> pl.DataFrame:
+    """Replace the packed `cell` by the published keys: area_type, area_code, period,
+    period_type, year, breakdown (other columns follow)."""
+    all_ = pl.DataFrame(
+        {"breakdown_code": [0], "breakdown": ["all"]},
+        schema={"breakdown_code": pl.Int64, "breakdown": pl.String},
     )
-    quarterly = pl.col("quarter").is_not_null()
-    rest = [c for c in keys.columns if c not in {"area_id", "year", "quarter", *families}]
-    return keys.join(areas, on="area_id", how="left").select(
-        *AREA_KEYS,
-        pl.when(quarterly)
-        .then(pl.format("{}-Q{}", pl.col("year"), pl.col("quarter")))
-        .otherwise(pl.col("year").cast(pl.String))
-        .alias("period"),
-        pl.when(quarterly).then(pl.lit("quarter")).otherwise(pl.lit("year")).alias("period_type"),
-        pl.col("year").cast(pl.Int32),
-        breakdown.alias("breakdown"),
-        *rest,
+    quarterly = pl.col("quarter") > 0
+    return (
+        cells.with_columns(counted.radix.keys(pl.col("cell")))
+        .join(counted.areas, on="area_id", how="left")
+        .join(pl.concat([all_, counted.codes]), on="breakdown_code", how="left")
+        .select(
+            *AREA_KEYS,
+            pl.when(quarterly)
+            .then(pl.format("{}-Q{}", pl.col("year"), pl.col("quarter")))
+            .otherwise(pl.col("year").cast(pl.String))
+            .alias("period"),
+            pl.when(quarterly)
+            .then(pl.lit("quarter"))
+            .otherwise(pl.lit("year"))
+            .alias("period_type"),
+            pl.col("year").cast(pl.Int32),
+            "breakdown",
+            *cells.columns,
+        )
     )
 
 
@@ -184,15 +295,15 @@ def cell_counts(
     con: duckdb.DuckDBPyConnection, indicator: Indicator, memberships: pl.DataFrame
 ) -> pl.DataFrame:
     """Numerator and denominator of a proportion indicator in every area × period × breakdown
-    cell with anyone in its population, counted in DuckDB (`cells_sql`). Leaves the staged
-    day counts (`day_counts_table`) on `con` for the by-approach comparisons.
+    cell with anyone in its population (`_into_cells`). Leaves the staged day counts
+    (`day_counts_table`) on `con` for the by-approach comparisons.
 
     Columns: area_type, area_code, period, period_type, year, breakdown, numerator,
     denominator. Areas pool cases, never average rates; municipalities outside the reference
     list reach no area.
     """
-    areas, counts = _counted(con, indicator, memberships)
-    return _labelled(counts, areas, indicator.breakdowns)
+    counted = _counted(con, indicator, memberships)
+    return _labelled(counted.counts, counted).drop("cell")
 
 
 @dataclass(frozen=True)
@@ -208,18 +319,17 @@ class SurvivalCells:
 def survival_cells(
     con: duckdb.DuckDBPyConnection, indicator: Indicator, memberships: pl.DataFrame
 ) -> SurvivalCells:
-    """Events and censorings per time in every area × period × breakdown cell (`cells_sql`).
+    """Events and censorings per time in every area × period × breakdown cell (`_into_cells`).
 
-    Millions of (cell, time) rows at national scale: an integer `cell` carries the keys, so
+    Millions of (cell, time) rows at national scale: the integer `cell` carries the keys, so
     the Kaplan–Meier windows group on one integer.
     """
-    areas, counts = _counted(con, indicator, memberships)
-    cell_columns = ["area_id", "year", "quarter", *indicator.breakdowns]
-    # the rows come sorted by cell and time, so a cell is a run of equal keys
-    counts = counts.with_columns(pl.struct(cell_columns).rle_id().cast(pl.Int32).alias("cell"))
-    keys = counts.select("cell", *cell_columns).unique("cell", keep="first", maintain_order=True)
+    counted = _counted(con, indicator, memberships)
+    counts = counted.counts
+    # sorted by cell: a cell starts where the cell number changes
+    cells = counts.filter(pl.col("cell") != pl.col("cell").shift(fill_value=-1)).select("cell")
     return SurvivalCells(
-        keys=_labelled(keys, areas, indicator.breakdowns),
+        keys=_labelled(cells, counted),
         counts=counts.select("cell", "time", "events", "censored"),
     )
 

@@ -34,10 +34,12 @@ def _by_time(
     event: str,
     counts: tuple[str, str] | None,
     presorted: bool,
+    distinct: bool = False,
 ) -> pl.LazyFrame:
     """Events and observed cases per group and distinct time, sorted, with an integer
     `__group_id` numbering the groups in order. `presorted`: the rows already come in
-    group and time order, so the sort is skipped.
+    group and time order, so the sort is skipped; `distinct`: besides, no (group, time)
+    repeats, so there are no runs to sum.
 
     Per case (`event` flags) or from counts (`counts` = the events and censorings columns of
     rows that each stand for many cases): the Kaplan-Meier estimate needs nothing else, so
@@ -56,27 +58,34 @@ def _by_time(
         events.alias("events"),
         observed.alias("observed"),
     )
-    return (
-        (selected if presorted else selected.sort(keys))
+    summed = (
+        selected
+        if distinct
+        else (selected if presorted else selected.sort(keys))
         # In sorted rows a (group, time) is a run of equal keys: summing runs is a linear
         # pass, where a hash group-by over millions of (group, time) keys is not.
         .with_columns(pl.struct(keys).rle_id().alias(_RUN))
         .group_by(_RUN, maintain_order=True)
         .agg(*(pl.col(k).first() for k in keys), pl.col("events").sum(), pl.col("observed").sum())
+        .drop(_RUN)
+    )
+    return (
         # a time where nobody was observed is no step (counts may carry zero rows)
-        .filter(pl.col("observed") > 0)
+        summed.filter(pl.col("observed") > 0)
         .with_columns(pl.struct(group_cols).rle_id().alias(_GROUP_ID))
         .set_sorted(_GROUP_ID)
-        .drop(_RUN)
     )
 
 
-def _is_sorted(frame: pl.DataFrame, keys: list[str]) -> bool:
-    """Are the rows in ascending order of `keys` (lexicographic)? False with any null key."""
+def _is_sorted(frame: pl.DataFrame, keys: list[str], *, strict: bool = False) -> bool:
+    """Are the rows in ascending order of `keys` (lexicographic)? With `strict`, is each row's
+    key also different from the one before? False with any null key."""
     if frame.height < 2:
         return True
     last = keys[-1]
-    in_order = pl.col(last) >= pl.col(last).shift()
+    in_order = pl.col(last) > pl.col(last).shift()
+    if not strict:
+        in_order |= pl.col(last) == pl.col(last).shift()
     for key in reversed(keys[:-1]):
         previous = pl.col(key).shift()
         in_order = (pl.col(key) > previous) | ((pl.col(key) == previous) & in_order)
@@ -101,10 +110,10 @@ def _curves(
         group_cols = [_GROUP]
     # Counts rolled up in SQL arrive sorted; re-sorting millions of rows on several keys
     # would cost more than the whole estimate.
-    presorted = isinstance(frame, pl.DataFrame) and _is_sorted(
-        frame, [c for c in group_cols if c != _GROUP] + [time]
-    )
-    by_time = _by_time(lazy, group_cols, time, event, counts, presorted)
+    order = [c for c in group_cols if c != _GROUP] + [time]
+    distinct = isinstance(frame, pl.DataFrame) and _is_sorted(frame, order, strict=True)
+    presorted = distinct or (isinstance(frame, pl.DataFrame) and _is_sorted(frame, order))
+    by_time = _by_time(lazy, group_cols, time, event, counts, presorted, distinct)
     # at risk at t = everyone in the group whose time is t or later.
     at_risk = (
         pl.col("observed").sum().over(_GROUP_ID)

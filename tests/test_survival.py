@@ -203,12 +203,22 @@ def _as_split_counts(frame: pl.DataFrame, seed: int) -> pl.DataFrame:
     ).sample(fraction=1.0, shuffle=True, seed=seed)
 
 
-@pytest.mark.parametrize(("seed", "in_order"), [(5, False), (17, False), (29, True), (31, True)])
-def test_counts_give_the_same_medians_and_curves_as_cases(seed: int, in_order: bool) -> None:
+@pytest.mark.parametrize(
+    ("seed", "in_order", "summed"),
+    [(5, False, False), (17, False, False), (29, True, False), (31, True, False), (37, True, True)],
+)
+def test_counts_give_the_same_medians_and_curves_as_cases(
+    seed: int, in_order: bool, summed: bool
+) -> None:
     """Shuffled counts, or counts already in group and time order (as SQL delivers them,
-    which skips the sort): either way the result of one row per case."""
+    which skips the sort), or in order with one row per group and time (nothing left to sum):
+    either way the result of one row per case."""
     frame = _random_groups(120, seed=seed)
     counts = _as_split_counts(frame, seed)
+    if summed:
+        counts = counts.group_by("area", "period", "time").agg(
+            pl.col("n_events", "n_censored").sum()
+        )
     if in_order:
         counts = counts.sort("area", "period", "time")
     assert counts["n_events"].sum() + counts["n_censored"].sum() == frame.height
