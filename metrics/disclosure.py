@@ -298,13 +298,16 @@ def _area_equation_pairs(
 
 @dataclass(frozen=True)
 class _Equations:
-    """Every additive equation: `total[e]` = the sum of `part[start[e]:start[e + 1]]`, each
-    equation's parts ordered by denominator, then keys (the order in which they are hidden)."""
+    """Every additive equation: `total[e]` = the sum of `part[start[e]:start[e + 1]]`, and the
+    order in which parts are hidden: by denominator, then keys (`rank` of each row, and the
+    row of each rank in `by_rank`)."""
 
     total: npt.NDArray[np.int64]
     part: npt.NDArray[np.int64]
     start: npt.NDArray[np.int64]
     eq: npt.NDArray[np.int64]  # the equation of each part
+    rank: npt.NDArray[np.int64]
+    by_rank: npt.NDArray[np.int64]
 
 
 def _equations(
@@ -333,20 +336,21 @@ def _equations(
             keys.append((kind * n_labels + labels) * n_rows + totals)
             parts.append(kind_parts)
     key, part = np.concatenate(keys), np.concatenate(parts)
-    if key.size == 0:
-        return _Equations(total=key, part=part, start=np.zeros(1, dtype=np.int64), eq=key)
-    first = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
-    eq = np.cumsum(np.r_[False, key[1:] != key[:-1]], dtype=np.int64)
-    # Within an equation, parts in order of denominator, then keys: `rank` is that order over
-    # all rows, and a stable sort keeps the equations where they are (runs sort fast).
+    by_rank = np.lexsort((grid.position, denominator)).astype(np.int64)
     rank = np.empty(denominator.size, dtype=np.int64)
-    rank[np.lexsort((grid.position, denominator))] = np.arange(denominator.size)
-    order = np.argsort(eq * n_rows + rank[part], kind="stable")
+    rank[by_rank] = np.arange(denominator.size)
+    if key.size == 0:
+        start = np.zeros(1, dtype=np.int64)
+        return _Equations(total=key, part=part, start=start, eq=key, rank=rank, by_rank=by_rank)
+    # The parts of one equation come out next to each other (see `_along`).
+    first = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
     return _Equations(
         total=key[first] % n_rows,
-        part=part[order],
+        part=part,
         start=np.r_[first, key.size].astype(np.int64),
-        eq=eq,
+        eq=np.cumsum(np.r_[False, key[1:] != key[:-1]], dtype=np.int64),
+        rank=rank,
+        by_rank=by_rank,
     )
 
 
@@ -359,8 +363,13 @@ def _ranges(start: npt.NDArray[np.int64], stop: npt.NDArray[np.int64]) -> npt.ND
 
 
 def _index(keys: npt.NDArray[np.int64], size: int) -> tuple[np.ndarray, np.ndarray]:
-    """Positions of `keys` grouped by value: `order[start[v]:start[v + 1]]` are where v is."""
-    order = np.argsort(keys)
+    """Positions of `keys` (row numbers, below `size`) grouped by value:
+    `order[start[v]:start[v + 1]]` are where v is, in no particular order.
+
+    Sorted by polars on 32-bit integers (every core; several times `np.argsort` on int64).
+    """
+    small = keys.astype(np.int32) if size < 2**31 else keys
+    order = pl.Series(small).arg_sort().to_numpy().astype(np.int64)
     start = np.r_[0, np.cumsum(np.bincount(keys, minlength=size))].astype(np.int64)
     return order, start
 
@@ -389,7 +398,7 @@ def _secondary_rows(
     n_eq, n_rows = equations.total.size, suppressed.size
     if n_eq == 0:
         return suppressed
-    eq, part, start, total = equations.eq, equations.part, equations.start, equations.total
+    eq, part, total = equations.eq, equations.part, equations.total
     has_cases = denominator[part] > 0
     hidden = np.flatnonzero(suppressed[part] & has_cases)
     n_hidden = np.bincount(eq[hidden], minlength=n_eq).astype(np.int64)
@@ -399,30 +408,22 @@ def _secondary_rows(
     pooled_num, pooled_den = pooled_num.astype(np.int64), pooled_den.astype(np.int64)
     as_part, part_start = _index(part, n_rows)
     as_total, total_start = _index(total, n_rows)
-    # Parts before `next_part[e]` are hidden or empty for good: suppression only grows.
-    next_part = start[:-1].copy()
     judged = np.arange(n_eq, dtype=np.int64)
     while True:
-        positions = _ranges(next_part[judged], start[judged + 1])
-        open_ = positions[~suppressed[part[positions]] & has_cases[positions]]
-        open_eq = eq[open_]
-        first = np.r_[True, open_eq[1:] != open_eq[:-1]] if open_.size else open_eq.astype(bool)
-        candidate = np.full(n_eq, -1, dtype=np.int64)
-        candidate[open_eq[first]] = part[open_[first]]
-        next_part[judged] = start[judged + 1]
-        next_part[open_eq[first]] = open_[first]
-
         totals = total[judged]
         hidden_parts = n_hidden[judged]
-        chosen = candidate[judged]
         total_hidden = suppressed[totals]
         exposed = (~total_hidden) & (hidden_parts >= 1)
         exposed &= (hidden_parts < 2) | _fails_primary(
             pooled_num[judged], pooled_den[judged], is_median[totals]
         )
         # The parts of a suppressed total must not all be published: they would add up to it.
-        summable = total_hidden & (denominator[totals] > 0) & (hidden_parts == 0) & (chosen >= 0)
-        to_hide = np.concatenate([np.where(chosen >= 0, chosen, totals)[exposed], chosen[summable]])
+        summable = total_hidden & (denominator[totals] > 0) & (hidden_parts == 0)
+        asking = exposed | summable
+        chosen = _first_open(equations, judged[asking], suppressed, has_cases)
+        exposed, summable = exposed[asking], summable[asking] & (chosen >= 0)
+        fallback = np.where(chosen >= 0, chosen, totals[asking])
+        to_hide = np.concatenate([fallback[exposed], chosen[summable]])
         new = _distinct(to_hide[~suppressed[to_hide]], n_rows)
         if new.size == 0:
             return suppressed
@@ -438,6 +439,31 @@ def _secondary_rows(
             ),
             n_eq,
         )
+
+
+def _first_open(
+    equations: _Equations,
+    asked: npt.NDArray[np.int64],
+    suppressed: np.ndarray,
+    has_cases: np.ndarray,
+) -> npt.NDArray[np.int64]:
+    """For each equation in `asked` (ascending), its published part with cases that comes
+    first in hiding order (smallest denominator, then keys); -1 where there is none.
+
+    Only the equations that must hide something are asked, so a pass scans their parts, not
+    every part of every equation.
+    """
+    eq, part = equations.eq, equations.part
+    positions = _ranges(equations.start[asked], equations.start[asked + 1])
+    open_ = positions[~suppressed[part[positions]] & has_cases[positions]]
+    found = np.full(asked.size, -1, dtype=np.int64)
+    if open_.size == 0:
+        return found
+    open_eq = eq[open_]
+    starts = np.flatnonzero(np.r_[True, open_eq[1:] != open_eq[:-1]])
+    first = equations.by_rank[np.minimum.reduceat(equations.rank[part[open_]], starts)]
+    found[np.searchsorted(asked, open_eq[starts])] = first
+    return found
 
 
 def secondary(
