@@ -16,6 +16,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from pathlib import Path
+from typing import TypeVar, cast
 
 import duckdb
 import polars as pl
@@ -41,6 +42,8 @@ READ_THREADS = 2
 READ_AHEAD = 8
 BULK_CHECKPOINT = "1GB"
 
+T = TypeVar("T")
+
 
 def ingest(
     paths: Paths,
@@ -61,7 +64,7 @@ def ingest(
     own = con is None
     con = warehouse.connect(paths.warehouse) if con is None else con
     try:
-        (report,) = _store_batch(con, [(delivery, received_at)], drop_invalid_rows)
+        (report,) = _record_batch(con, _checked([(delivery, received_at)], drop_invalid_rows))
         return report
     finally:
         if own:
@@ -77,37 +80,47 @@ def ingest_many(
     """`ingest` of each source in turn, in batches; yields the reports of a batch once it is
     committed.
 
-    Each delivery keeps its own reception time (when its reading finished) and is judged after
-    the ones before it: supersession and already-loaded are decided against the warehouse as
-    those left it, so the outcome is the same as ingesting them one by one.
+    Three stages overlap: deliveries are read ahead on a thread pool, the next batch is checked
+    on a thread while this one is recorded. Each delivery keeps its own reception time (when
+    its reading finished) and is judged after the ones before it: supersession and
+    already-loaded are decided against the warehouse as those left it, so the outcome is the
+    same as ingesting them one by one.
     """
-    batch: list[tuple[Delivery, datetime]] = []
-    rows = 0
     # DuckDB checkpoints each time its write-ahead log passes 16 MB; a bulk load rewrites
     # the growing tables at every one. One checkpoint at the end writes them once.
     con.execute(f"set checkpoint_threshold = '{BULK_CHECKPOINT}'")
     try:
-        for delivery in _read_ahead(sources):
-            received_at = _now()
-            checkpoint("ingest.read")
-            batch.append((delivery, received_at))
-            rows += sum(raw.frame.height for raw in delivery.tables.values())
-            if rows >= BATCH_ROWS or len(batch) >= BATCH_DELIVERIES:
-                yield from _store_batch(con, batch, drop_invalid_rows)
-                batch, rows = [], 0
-        yield from _store_batch(con, batch, drop_invalid_rows)
+        batches = _batches(_read_ahead(sources))
+        checked = (_checked(batch, drop_invalid_rows) for batch in batches)
+        for batch in _one_ahead(checked):
+            yield from _record_batch(con, batch)
         con.execute("checkpoint")
     finally:
         con.execute("reset checkpoint_threshold")
+
+
+def _batches(deliveries: Iterator[Delivery]) -> Iterator[list[tuple[Delivery, datetime]]]:
+    """Deliveries with their reception times, grouped until BATCH_ROWS or BATCH_DELIVERIES."""
+    batch: list[tuple[Delivery, datetime]] = []
+    rows = 0
+    for delivery in deliveries:
+        received_at = _now()
+        checkpoint("ingest.read")
+        batch.append((delivery, received_at))
+        rows += sum(raw.frame.height for raw in delivery.tables.values())
+        if rows >= BATCH_ROWS or len(batch) >= BATCH_DELIVERIES:
+            yield batch
+            batch, rows = [], 0
+    if batch:
+        yield batch
 
 
 def _read_ahead(sources: Sequence[Path]) -> Iterator[Delivery]:
     """The deliveries read, in order, with up to READ_AHEAD of them read in the background."""
     with ThreadPoolExecutor(READ_THREADS, thread_name_prefix="hgkm-read") as pool:
         pending: deque[Future[Delivery]] = deque()
-        waiting = iter(sources)
         try:
-            for source in waiting:
+            for source in sources:
                 pending.append(pool.submit(read_delivery, source))
                 if len(pending) >= READ_AHEAD:
                     yield pending.popleft().result()
@@ -116,6 +129,23 @@ def _read_ahead(sources: Sequence[Path]) -> Iterator[Delivery]:
         finally:
             for future in pending:
                 future.cancel()
+
+
+def _one_ahead(items: Iterator[T]) -> Iterator[T]:
+    """`items` in order, the next one computed on a worker thread while the caller uses this
+    one (polars and DuckDB release the GIL, so checking and recording overlap)."""
+    done = object()
+    try:
+        # Leaving the block waits for the item in progress before `items` is closed below.
+        with ThreadPoolExecutor(1, thread_name_prefix="hgkm-check") as pool:
+            future = pool.submit(next, items, done)
+            while (item := future.result()) is not done:
+                future = pool.submit(next, items, done)
+                yield cast(T, item)
+    finally:
+        close = getattr(items, "close", None)
+        if close is not None:
+            close()
 
 
 def _now() -> datetime:
@@ -188,38 +218,38 @@ class _Ledger:
         )
 
 
-def _store_batch(
-    con: duckdb.DuckDBPyConnection,
-    batch: list[tuple[Delivery, datetime]],
-    drop_invalid_rows: bool,
-) -> list[DeliveryReport]:
-    """Check the batch, then record it in one transaction; the reports, once committed."""
-    if not batch:
-        return []
+_Checked = list[tuple[DeliveryReport, dict[str, pl.DataFrame], CheckResult]]
+
+
+def _checked(batch: list[tuple[Delivery, datetime]], drop_invalid_rows: bool) -> _Checked:
+    """Each delivery's report as its checks decide it, the tables it would load, its checks."""
     results = check_deliveries([d for d, _ in batch], [at.date() for _, at in batch])
-    reports = [
-        _report(delivery, result, received_at, drop_invalid_rows)
+    return [
+        (*_report(delivery, result, received_at, drop_invalid_rows), result)
         for (delivery, received_at), result in zip(batch, results, strict=True)
     ]
+
+
+def _record_batch(con: duckdb.DuckDBPyConnection, checked: _Checked) -> list[DeliveryReport]:
+    """Judge each checked delivery in order against the warehouse and record the batch in one
+    transaction; the reports, once committed."""
+    if not checked:
+        return []
     ledger = _Ledger.read(
         con,
-        sorted({r.content_hash for r, _ in reports}),
-        sorted({r.municipality_code for r, _ in reports if r.municipality_code}),
+        sorted({r.content_hash for r, _, _ in checked}),
+        sorted({r.municipality_code for r, _, _ in checked if r.municipality_code}),
     )
     con.execute("begin transaction")
     try:
-        ids = _new_ids(con, _to_record_count(reports, ledger))
-        to_record = []
-        for (report, tables), result in zip(reports, results, strict=True):
-            if _judge(report, tables, ledger, ids):
-                to_record.append((report, tables, result))
-        _record(con, to_record)
+        ids = _new_ids(con, _to_record_count(checked, ledger))
+        _record(con, [item for item in checked if _judge(item[0], item[1], ledger, ids)])
         checkpoint("ingest.load")
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
         raise
-    return [report for report, _ in reports]
+    return [report for report, _, _ in checked]
 
 
 def _report(
@@ -250,14 +280,12 @@ def _report(
     return report, tables
 
 
-def _to_record_count(
-    reports: list[tuple[DeliveryReport, dict[str, pl.DataFrame]]], ledger: _Ledger
-) -> int:
+def _to_record_count(checked: _Checked, ledger: _Ledger) -> int:
     """How many of the batch's deliveries get a `deliveries` row: all but content accepted
     before (in the warehouse or earlier in the batch)."""
     accepted = set(ledger.accepted)
     count = 0
-    for report, _ in reports:
+    for report, _, _ in checked:
         if report.content_hash in accepted:
             continue
         count += 1
