@@ -506,3 +506,41 @@ def test_batched_ingest_records_like_one_delivery_at_a_time(tmp_path, monkeypatc
         return tables
 
     assert without_times(batched.warehouse) == without_times(one_by_one.warehouse)
+
+
+def test_a_batch_that_fails_while_checking_leaves_the_batches_before_it(tmp_path, monkeypatch):
+    sources = [
+        write_folder(tmp_path / f"d{n}", with_extract(f"2026-{n + 8:02d}-01")) for n in range(3)
+    ]
+    monkeypatch.setattr(load, "BATCH_DELIVERIES", 1)
+    checked = 0
+
+    def failing_second_batch(deliveries, received_on):
+        nonlocal checked
+        checked += 1
+        if checked == 2:
+            raise RuntimeError("checks broke")
+        return check_deliveries(deliveries, received_on)
+
+    # The second batch is checked on the worker thread while the first is recorded.
+    monkeypatch.setattr(load, "check_deliveries", failing_second_batch)
+    target = Paths(tmp_path / "data")
+    con = warehouse.connect(target.warehouse)
+    reports = []
+    try:
+        with pytest.raises(RuntimeError, match="checks broke"):
+            for report in load.ingest_many(con, sources):
+                reports.append(report)
+    finally:
+        con.close()
+    assert [r.status for r in reports] == ["accepted"]
+    tables = dump(target.warehouse)
+    assert [row[0] for row in tables["deliveries"]] == [reports[0].delivery_id]
+    assert {row[0] for row in tables["cases"]} == {reports[0].delivery_id}
+    # Run again, all three load; the first is already there.
+    con = warehouse.connect(target.warehouse)
+    try:
+        again = [r.status for r in load.ingest_many(con, sources)]
+    finally:
+        con.close()
+    assert again == ["already_loaded", "accepted", "accepted"]
