@@ -438,6 +438,9 @@ def region_memberships(delivered: Iterable[str]) -> pl.DataFrame:
     )
 
 
+COMPARISONS = ("better", "similar", "worse", "not_compared")
+
+
 def compare_with_benchmarks(table: pl.DataFrame) -> pl.DataFrame:
     """Add comparison_region (municipality vs its Veilig Thuis region) and comparison_national
     (municipality or region vs the country), against the benchmark's published value.
@@ -478,25 +481,30 @@ def compare_with_benchmarks(table: pl.DataFrame) -> pl.DataFrame:
     )
     low = joined["ci_low"].cast(pl.Float64).fill_null(np.nan).to_numpy()
     high = joined["ci_high_open"].cast(pl.Float64).fill_null(np.nan).to_numpy()
-    polarity = (
-        joined["indicator_id"]
-        .replace_strict({ind.id: ind.polarity for ind in INDICATORS})
-        .to_numpy()
-    )
-    results: dict[str, np.ndarray] = {}
+    lower_is_better = joined.select(
+        pl.col("indicator_id").is_in(
+            [ind.id for ind in INDICATORS if ind.polarity == "lower_is_better"]
+        )
+    ).to_series()
+    results: dict[str, pl.Series] = {}
     for column, bench in (
         ("comparison_region", "bench_region"),
         ("comparison_national", "bench_national"),
     ):
         values = joined[bench].cast(pl.Float64).fill_null(np.nan).to_numpy()
-        results[column] = np.where(
-            polarity == "lower_is_better",
+        words = np.where(
+            lower_is_better.to_numpy(),
             stats.compare(values, low, high, "lower_is_better"),
             stats.compare(values, low, high, "higher_is_better"),
         )
+        # Hundreds of thousands of numpy strings convert to polars slowly: pass a small
+        # integer per row and gather the words.
+        code = np.select([words == word for word in COMPARISONS], range(len(COMPARISONS)), -1)
+        if (code < 0).any():
+            raise ValueError("stats.compare gave a word outside COMPARISONS")
+        results[column] = pl.Series(column, COMPARISONS).gather(code)
     return joined.drop("vt_code", "bench_region", "bench_national", "ci_high_open").with_columns(
-        pl.Series("comparison_region", results["comparison_region"], dtype=pl.String),
-        pl.Series("comparison_national", results["comparison_national"], dtype=pl.String),
+        results["comparison_region"], results["comparison_national"]
     )
 
 
