@@ -212,14 +212,27 @@ def _into_cells(
     if (int(last_area) + 1) * radix.years * 5 * radix.codes * radix.times >= 2**62:
         raise ValueError("too many areas, years, categories or times to pack into one integer")
     joined = fine.lazy().join(members.lazy(), on="municipality_code")
-    time = [pl.col("time")] if by_time else []
-    key = ["cell", *(["time"] if by_time else [])]
+    # (cell, time) as one integer too: a group-by on one column avoids row encoding
+    time = pl.col("time") if by_time else pl.lit(0)
     spread = pl.concat(
-        joined.select(radix.cell(quarterly, family).alias("cell"), *time, *measures)
+        joined.select(
+            (radix.cell(quarterly, family) * radix.times + time).alias("key"),
+            *measures,
+        )
         for quarterly in (False, True)
         for family in (None, *codes)
     )
-    summed = spread.group_by(key).agg(pl.col(m).sum() for m in measures).sort(key).collect()
+    summed = (
+        spread.group_by("key")
+        .agg(pl.col(m).sum() for m in measures)
+        .sort("key")
+        .select(
+            (pl.col("key") // radix.times).alias("cell"),
+            *([(pl.col("key") % radix.times).alias("time")] if by_time else []),
+            *measures,
+        )
+        .collect()
+    )
     return summed, radix
 
 
