@@ -50,22 +50,22 @@ def day_counts_table(indicator: Indicator) -> str:
 
 
 def stage_day_counts(con: duckdb.DuckDBPyConnection, indicator: Indicator) -> str:
-    """Run the indicator's case-level query once and keep its population counted per
-    municipality × index report date × breakdown value (× time for a time-to-event
-    indicator) in a temporary table on `con`, replacing an older one; returns its name.
+    """Run the indicator's case-level query once and keep its population in a temporary table
+    on `con`, replacing an older one; returns its name.
 
     Columns: municipality_code, report_date, the breakdown families, then numerator and
-    denominator (a proportion) or time, events and censored. The cells and the by-approach
-    comparisons both count from it, so the case-level joins run once per compute.
+    denominator (a proportion: 0/1 and 1 per unit) or time, events and censored (0/1 per
+    case): rows of counts, which the cells and the by-approach comparisons sum, so the
+    case-level joins run once per compute. One row per unit, not grouped by day: so few
+    units share a municipality, day and category that grouping cost more than it saved.
+    No identifier is kept.
     """
     if indicator.is_proportion:
         keys = ["municipality_code", "report_date", *indicator.breakdowns]
-        counts = "count(*) filter (where in_numerator) as numerator, count(*) as denominator"
+        counts = "in_numerator::bigint as numerator, 1::bigint as denominator"
     else:
         keys = ["municipality_code", "report_date", *indicator.breakdowns, "time"]
-        counts = (
-            "count(*) filter (where event) as events, count(*) filter (where not event) as censored"
-        )
+        counts = "event::bigint as events, (not event)::bigint as censored"
     table = day_counts_table(indicator)
     con.execute(
         f"""
@@ -73,7 +73,6 @@ def stage_day_counts(con: duckdb.DuckDBPyConnection, indicator: Indicator) -> st
         select {", ".join(keys)}, {counts}
         from ({indicator.sql})
         where in_population
-        group by all
         """
     )
     return table
