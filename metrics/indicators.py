@@ -78,38 +78,44 @@ def stage_day_counts(con: duckdb.DuckDBPyConnection, indicator: Indicator) -> st
     return table
 
 
-# The name under which the breakdown codes are visible to the counting query.
-_CODES_VIEW = "breakdown_codes_for_counts"
-
-
-def breakdown_codes(
-    con: duckdb.DuckDBPyConnection, indicator: Indicator, day_counts: str
-) -> pl.DataFrame:
+def breakdown_codes(fine: pl.DataFrame, indicator: Indicator) -> pl.DataFrame:
     """`family, category, breakdown_code, breakdown`: a small integer for every category of
-    every breakdown family in the day counts, from 1 on (0 is `all`), with its published
+    every breakdown family in the fine counts, from 1 on (0 is `all`), with its published
     label (`violence_type=partner`). The counting then groups and sorts on integers only."""
-    families = list(indicator.breakdowns)
     schema = {"family": pl.String, "category": pl.String}
-    found = (
-        con.sql(
-            " union all ".join(
-                f"select distinct '{family}' as family, {family}::varchar as category "
-                f"from {day_counts} where {family} is not null"
-                for family in families
-            )
-        ).pl()
-        if families
-        else pl.DataFrame(schema=schema)
+    found = pl.concat(
+        [pl.DataFrame(schema=schema)]
+        + [
+            fine.select(pl.lit(family).alias("family"), pl.col(family).alias("category"))
+            .drop_nulls()
+            .unique()
+            for family in indicator.breakdowns
+        ]
     )
     return (
-        found.cast(schema)  # type: ignore[arg-type]
-        .sort("family", "category")
+        found.sort("family", "category")
         .with_row_index("breakdown_code", offset=1)
         .with_columns(
             pl.col("breakdown_code").cast(pl.Int64),
             breakdown=pl.format("{}={}", "family", "category"),
         )
     )
+
+
+def _coded(fine: pl.DataFrame, codes: pl.DataFrame, indicator: Indicator) -> pl.DataFrame:
+    """`fine` with each breakdown family's categories replaced by their codes (`code_<family>`;
+    empty where the category is)."""
+    return fine.with_columns(
+        pl.col(family)
+        .replace_strict(
+            (chosen := codes.filter(pl.col("family") == family))["category"],
+            chosen["breakdown_code"],
+            default=None,
+            return_dtype=pl.Int64,
+        )
+        .alias(f"code_{family}")
+        for family in indicator.breakdowns
+    ).drop(indicator.breakdowns)
 
 
 def _measures(indicator: Indicator) -> list[str]:
@@ -121,32 +127,22 @@ def fine_counts_sql(indicator: Indicator, day_counts: str) -> str:
     municipality × cohort quarter × breakdown category (× time for a time-to-event
     indicator): the finest grain that is published, from which every cell is a sum.
 
-    Columns: municipality_code, year, quarter, one `code_<family>` per breakdown family (its
-    category's integer in `breakdown_codes_for_counts`, see `breakdown_codes`), then time
+    Columns: municipality_code, year, quarter, the breakdown families (as text), then time
     (time-to-event), then numerator, denominator or events, censored.
     """
-    families = list(indicator.breakdowns)
-    codes = [f"code_{family}" for family in families]
-    by_time = [] if indicator.is_proportion else ["d.time::bigint as time"]
-    joins = "".join(
-        f"""
-    left join {_CODES_VIEW} as {code}
-        on {code}.family = '{family}' and {code}.category = d.{family}::varchar"""
-        for family, code in zip(families, codes, strict=True)
-    )
     keys = [
-        "d.municipality_code",
-        "year(d.report_date)::bigint as year",
-        "quarter(d.report_date)::bigint as quarter",
-        *(f"{code}.breakdown_code::bigint as {code}" for code in codes),
-        *by_time,
+        "municipality_code",
+        "year(report_date)::bigint as year",
+        "quarter(report_date)::bigint as quarter",
+        *(f"{family}::varchar as {family}" for family in indicator.breakdowns),
+        *([] if indicator.is_proportion else ["time::bigint as time"]),
     ]
     return f"""
 with final as (
     select
         {", ".join(keys)},
-        {", ".join(f"sum(d.{m})::bigint as {m}" for m in _measures(indicator))}
-    from {day_counts} as d{joins}
+        {", ".join(f"sum({m})::bigint as {m}" for m in _measures(indicator))}
+    from {day_counts}
     group by all
 )
 
@@ -171,15 +167,28 @@ class _Radix:
         return quarter * self.codes + (pl.col(family_code).fill_null(0) if family_code else 0)
 
     def keys(self, cell: pl.Expr) -> list[pl.Expr]:
-        """area_id, year, quarter (0 for a year), breakdown_code from a packed cell."""
+        """area_id, period_id (see `periods`) and breakdown_code from a packed cell."""
         return [
             (cell // (self.codes * 5 * self.years)).alias("area_id"),
-            ((cell // (self.codes * 5)) % self.years + self.first_year)
-            .cast(pl.Int32)
-            .alias("year"),
-            ((cell // self.codes) % 5).cast(pl.Int32).alias("quarter"),
+            ((cell // self.codes) % (5 * self.years)).alias("period_id"),
             (cell % self.codes).alias("breakdown_code"),
         ]
+
+    def periods(self) -> pl.DataFrame:
+        """`period_id, period, period_type, year` of every year and quarter in range."""
+        ids = pl.int_range(0, 5 * self.years, eager=True, dtype=pl.Int64).alias("period_id")
+        year, quarter = ids // 5 + self.first_year, ids % 5
+        return pl.DataFrame(
+            {
+                "period_id": ids,
+                "period": [
+                    f"{y}-Q{q}" if q else str(y)
+                    for y, q in zip(year.to_list(), quarter.to_list(), strict=True)
+                ],
+                "period_type": ["quarter" if q else "year" for q in quarter.to_list()],
+                "year": year.cast(pl.Int32),
+            }
+        )
 
 
 def _into_cells(
@@ -250,13 +259,9 @@ def _counted(
 ) -> _Counted:
     """Stage the day counts, count them at the fine grain in DuckDB, then into the cells."""
     areas, members = _area_ids(memberships)
-    day_counts = stage_day_counts(con, indicator)
-    codes = breakdown_codes(con, indicator, day_counts)
-    con.register(_CODES_VIEW, codes)
-    try:
-        fine = con.sql(fine_counts_sql(indicator, day_counts)).pl()
-    finally:
-        con.unregister(_CODES_VIEW)
+    fine = con.sql(fine_counts_sql(indicator, stage_day_counts(con, indicator))).pl()
+    codes = breakdown_codes(fine, indicator)
+    fine = _coded(fine, codes, indicator)
     counts, radix = _into_cells(fine, members, indicator, codes.height)
     return _Counted(counts, radix, areas, codes.select("breakdown_code", "breakdown"))
 
@@ -276,30 +281,17 @@ def _area_ids(memberships: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
 
 def _labelled(cells: pl.DataFrame, counted: _Counted) -> pl.DataFrame:
     """Replace the packed `cell` by the published keys: area_type, area_code, period,
-    period_type, year, breakdown (other columns follow)."""
+    period_type, year, breakdown (other columns follow), joined from small lookup tables."""
     all_ = pl.DataFrame(
         {"breakdown_code": [0], "breakdown": ["all"]},
         schema={"breakdown_code": pl.Int64, "breakdown": pl.String},
     )
-    quarterly = pl.col("quarter") > 0
     return (
         cells.with_columns(counted.radix.keys(pl.col("cell")))
         .join(counted.areas, on="area_id", how="left")
+        .join(counted.radix.periods(), on="period_id", how="left")
         .join(pl.concat([all_, counted.codes]), on="breakdown_code", how="left")
-        .select(
-            *AREA_KEYS,
-            pl.when(quarterly)
-            .then(pl.format("{}-Q{}", pl.col("year"), pl.col("quarter")))
-            .otherwise(pl.col("year").cast(pl.String))
-            .alias("period"),
-            pl.when(quarterly)
-            .then(pl.lit("quarter"))
-            .otherwise(pl.lit("year"))
-            .alias("period_type"),
-            pl.col("year").cast(pl.Int32),
-            "breakdown",
-            *cells.columns,
-        )
+        .select(*AREA_KEYS, *CELL_KEYS, *cells.columns)
     )
 
 
