@@ -467,8 +467,12 @@ def compare_with_benchmarks(table: pl.DataFrame) -> pl.DataFrame:
     national_bench = published.filter(pl.col("area_code") == NATIONAL).select(
         *keys, bench_national="value"
     )
+    # Without a lower limit (suppressed, or a median interval that never starts) a row is
+    # not compared whatever its benchmarks: only the others need them joined.
+    comparable = pl.col("ci_low").is_not_null()
     joined = (
-        table.join(vt, on="area_code", how="left")
+        table.filter(comparable)
+        .join(vt, on="area_code", how="left")
         .with_columns(
             vt_code=pl.when(pl.col("area_type") == "municipality").then(pl.col("vt_code"))
         )
@@ -507,8 +511,15 @@ def compare_with_benchmarks(table: pl.DataFrame) -> pl.DataFrame:
         if (code < 0).any():
             raise ValueError("stats.compare gave a word outside COMPARISONS")
         results[column] = pl.Series(column, COMPARISONS).gather(code)
-    return joined.drop("vt_code", "bench_region", "bench_national", "ci_high_open").with_columns(
-        results["comparison_region"], results["comparison_national"]
+    compared = joined.drop("vt_code", "bench_region", "bench_national", "ci_high_open")
+    not_compared = pl.lit("not_compared", dtype=pl.String)
+    return pl.concat(
+        [
+            compared.with_columns(results["comparison_region"], results["comparison_national"]),
+            table.filter(~comparable).with_columns(
+                comparison_region=not_compared, comparison_national=not_compared
+            ),
+        ]
     )
 
 
