@@ -114,12 +114,12 @@ def _curves(
     distinct = isinstance(frame, pl.DataFrame) and _is_sorted(frame, order, strict=True)
     presorted = distinct or (isinstance(frame, pl.DataFrame) and _is_sorted(frame, order))
     by_time = _by_time(lazy, group_cols, time, event, counts, presorted, distinct)
-    # at risk at t = everyone in the group whose time is t or later.
-    at_risk = (
-        pl.col("observed").sum().over(_GROUP_ID)
-        - pl.col("observed").cum_sum().over(_GROUP_ID)
-        + pl.col("observed")
-    )
+    # at risk at t = everyone in the group whose time is t or later: the running total at the
+    # group's last row minus the running total so far, plus this time's own. Integer running
+    # totals over the whole column are exact and need no per-group window.
+    running = pl.col("observed").cum_sum()
+    group_last = pl.col(_GROUP_ID) != pl.col(_GROUP_ID).shift(-1, fill_value=-1)
+    at_risk = pl.when(group_last).then(running).backward_fill() - running + pl.col("observed")
     n, d = pl.col("at_risk"), pl.col("events")
     log_s = pl.col("survival").log()
     spread = Z95 * pl.col("greenwood").sqrt() / log_s
