@@ -37,9 +37,11 @@ CASE_DROP_WARNING = 0.20
 BATCH_ROWS = 400_000
 BATCH_DELIVERIES = 64
 # Reading (decoding, parsing CSV) overlaps the checks of the batch before: polars and hashlib
-# release the GIL. Deliveries read but not yet checked are bounded by the look-ahead.
+# release the GIL. Deliveries read but not yet checked are bounded by the look-ahead, which
+# holds about one national batch (400,000 rows are ~30 deliveries of a typical municipality),
+# so the next batch is read while this one is checked.
 READ_THREADS = 2
-READ_AHEAD = 8
+READ_AHEAD = 32
 BULK_CHECKPOINT = "1GB"
 
 T = TypeVar("T")
