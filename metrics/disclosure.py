@@ -369,7 +369,7 @@ def _index(keys: npt.NDArray[np.int64], size: int) -> tuple[np.ndarray, np.ndarr
     Sorted by polars on 32-bit integers (every core; several times `np.argsort` on int64).
     """
     small = keys.astype(np.int32) if size < 2**31 else keys
-    order = pl.Series(small).arg_sort().to_numpy().astype(np.int64)
+    order = pl.Series(small).arg_sort().to_numpy()
     start = np.r_[0, np.cumsum(np.bincount(keys, minlength=size))].astype(np.int64)
     return order, start
 
@@ -399,11 +399,15 @@ def _secondary_rows(
     if n_eq == 0:
         return suppressed
     eq, part, total = equations.eq, equations.part, equations.total
-    has_cases = denominator[part] > 0
+    # Millions of parts: gather booleans rather than counts, and each gather once, since
+    # every large temporary costs fresh pages.
+    has_cases = (denominator > 0)[part]
     hidden = np.flatnonzero(suppressed[part] & has_cases)
-    n_hidden = np.bincount(eq[hidden], minlength=n_eq).astype(np.int64)
-    pooled_num = np.bincount(eq[hidden], weights=numerator[part[hidden]], minlength=n_eq)
-    pooled_den = np.bincount(eq[hidden], weights=denominator[part[hidden]], minlength=n_eq)
+    hidden_eq, hidden_row = eq[hidden], part[hidden]
+    n_hidden = np.bincount(hidden_eq, minlength=n_eq).astype(np.int64)
+    pooled_num = np.bincount(hidden_eq, weights=numerator[hidden_row], minlength=n_eq)
+    pooled_den = np.bincount(hidden_eq, weights=denominator[hidden_row], minlength=n_eq)
+    del hidden, hidden_eq, hidden_row
     # Counts stay exact in floating point far beyond any table's size (2**53).
     pooled_num, pooled_den = pooled_num.astype(np.int64), pooled_den.astype(np.int64)
     as_part, part_start = _index(part, n_rows)
