@@ -406,18 +406,25 @@ FUNNEL_LIMITS_SCHEMA = {
 
 def km_curves_table(values: pl.DataFrame, figures: Figures) -> pl.DataFrame:
     """Kaplan–Meier steps per area × cohort year (breakdown `all`) for every time-to-event
-    indicator, only where the median is published, cut where fewer than 10 remain at risk."""
+    indicator, only where the median is published, cut where fewer than 10 remain at risk.
+
+    Sorted by indicator, area_type, area_code, period and time: the few thousand curves are
+    put in order first, so the hundreds of thousands of steps sort on two integers.
+    """
     frames = []
-    for indicator_id, cells in figures.survival.items():
+    for indicator_id, cells in sorted(figures.survival.items()):
         shown = values.filter(
             (pl.col("indicator_id") == indicator_id)
             & (pl.col("period_type") == "year")
             & (pl.col("breakdown") == "all")
             & ~pl.col("suppressed")
         ).select("area_type", "area_code", "period")
-        chosen = cells.keys.filter(
-            (pl.col("period_type") == "year") & (pl.col("breakdown") == "all")
-        ).join(shown, on=["area_type", "area_code", "period"], how="semi")
+        chosen = (
+            cells.keys.filter((pl.col("period_type") == "year") & (pl.col("breakdown") == "all"))
+            .join(shown, on=["area_type", "area_code", "period"], how="semi")
+            .sort("area_type", "area_code", "period")
+            .with_row_index("curve")
+        )
         curves = survival.km_curves_by_group(
             cells.counts.join(chosen, on="cell", how="semi"),
             ["cell"],
@@ -425,7 +432,9 @@ def km_curves_table(values: pl.DataFrame, figures: Figures) -> pl.DataFrame:
             censored="censored",
         )
         frames.append(
-            chosen.join(curves, on="cell").select(
+            chosen.join(curves, on="cell")
+            .sort("curve", "time")
+            .select(
                 pl.lit(indicator_id).alias("indicator_id"),
                 "area_type",
                 "area_code",
@@ -439,7 +448,7 @@ def km_curves_table(values: pl.DataFrame, figures: Figures) -> pl.DataFrame:
         )
     if not frames:
         return pl.DataFrame()
-    return pl.concat(frames).sort("indicator_id", "area_type", "area_code", "period", "time")
+    return pl.concat(frames)
 
 
 DELIVERY_LOG_SQL = """
