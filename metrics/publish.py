@@ -550,23 +550,33 @@ def delivery_tables(
     return log, status, used
 
 
+def _in_key_order(values: pl.DataFrame) -> pl.DataFrame:
+    """`values` sorted by indicator (catalogue order), area_type, area_code, year, period,
+    breakdown: each key ranked in its small table of distinct values (hundreds of areas,
+    dozens of periods), then one integer sorted, instead of comparing text row by row."""
+    ranked = values
+    key = pl.col("indicator_id").replace_strict(
+        {ind.id: n for n, ind in enumerate(INDICATORS)}, return_dtype=pl.Int64
+    )
+    for columns in (["area_type", "area_code"], ["year", "period"], ["breakdown"]):
+        distinct = values.select(columns).unique().sort(columns).with_row_index("__rank")
+        ranked = ranked.join(distinct, on=columns, how="left", nulls_equal=True).rename(
+            {"__rank": f"__rank_{columns[-1]}"}
+        )
+        key = key * distinct.height + pl.col(f"__rank_{columns[-1]}")
+    return ranked.sort(key).select(values.columns)
+
+
 def build_tables(
     con: duckdb.DuckDBPyConnection, *, as_of: date | None, published_at: datetime
 ) -> dict[str, pl.DataFrame]:
     """Every mart table, computed from the warehouse connection."""
     figures = indicator_figures(con)
     areas, area_members = areas_table(figures.delivered)
-    values = (
-        figures.table.join(areas.select("area_code", "area_name"), on="area_code", how="left")
-        .select(INDICATOR_VALUE_COLUMNS)
-        .sort(
-            pl.col("indicator_id").replace_strict({ind.id: n for n, ind in enumerate(INDICATORS)}),
-            "area_type",
-            "area_code",
-            "year",
-            "period",
-            "breakdown",
-        )
+    values = _in_key_order(
+        figures.table.join(
+            areas.select("area_code", "area_name"), on="area_code", how="left"
+        ).select(INDICATOR_VALUE_COLUMNS)
     )
     reference_date = as_of or published_at.date()
     staleness_days = load_config(only=frozenset({"staleness_days"})).staleness_days
