@@ -15,20 +15,13 @@ import polars as pl
 
 from generator import planted, write
 from generator.cases import STREAM_PROFILE, day_of, generate_municipality, snapshot
-from generator.profiles import PROFILE_COLUMNS, municipality_profile
+from generator.profiles import municipality_profile
 from hgkm import reference
+from pipelines.contract import APPROACH_SCHEMA
 
 PROGRESS_FROM = 20  # municipalities: show a progress bar on stderr from this many on
 PARALLEL_FROM = 40  # municipalities: spread the work over the machine's cores from this many on
-EMPTY_PROFILE = pl.DataFrame(
-    schema={
-        "municipality_code": pl.String,
-        "element": pl.String,
-        "in_place_from": pl.Date,
-        "in_place_until": pl.Date,
-        "note": pl.String,
-    }
-)
+EMPTY_PROFILE = pl.DataFrame(schema=APPROACH_SCHEMA)
 
 
 @dataclass(frozen=True)
@@ -147,7 +140,7 @@ def build_sample(out: Path, options: SampleOptions, progress: bool | None = None
             summary.rows[name] = summary.rows.get(name, 0) + n
     pl.concat([r[2] for r in results]).write_csv(out / "planted_rates.csv", float_precision=6)
     if options.profiles:
-        profiles = pl.concat([r[1] for r in results]).select(PROFILE_COLUMNS)
+        profiles = pl.concat([r[1] for r in results]).select(list(APPROACH_SCHEMA))
         profiles.write_csv(out / "approach_profiles.csv")
         planted.planted_effects(pl.concat([r[3] for r in results])).write_csv(
             out / "planted_effects.csv", float_precision=6

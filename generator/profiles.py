@@ -12,7 +12,7 @@ from datetime import date
 import numpy as np
 import polars as pl
 
-from pipelines.contract import APPROACH_ELEMENTS
+from pipelines.contract import APPROACH_ELEMENTS, APPROACH_SCHEMA
 
 # (share in place since before 2019, share introduced 2021-2023); the rest never had it.
 PREVALENCE: dict[str, tuple[float, float]] = {
@@ -34,7 +34,6 @@ NOTES: dict[str, str] = {
     "intensive_case_management": "Intensief casemanagement voor hoog-risicosituaties",
     "long_term_monitoring": "Veiligheid wordt minstens 18 maanden gevolgd",
 }
-PROFILE_COLUMNS = ("municipality_code", "element", "in_place_from", "in_place_until", "note")
 EPOCH = date(1970, 1, 1)
 SINCE_BEFORE_2019 = date(2014, 1, 1)  # earliest start of an element in place before 2019
 
@@ -55,17 +54,7 @@ def municipality_profile(rng: np.random.Generator, municipality_code: str) -> pl
         else:
             continue
         rows.append((municipality_code, element, start, until, NOTES[element]))
-    return pl.DataFrame(
-        rows,
-        schema={
-            "municipality_code": pl.String,
-            "element": pl.String,
-            "in_place_from": pl.Date,
-            "in_place_until": pl.Date,
-            "note": pl.String,
-        },
-        orient="row",
-    )
+    return pl.DataFrame(rows, schema=APPROACH_SCHEMA, orient="row")
 
 
 def elements_in_place(profile: pl.DataFrame, report_day: np.ndarray) -> np.ndarray:

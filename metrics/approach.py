@@ -31,33 +31,34 @@ from metrics import disclosure, stats
 from metrics.catalogue import INDICATORS, Indicator
 from metrics.indicators import area_memberships
 from pipelines.approach import current_approach_sql
+from pipelines.contract import APPROACH_SCHEMA
 
 POOLED = "all"  # the period label of all cohort years together
-PROFILE_SCHEMA = {
-    "municipality_code": pl.String,
-    "element": pl.String,
-    "in_place_from": pl.Date,
-    "in_place_until": pl.Date,
-}
+# The mart publishes a profile's periods without their notes.
+PROFILE_SCHEMA = {name: dtype for name, dtype in APPROACH_SCHEMA.items() if name != "note"}
 GROUP_FIGURES = ("numerator", "denominator", "value", "ci_low", "ci_high")
-COMPARISON_COLUMNS = (
-    "comparison",
-    "element",
-    "indicator_id",
-    "area_type",
-    "area_code",
-    "period",
-    "period_type",
-    "year",
-    "introduced",
-    *(f"{f}_with" for f in GROUP_FIGURES),
-    *(f"{f}_without" for f in GROUP_FIGURES),
-    "difference",
-    "difference_low",
-    "difference_high",
-    "suppressed",
-    "suppression_reason",
-)
+COMPARISON_SCHEMA: dict[str, pl.DataType] = {
+    "comparison": pl.String(),
+    "element": pl.String(),
+    "indicator_id": pl.String(),
+    "area_type": pl.String(),
+    "area_code": pl.String(),
+    "period": pl.String(),
+    "period_type": pl.String(),
+    "year": pl.Int32(),
+    "introduced": pl.Date(),
+    **{
+        f"{f}_{g}": pl.Int64() if f in ("numerator", "denominator") else pl.Float64()
+        for g in ("with", "without")
+        for f in GROUP_FIGURES
+    },
+    "difference": pl.Float64(),
+    "difference_low": pl.Float64(),
+    "difference_high": pl.Float64(),
+    "suppressed": pl.Boolean(),
+    "suppression_reason": pl.String(),
+}
+COMPARISON_COLUMNS = tuple(COMPARISON_SCHEMA)
 # Statuses of a piece: with/without for the first comparison; before/after (and `other`: under
 # another period of the element, or after it stopped) for the second.
 WITH, WITHOUT, BEFORE, AFTER, OTHER = "with", "without", "before", "after", "other"
@@ -372,7 +373,7 @@ def comparison_table(
     `day_counts`: each proportion indicator's staged day counts on `con` (as
     `metrics.indicators.Figures.day_counts`)."""
     memberships = area_memberships(delivered).filter(pl.col("area_type") != "municipality")
-    empty = pl.DataFrame(schema=comparison_schema())
+    empty = pl.DataFrame(schema=COMPARISON_SCHEMA)
     if periods.is_empty():
         return empty
     parts = [
@@ -410,34 +411,6 @@ def comparison_table(
         "introduced",
         "period",
     )
-
-
-def comparison_schema() -> dict[str, pl.DataType]:
-    integer = {f"{f}_{g}" for f in ("numerator", "denominator") for g in ("with", "without")}
-    schema: dict[str, pl.DataType] = {}
-    for column in COMPARISON_COLUMNS:
-        if column in integer:
-            schema[column] = pl.Int64()
-        elif column == "year":
-            schema[column] = pl.Int32()
-        elif column == "introduced":
-            schema[column] = pl.Date()
-        elif column == "suppressed":
-            schema[column] = pl.Boolean()
-        elif column in {
-            "comparison",
-            "element",
-            "indicator_id",
-            "area_type",
-            "area_code",
-            "period",
-            "period_type",
-            "suppression_reason",
-        }:
-            schema[column] = pl.String()
-        else:
-            schema[column] = pl.Float64()
-    return schema
 
 
 def approach_tables(

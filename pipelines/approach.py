@@ -25,10 +25,11 @@ from pipelines.contract import (
     APPROACH_COLUMNS,
     APPROACH_ELEMENTS,
     APPROACH_NOTE_MAX_LENGTH,
+    APPROACH_SCHEMA,
     EARLIEST_DATE,
 )
 from pipelines.read import ROW, RawTable, normalise_table, read_csv_bytes
-from pipelines.report import ERRORS_SHOWN_PER_RULE, Issue, error_lines
+from pipelines.report import ERRORS_SHOWN_PER_RULE, STATUS_HEADINGS, Issue, error_lines
 
 SUFFIXES = (".csv", ".xlsx")
 STEM = "approach_profiles"
@@ -154,11 +155,7 @@ class ImportReport:
         }
 
     def render_text(self) -> str:
-        head = {
-            "accepted": "ACCEPTED",
-            "rejected": "REJECTED",
-            "already_loaded": "ALREADY LOADED (no change)",
-        }[self.status]
+        head = STATUS_HEADINGS[self.status]
         lines = [f"{self.source.name}: {head}"]
         if self.status != "rejected":
             lines.append(
@@ -396,16 +393,7 @@ def current_profiles(
 ) -> pl.DataFrame:
     """The current periods (with the import they came from), by municipality, element, from."""
     if not has_profiles(con):
-        return pl.DataFrame(
-            schema={
-                "municipality_code": pl.String,
-                "element": pl.String,
-                "in_place_from": pl.Date,
-                "in_place_until": pl.Date,
-                "note": pl.String,
-                "import_id": pl.Int32,
-            }
-        )
+        return pl.DataFrame(schema={**APPROACH_SCHEMA, "import_id": pl.Int32()})
     frame = con.sql(
         "select municipality_code, element, in_place_from, in_place_until, note, import_id "
         "from current_approach order by municipality_code, element, in_place_from"

@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+import polars as pl
+
 CONTRACT_VERSION = "1"
 EARLIEST_DATE = date(2000, 1, 1)
 PSEUDONYM_PATTERN = r"^[A-Za-z0-9_-]{4,64}$"
@@ -93,3 +95,7 @@ APPROACH_COLUMNS: tuple[Column, ...] = (
     Column("in_place_until", "date", required=False),
     Column("note", "text", required=False),
 )
+# A profile's periods as polars columns (dates parsed), in the file's order.
+APPROACH_SCHEMA: dict[str, pl.DataType] = {
+    c.name: pl.Date() if c.kind == "date" else pl.String() for c in APPROACH_COLUMNS
+}

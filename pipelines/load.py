@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
@@ -133,7 +133,7 @@ def _read_ahead(sources: Sequence[Path]) -> Iterator[Delivery]:
                 future.cancel()
 
 
-def _one_ahead(items: Iterator[T]) -> Iterator[T]:
+def _one_ahead(items: Generator[T, None, None]) -> Iterator[T]:
     """`items` in order, the next one computed on a worker thread while the caller uses this
     one (polars and DuckDB release the GIL, so checking and recording overlap)."""
     done = object()
@@ -145,9 +145,7 @@ def _one_ahead(items: Iterator[T]) -> Iterator[T]:
                 future = pool.submit(next, items, done)
                 yield cast(T, item)
     finally:
-        close = getattr(items, "close", None)
-        if close is not None:
-            close()
+        items.close()
 
 
 def _now() -> datetime:
@@ -181,39 +179,19 @@ class _Ledger:
     current: dict[str, _Current]
 
     @classmethod
-    def read(
-        cls, con: duckdb.DuckDBPyConnection, hashes: list[str], municipalities: list[str]
-    ) -> _Ledger:
-        con.register(
-            "batch_hashes",
-            pl.DataFrame({"content_hash": hashes}, schema={"content_hash": pl.String}),
-        )
-        con.register(
-            "batch_municipalities",
-            pl.DataFrame(
-                {"municipality_code": municipalities}, schema={"municipality_code": pl.String}
-            ),
-        )
-        try:
-            accepted = con.sql(
-                """
-                select content_hash, min(delivery_id) from deliveries
-                where status = 'accepted'
-                    and content_hash in (select content_hash from batch_hashes)
-                group by content_hash
-                """
-            ).fetchall()
-            current = con.sql(
-                """
-                select municipality_code, extract_date, received_at, delivery_id,
-                       coalesce(try_cast(rows_loaded ->> 'cases' as bigint), 0)
-                from current_deliveries
-                where municipality_code in (select municipality_code from batch_municipalities)
-                """
-            ).fetchall()
-        finally:
-            con.unregister("batch_hashes")
-            con.unregister("batch_municipalities")
+    def read(cls, con: duckdb.DuckDBPyConnection) -> _Ledger:
+        """The whole ledger: one row per delivery at most, small beside any batch."""
+        accepted = con.sql(
+            "select content_hash, min(delivery_id) from deliveries"
+            " where status = 'accepted' group by content_hash"
+        ).fetchall()
+        current = con.sql(
+            """
+            select municipality_code, extract_date, received_at, delivery_id,
+                   coalesce(try_cast(rows_loaded ->> 'cases' as bigint), 0)
+            from current_deliveries
+            """
+        ).fetchall()
         return cls(
             accepted={h: int(i) for h, i in accepted},
             current={m: _Current(d, r, int(i), int(n)) for m, d, r, i, n in current},
@@ -237,11 +215,7 @@ def _record_batch(con: duckdb.DuckDBPyConnection, checked: _Checked) -> list[Del
     transaction; the reports, once committed."""
     if not checked:
         return []
-    ledger = _Ledger.read(
-        con,
-        sorted({r.content_hash for r, _, _ in checked}),
-        sorted({r.municipality_code for r, _, _ in checked if r.municipality_code}),
-    )
+    ledger = _Ledger.read(con)
     con.execute("begin transaction")
     try:
         ids = _new_ids(con, _to_record_count(checked, ledger))

@@ -15,6 +15,14 @@ from typing import Any
 ERRORS_SHOWN_PER_RULE = 20
 
 
+# The first line of a delivery's or a profile import's report, by status.
+STATUS_HEADINGS = {
+    "accepted": "ACCEPTED",
+    "rejected": "REJECTED",
+    "already_loaded": "ALREADY LOADED (no change)",
+}
+
+
 @dataclass(frozen=True)
 class Rule:
     """One contract rule: whether breaking it is structural, and what the local team must do."""
@@ -170,11 +178,7 @@ class DeliveryReport:
         }
 
     def render_text(self) -> str:
-        head = {
-            "accepted": "ACCEPTED",
-            "rejected": "REJECTED",
-            "already_loaded": "ALREADY LOADED (no change)",
-        }[self.status]
+        head = STATUS_HEADINGS[self.status]
         who = ", ".join(
             part
             for part in (
