@@ -9,7 +9,7 @@ import duckdb
 import numpy as np
 import polars as pl
 import pytest
-from conftest import SAMPLE_DATA, run_hgkm
+from conftest import SAMPLE_DATA
 
 from metrics.approach import comparison_pieces, eligible_pieces, with_statistics
 
@@ -231,16 +231,8 @@ def test_only_published_quarters_with_publishable_pieces_enter() -> None:
 
 
 @pytest.fixture(scope="module")
-def mart(tmp_path_factory: pytest.TempPathFactory) -> dict[str, pl.DataFrame]:
-    data = tmp_path_factory.mktemp("approach") / "data"
-    for command in (
-        ("ingest", SAMPLE_DATA / "deliveries"),
-        ("approach", "import", SAMPLE_DATA / "approach_profiles.csv"),
-        ("compute",),
-    ):
-        done = run_hgkm(*command, data_dir=data)
-        assert done.returncode == 0, done.stdout + done.stderr
-    con = duckdb.connect(str(data / "mart.duckdb"), read_only=True)
+def mart(sample_pipeline: dict) -> dict[str, pl.DataFrame]:
+    con = duckdb.connect(str(sample_pipeline["mart"]), read_only=True)
     try:
         return {
             name: con.sql(f"select * from {name}").pl()

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import SAMPLE_DATA, run_hgkm
 from streamlit.testing.v1 import AppTest
 
 from dashboard.i18n import APPROACH_ELEMENTS as PAGE_ELEMENTS
@@ -18,16 +17,8 @@ PAGE = "app_pages/aanpak.py"
 
 
 @pytest.fixture(scope="module")
-def mart(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    data = tmp_path_factory.mktemp("aanpak") / "data"
-    for command in (
-        ("ingest", SAMPLE_DATA / "deliveries"),
-        ("approach", "import", SAMPLE_DATA / "approach_profiles.csv"),
-        ("compute",),
-    ):
-        done = run_hgkm(*command, data_dir=data)
-        assert done.returncode == 0, done.stdout + done.stderr
-    return data / "mart.duckdb"
+def mart(sample_pipeline: dict) -> Path:
+    return sample_pipeline["mart"]
 
 
 def query(mart: Path, sql: str, *params: object) -> list[tuple]:
