@@ -26,7 +26,7 @@ from hgkm.settings import Paths
 from pipelines import checks, warehouse
 from pipelines.checks import CheckResult, check_deliveries
 from pipelines.contract import TABLES
-from pipelines.read import Delivery, read_delivery
+from pipelines.read import Delivery, open_delivery, parse_csv, read_delivery
 from pipelines.report import DeliveryReport, DeliveryWarning
 
 # A newer delivery with this share fewer cases than the current one is worth a warning.
@@ -36,10 +36,10 @@ CASE_DROP_WARNING = 0.20
 # of a national ingest bounded.
 BATCH_ROWS = 400_000
 BATCH_DELIVERIES = 64
-# Reading (decoding, parsing CSV) overlaps the checks of the batch before: polars and hashlib
-# release the GIL. Deliveries read but not yet checked are bounded by the look-ahead, which
-# holds about one national batch (400,000 rows are ~30 deliveries of a typical municipality),
-# so the next batch is read while this one is checked.
+# Opening deliveries (reading files, hashing, decoding; hashlib releases the GIL) overlaps
+# the checks of the batch before; their CSV rows are parsed with their batch. Deliveries
+# opened but not yet checked are bounded by the look-ahead, which holds about one national
+# batch (400,000 rows are ~30 deliveries of a typical municipality).
 READ_THREADS = 2
 READ_AHEAD = 32
 BULK_CHECKPOINT = "1GB"
@@ -92,7 +92,7 @@ def ingest_many(
     # the growing tables at every one. One checkpoint at the end writes them once.
     con.execute(f"set checkpoint_threshold = '{BULK_CHECKPOINT}'")
     try:
-        batches = _batches(_read_ahead(sources))
+        batches = _parsed(_batches(_read_ahead(sources)))
         checked = (_checked(batch, drop_invalid_rows) for batch in batches)
         for batch in _one_ahead(checked):
             yield from _record_batch(con, batch)
@@ -109,7 +109,7 @@ def _batches(deliveries: Iterator[Delivery]) -> Iterator[list[tuple[Delivery, da
         received_at = _now()
         checkpoint("ingest.read")
         batch.append((delivery, received_at))
-        rows += sum(raw.frame.height for raw in delivery.tables.values())
+        rows += delivery.rows
         if rows >= BATCH_ROWS or len(batch) >= BATCH_DELIVERIES:
             yield batch
             batch, rows = [], 0
@@ -117,13 +117,23 @@ def _batches(deliveries: Iterator[Delivery]) -> Iterator[list[tuple[Delivery, da
         yield batch
 
 
+def _parsed(
+    batches: Iterator[list[tuple[Delivery, datetime]]],
+) -> Generator[list[tuple[Delivery, datetime]], None, None]:
+    """Each batch with its deliveries' CSV rows parsed."""
+    for batch in batches:
+        parse_csv([delivery for delivery, _ in batch])
+        yield batch
+
+
 def _read_ahead(sources: Sequence[Path]) -> Iterator[Delivery]:
-    """The deliveries read, in order, with up to READ_AHEAD of them read in the background."""
+    """The deliveries opened (their CSV rows are parsed with their batch), in order, with up
+    to READ_AHEAD of them opened in the background."""
     with ThreadPoolExecutor(READ_THREADS, thread_name_prefix="hgkm-read") as pool:
         pending: deque[Future[Delivery]] = deque()
         try:
             for source in sources:
-                pending.append(pool.submit(read_delivery, source))
+                pending.append(pool.submit(open_delivery, source))
                 if len(pending) >= READ_AHEAD:
                     yield pending.popleft().result()
             while pending:
@@ -391,7 +401,7 @@ def _record(
                     pl.lit(delivery_id, dtype=pl.Int32).alias("delivery_id"), *names
                 )
                 for delivery_id, tables in accepted
-            ),
+            ).rechunk(),  # DuckDB takes in one chunk ~30% faster than many slices
         )
 
 

@@ -10,11 +10,14 @@ import csv
 import hashlib
 import io
 import re
+import uuid
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 import fastexcel
+import numpy as np
 import polars as pl
 
 from pipelines import guard
@@ -42,14 +45,38 @@ class RawTable:
 
 
 @dataclass
+class CsvText:
+    """A contract CSV file decoded to UTF-8, its header read and its rows not yet parsed."""
+
+    stem: str
+    shown: str
+    text: bytes
+    delimiter: str
+    header: list[str]
+    format: dict[str, str]
+    lines: int
+
+
+@dataclass
 class Delivery:
-    """A delivery's tables as text, its content hash and the structural problems met reading it."""
+    """A delivery's tables as text, its content hash and the structural problems met reading it.
+
+    An opened delivery's CSV files wait in `unparsed` until `parse_csv` turns them into tables.
+    """
 
     source: Path
     shape: str
     content_hash: str
     tables: dict[str, RawTable] = field(default_factory=dict)
     issues: list[Issue] = field(default_factory=list)
+    unparsed: list[CsvText] = field(default_factory=list)
+
+    @property
+    def rows(self) -> int:
+        """Rows read, and lines still to parse: what a batch of deliveries is sized by."""
+        return sum(raw.frame.height for raw in self.tables.values()) + sum(
+            text.lines for text in self.unparsed
+        )
 
 
 def is_delivery(path: Path) -> bool:
@@ -81,6 +108,13 @@ def _name_key(path: Path) -> str:
 
 def read_delivery(path: Path) -> Delivery:
     """Read a delivery in any of its three shapes."""
+    delivery = open_delivery(path)
+    parse_csv([delivery])
+    return delivery
+
+
+def open_delivery(path: Path) -> Delivery:
+    """Read a delivery's files, its hash and its headers; its CSV rows wait for `parse_csv`."""
     if path.is_dir():
         return _read_members(path, "folder", _folder_members(path), prefix="")
     suffix = path.suffix.lower()
@@ -183,7 +217,11 @@ def _read_members(path: Path, shape: str, members: dict[str, bytes], prefix: str
         if name.lower().endswith(".parquet"):
             table, issues = _read_parquet(stem, shown, members[name])
         else:
-            table, issues = read_csv_bytes(stem, shown, members[name])
+            opened = open_csv(stem, shown, members[name])
+            if isinstance(opened, CsvText):
+                delivery.unparsed.append(opened)
+                continue
+            table, issues = opened
         delivery.issues.extend(issues)
         if table is not None:
             delivery.tables[stem] = table
@@ -210,6 +248,15 @@ def _decode(data: bytes) -> tuple[bytes, str] | None:
 
 
 def read_csv_bytes(stem: str, shown: str, data: bytes) -> tuple[RawTable | None, list[Issue]]:
+    """One CSV file as a table, or the issues that keep it from being read."""
+    opened = open_csv(stem, shown, data)
+    if isinstance(opened, CsvText):
+        return _parse_one(opened)
+    return opened
+
+
+def open_csv(stem: str, shown: str, data: bytes) -> CsvText | tuple[RawTable | None, list[Issue]]:
+    """The file decoded with its header read, or what reading it already decided."""
     decoded = _decode(data)
     if decoded is None:
         return None, [_issue(shown, "encoding")]
@@ -223,18 +270,110 @@ def read_csv_bytes(stem: str, shown: str, data: bytes) -> tuple[RawTable | None,
     if len(set(named)) < len(named):
         # polars would rename a repeated name; report it on the names as written instead.
         return normalise_table(stem, shown, pl.DataFrame(), header, {}, first_row=2)
-    try:
-        frame = pl.read_csv(io.BytesIO(text), separator=delimiter, infer_schema=False)
-    except (pl.exceptions.PolarsError, OSError):
-        # polars' message can quote the offending line: never pass it on.
-        return None, [_issue(shown, "unreadable_file")]
-    if frame.width != len(header):
-        return None, [_issue(shown, "unreadable_file")]
-    frame = frame.rename(
-        dict(zip(frame.columns, [f"c{i}" for i in range(frame.width)], strict=True))
-    )
     fmt = {"encoding": encoding, "delimiter": delimiter}
-    return normalise_table(stem, shown, frame, header, fmt, first_row=2)
+    return CsvText(stem, shown, text, delimiter, header, fmt, text.count(b"\n"))
+
+
+def parse_csv(deliveries: Sequence[Delivery]) -> None:
+    """Parse the rows of the opened deliveries' CSV files into their tables.
+
+    Files of the same table written the same way (delimiter and header line) are parsed as one
+    text, with a line that cannot occur in any file between them: one polars call per group
+    instead of one per file, whose fixed cost dominated a national ingest. Each file's rows,
+    row numbers and problems are exactly those of parsing it alone; a group that fails to
+    parse is parsed file by file, so the failure is reported on the file that caused it.
+    """
+    groups: dict[tuple[object, ...], list[tuple[Delivery, CsvText]]] = {}
+    for delivery in deliveries:
+        for text in delivery.unparsed:
+            # Blank columns are judged per file; a header line with quotes may not be one line.
+            alone = (
+                any(not name.strip() for name in text.header)
+                or b'"' in text.text.split(b"\n", 1)[0]
+            )
+            key = (text.stem, text.delimiter, tuple(text.header), id(text) if alone else None)
+            groups.setdefault(key, []).append((delivery, text))
+        delivery.unparsed = []
+    for members in groups.values():
+        texts = [text for _, text in members]
+        results = _parse_together(texts) if len(texts) > 1 else None
+        for (delivery, text), (table, issues) in zip(
+            members, results or [_parse_one(text) for text in texts], strict=True
+        ):
+            delivery.issues.extend(issues)
+            if table is not None:
+                delivery.tables[text.stem] = table
+    for delivery in deliveries:
+        delivery.tables = {stem: delivery.tables[stem] for stem in FILES if stem in delivery.tables}
+
+
+def _parse_one(text: CsvText) -> tuple[RawTable | None, list[Issue]]:
+    frame = _parsed(text.text, text.delimiter, len(text.header))
+    if frame is None:
+        # polars' message can quote the offending line: never pass it on.
+        return None, [_issue(text.shown, "unreadable_file")]
+    return normalise_table(text.stem, text.shown, frame, text.header, text.format, first_row=2)
+
+
+def _parsed(data: bytes, delimiter: str, width: int) -> pl.DataFrame | None:
+    """The CSV's rows as text columns c0, c1, ...; None when it does not parse to `width`."""
+    try:
+        frame = pl.read_csv(io.BytesIO(data), separator=delimiter, infer_schema=False)
+    except (pl.exceptions.PolarsError, OSError):
+        return None
+    if frame.width != width:
+        return None
+    return frame.rename(dict(zip(frame.columns, [f"c{i}" for i in range(width)], strict=True)))
+
+
+def _parse_together(texts: list[CsvText]) -> list[tuple[RawTable | None, list[Issue]]] | None:
+    """`_parse_one` of each file, in one parse of them all; None when that is not the same.
+
+    A quote left open in one file would run into the next: it swallows the boundary line
+    after it, so a boundary goes missing and the group is parsed file by file instead.
+    """
+    first = texts[0]
+    boundary = f"__hgkm_file_boundary_{uuid.uuid4().hex}"
+    parts = []
+    for i, text in enumerate(texts):
+        body = text.text if i == 0 else text.text.partition(b"\n")[2]
+        parts += [body, b"" if body.endswith(b"\n") or not body else b"\n"]
+        parts.append(f"{boundary}\n".encode())
+    frame = _parsed(b"".join(parts[:-1]), first.delimiter, len(first.header))
+    if frame is None:
+        return None
+    marks = frame.select(pl.arg_where(pl.col("c0") == boundary)).to_series().to_numpy()
+    if len(marks) != len(texts) - 1:
+        return None
+    starts = np.concatenate([[0], marks + 1])
+    index = np.arange(frame.height)
+    segment = np.searchsorted(marks, index, side="right")
+    frame = (
+        _trimmed(frame)
+        .with_columns(
+            pl.Series(ROW, index - starts[segment] + 2, dtype=pl.Int64),
+            pl.Series("__segment", segment, dtype=pl.Int64),
+        )
+        .filter(
+            pl.col("c0").ne_missing(boundary),
+            pl.any_horizontal(pl.col(f"c{j}").is_not_null() for j in range(len(first.header))),
+        )
+    )
+    results: list[tuple[RawTable | None, list[Issue]]] = []
+    offset = 0
+    for i, height in enumerate(np.bincount(frame["__segment"].to_numpy(), minlength=len(texts))):
+        text = texts[i]
+        columns, issues = _named(text.shown, text.header)
+        segment_frame = frame.slice(offset, int(height))
+        offset += int(height)
+        if columns is None:
+            results.append((None, issues))
+            continue
+        rows = segment_frame.select(
+            ROW, *(pl.col(f"c{j}").alias(name) for j, name in enumerate(columns))
+        )
+        results.append((RawTable(text.stem, text.shown, rows, columns, text.format), issues))
+    return results
 
 
 def _read_parquet(stem: str, shown: str, data: bytes) -> tuple[RawTable | None, list[Issue]]:
@@ -297,7 +436,7 @@ def normalise_table(
     first_row: int,
 ) -> tuple[RawTable | None, list[Issue]]:
     """Name columns as normalised (trimmed, lower case), trim values, number rows, drop blanks."""
-    frame = frame.with_columns(pl.all().str.strip_chars().replace("", None))
+    frame = _trimmed(frame)
     # A trailing delimiter or an empty spreadsheet column gives a column without a name or a
     # value: nothing to check, so not an error.
     blank = [
@@ -310,6 +449,28 @@ def normalise_table(
     if blank:
         frame = frame.drop([frame.columns[i] for i in blank])
         header = [name for i, name in enumerate(header) if i not in blank]
+    columns, issues = _named(shown, header)
+    if columns is None:
+        return None, issues
+    names = list(columns)
+    frame = (
+        frame.rename(dict(zip(frame.columns, names, strict=True)))
+        .with_row_index(ROW, offset=first_row)
+        .with_columns(pl.col(ROW).cast(pl.Int64))
+    )
+    if names:
+        frame = frame.filter(pl.any_horizontal(pl.col(names).is_not_null()))
+    return RawTable(stem, shown, frame, columns, fmt), issues
+
+
+def _trimmed(frame: pl.DataFrame) -> pl.DataFrame:
+    """Every value trimmed, an empty one null."""
+    return frame.with_columns(pl.all().str.strip_chars().replace("", None))
+
+
+def _named(shown: str, header: list[str]) -> tuple[dict[str, str] | None, list[Issue]]:
+    """The columns (normalised name -> name as written) and the header's problems; None when
+    two names are the same once normalised."""
     names = [h.strip().lower() for h in header]
     # A header can hold personal data too (a file without its header line starts with a
     # data row): such a column is named by its position, never by its name.
@@ -334,12 +495,4 @@ def normalise_table(
     ]
     if duplicates:
         return None, personal + duplicates
-    columns = dict(zip(names, header, strict=True))
-    frame = (
-        frame.rename(dict(zip(frame.columns, names, strict=True)))
-        .with_row_index(ROW, offset=first_row)
-        .with_columns(pl.col(ROW).cast(pl.Int64))
-    )
-    if names:
-        frame = frame.filter(pl.any_horizontal(pl.col(names).is_not_null()))
-    return RawTable(stem, shown, frame, columns, fmt), personal
+    return dict(zip(names, header, strict=True)), personal

@@ -3,6 +3,7 @@ implementation written plainly in Python, and near-misses left alone."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import polars as pl
@@ -13,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipelines.checks import check_delivery
-from pipelines.guard import bsn_valid, iban_valid, scan
+from pipelines.guard import CANDIDATE, CHECKSUM_RULES, PATTERN_RULES, bsn_valid, iban_valid, scan
 from pipelines.read import read_delivery
 
 
@@ -169,6 +170,21 @@ def test_a_correct_iban_check_pair_is_always_found(body):
     value = f"NL{98 - number % 97:02d}{body}"
     assert reference_iban(value)
     assert "personal_data_iban" in rules_of([value])[0]
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [*PATTERN_RULES.values(), *(pattern for pattern, _ in CHECKSUM_RULES.values())],
+    ids=[*PATTERN_RULES, *CHECKSUM_RULES],
+)
+@settings(max_examples=300, deadline=None)
+@given(data=st.data())
+def test_every_match_of_every_pattern_holds_a_candidate(pattern, data):
+    # The scan only tries the patterns on cells with a candidate: a match without one would
+    # slip through. Python's regex engine generates and checks; polars' agrees on this syntax.
+    value = data.draw(st.from_regex(pattern, fullmatch=True))
+    for found in re.finditer(pattern, value):
+        assert re.search(CANDIDATE, found.group())
 
 
 def test_a_header_holding_personal_data_is_named_by_position(tmp_path):

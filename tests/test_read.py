@@ -10,6 +10,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 from deliveries import csv_bytes, valid_rows, write_folder, write_xlsx, write_zip
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pipelines import read
 from pipelines.checks import check_delivery
@@ -217,3 +219,66 @@ def test_a_trailing_delimiter_or_empty_column_is_no_error(tmp_path, rows):
     (folder / "cases.csv").write_bytes(text.replace(b";;\r\n", b";x;\r\n", 2))
     result = check_delivery(read_delivery(folder), RECEIVED)
     assert set(result.issues["rule"].to_list()) == {"unexpected_column"}
+
+
+# Ways a team writes (or breaks) a table; parsed together, each must read as it does alone.
+_HEADER = b"case_id,report_date,reporter\r\n"
+_BODIES = {
+    "plain": b"C0001a,2024-01-02,police\r\nC0002a,2024-01-03,school\r\n",
+    "blank and spaces": b"C0003a,2024-01-02,police\r\n\r\n   \r\n C0004a , 2024-01-03 ,x\r\n",
+    "quoted newline": b'C0005a,"2024-01-02\nlater",police\r\n"C0006a",2024-01-03,"a,b"\r\n',
+    "lf, no last newline": b"C0007a,2024-01-02,police\nC0008a,2024-01-03,school",
+    "open quote": b'C0009a,2024-01-02,police\r\nC0010a,"2024-01-03,school\r\n',
+    # Closes a quote left open before it (alone, a quote inside a value is unreadable).
+    "stray quote": b'C0015a,2024-01-02,police\r\nC0016a,x",police\r\n',
+    "extra field": b"C0011a,2024-01-02,police,SECRET\r\n",
+    "short row": b"C0012a,2024-01-02\r\nC0013a\r\n",
+    "header again": b"case_id,report_date,reporter\r\nC0014a,2024-01-02,police\r\n",
+    "header only": b"",
+}
+
+
+def _alone_and_together(bodies: list[str]) -> tuple[list, list]:
+    data = [_HEADER + _BODIES[body] for body in bodies]
+    alone = [read.read_csv_bytes("reports", f"d{i}/reports.csv", d) for i, d in enumerate(data)]
+    deliveries = [
+        read.Delivery(Path(f"d{i}"), "folder", str(i), unparsed=[opened])
+        for i, d in enumerate(data)
+        if isinstance(opened := read.open_csv("reports", f"d{i}/reports.csv", d), read.CsvText)
+    ]
+    read.parse_csv(deliveries)
+    together = [(d.tables.get("reports"), d.issues) for d in deliveries]
+    return alone, together
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.sampled_from(sorted(_BODIES)), min_size=2, max_size=7))
+def test_files_parsed_together_read_exactly_as_each_alone(bodies):
+    alone, together = _alone_and_together(bodies)
+    assert len(alone) == len(together)
+    for (table, issues), (joint, joint_issues) in zip(alone, together, strict=True):
+        assert issues == joint_issues
+        assert (table is None) == (joint is None)
+        if table is not None:
+            assert joint.frame.equals(table.frame)
+            assert (joint.file, joint.columns, joint.format) == (
+                table.file,
+                table.columns,
+                table.format,
+            )
+
+
+def test_a_broken_file_among_others_is_reported_on_itself():
+    # Together, the open quote would run through the boundary into the next file, which
+    # closes it: one parse without error, but a boundary missing.
+    alone, together = _alone_and_together(["plain", "open quote", "stray quote", "plain"])
+    rules = [[issue.rule for issue in issues] for _, issues in together]
+    assert rules == [[], ["unreadable_file"], ["unreadable_file"], []]
+    assert together[3][0].frame[ROW].to_list() == [2, 3]
+    _, together = _alone_and_together(["plain", "extra field", "plain"])
+    assert [[issue.rule for issue in issues] for _, issues in together] == [
+        [],
+        ["unreadable_file"],
+        [],
+    ]
+    assert "SECRET" not in repr(together)
