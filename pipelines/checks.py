@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import cache
 
+import numpy as np
 import pandera.polars as pa
 import polars as pl
 from pandera.errors import SchemaErrors
@@ -223,11 +224,11 @@ def check_deliveries(
     issues = pl.concat(parts).unique(keep="first", maintain_order=True)
     warnings = table_warnings(typed, typed_in, row_warnings, names)
     by_delivery = _split(issues, len(deliveries))
-    tables_by = {name: _split(frame, len(deliveries)) for name, frame in typed.items()}
+    tables_by = {name: _slices(frame) for name, frame in typed.items()}
     return [
         CheckResult(
             {
-                name: tables_by[name].get((i,), typed[name].clear().drop(DELIVERY))
+                name: tables_by[name].get(i, typed[name].clear().drop(DELIVERY))
                 for name in typed
                 if i in typed_in[name]
             },
@@ -245,6 +246,30 @@ def _split(frame: pl.DataFrame, deliveries: int) -> dict[tuple[object, ...], pl.
     if deliveries == 1:
         return {(0,): frame.drop(DELIVERY)} if frame.height else {}
     return frame.partition_by(DELIVERY, as_dict=True, include_key=False)
+
+
+def _slices(frame: pl.DataFrame) -> dict[int, pl.DataFrame]:
+    """A frame ordered by DELIVERY per delivery, as slices of it (nothing is copied)."""
+    keys = frame[DELIVERY].to_numpy()
+    present = np.unique(keys)
+    starts = np.searchsorted(keys, present, side="left")
+    ends = np.searchsorted(keys, present, side="right")
+    rest = frame.drop(DELIVERY)
+    return {
+        int(key): rest.slice(int(start), int(end - start))
+        for key, start, end in zip(present, starts, ends, strict=True)
+    }
+
+
+def _stacked(frames: dict[int, pl.DataFrame], columns: list[str]) -> pl.DataFrame:
+    """The frames (keyed by delivery) one under another, as `columns`, with their DELIVERY.
+
+    A frame already holding just `columns` in that order (the usual case) is not selected
+    from: at a national ingest's thousands of files, each polars call counts.
+    """
+    parts = [f if f.columns == columns else f.select(columns) for f in frames.values()]
+    keys = np.repeat(np.fromiter(frames, dtype=np.int64), [part.height for part in parts])
+    return pl.concat(parts).insert_column(0, pl.Series(DELIVERY, keys, dtype=pl.Int64))
 
 
 def _keyed(frame: pl.DataFrame) -> pl.DataFrame:
@@ -281,10 +306,7 @@ def check_manifests(
             raws[i] = raw
     if not raws:
         return infos, _batch_issues(problems)
-    frame = pl.concat(
-        raw.frame.select(pl.lit(i, dtype=pl.Int64).alias(DELIVERY), ROW, "key", "value")
-        for i, raw in raws.items()
-    )
+    frame = _stacked({i: raw.frame for i, raw in raws.items()}, [ROW, "key", "value"])
     lowered = frame.with_columns(pl.col("key").str.to_lowercase())
     model_issues = (
         validate_batch("manifest", lowered, names, locate=False)
@@ -405,10 +427,7 @@ def type_tables(
         ]
     if not good:
         return None, pl.concat([_batch_issues([]), *parts]), {}, None
-    text = pl.concat(
-        raws[i].frame.select(pl.lit(i, dtype=pl.Int64).alias(DELIVERY), ROW, *contract)
-        for i in good
-    )
+    text = _stacked({i: raws[i].frame for i in good}, [ROW, *contract])
     dates = [c.name for c in columns if c.kind == "date"]
     enums = {c.name: c.values for c in columns if c.kind == "enum"}
     iso = text.select(pl.col(c).str.to_date("%Y-%m-%d", strict=False) for c in dates)
@@ -631,6 +650,9 @@ def cross_table_issues(
             pl.col("report_date").alias("_case_date"),
             pl.lit(True).alias("_known"),
         )
+        # Collected once: four tables join it (a lazy one is computed again for each).
+        .collect()
+        .lazy()
         if "cases" in tables
         else pl.LazyFrame(
             schema={
@@ -683,6 +705,8 @@ def cross_table_issues(
         ]
         plans.append(
             frame.select(DELIVERY, pl.col(ROW).alias("row"), *flags)
+            # Broken rows are few: only they are turned into one row per flag.
+            .filter(pl.any_horizontal(flag.meta.output_name() for flag in flags))
             .unpivot(index=[DELIVERY, "row"], variable_name="flag", value_name="broken")
             .filter(pl.col("broken"))
             .select(

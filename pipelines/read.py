@@ -333,6 +333,11 @@ def _parse_together(texts: list[CsvText]) -> list[tuple[RawTable | None, list[Is
     after it, so a boundary goes missing and the group is parsed file by file instead.
     """
     first = texts[0]
+    # Files of a group share their header, so their columns' normalised names too; names
+    # that repeat once normalised are reported per file.
+    names = [name.strip().lower() for name in first.header]
+    if len(set(names)) < len(names):
+        return None
     boundary = f"__hgkm_file_boundary_{uuid.uuid4().hex}"
     parts = []
     for i, text in enumerate(texts):
@@ -359,20 +364,18 @@ def _parse_together(texts: list[CsvText]) -> list[tuple[RawTable | None, list[Is
             pl.any_horizontal(pl.col(f"c{j}").is_not_null() for j in range(len(first.header))),
         )
     )
+    segments = frame["__segment"].to_numpy()
+    frame = frame.select(ROW, *(pl.col(f"c{j}").alias(name) for j, name in enumerate(names)))
     results: list[tuple[RawTable | None, list[Issue]]] = []
     offset = 0
-    for i, height in enumerate(np.bincount(frame["__segment"].to_numpy(), minlength=len(texts))):
-        text = texts[i]
+    for text, height in zip(texts, np.bincount(segments, minlength=len(texts)), strict=True):
         columns, issues = _named(text.shown, text.header)
-        segment_frame = frame.slice(offset, int(height))
+        rows = frame.slice(offset, int(height))
         offset += int(height)
-        if columns is None:
-            results.append((None, issues))
-            continue
-        rows = segment_frame.select(
-            ROW, *(pl.col(f"c{j}").alias(name) for j, name in enumerate(columns))
+        table = (
+            None if columns is None else RawTable(text.stem, text.shown, rows, columns, text.format)
         )
-        results.append((RawTable(text.stem, text.shown, rows, columns, text.format), issues))
+        results.append((table, issues))
     return results
 
 

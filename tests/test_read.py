@@ -223,6 +223,7 @@ def test_a_trailing_delimiter_or_empty_column_is_no_error(tmp_path, rows):
 
 # Ways a team writes (or breaks) a table; parsed together, each must read as it does alone.
 _HEADER = b"case_id,report_date,reporter\r\n"
+_HEADERS = [_HEADER, b"Case_ID;report_date;reporter\r\n", b"Case_ID,case_id,reporter\r\n"]
 _BODIES = {
     "plain": b"C0001a,2024-01-02,police\r\nC0002a,2024-01-03,school\r\n",
     "blank and spaces": b"C0003a,2024-01-02,police\r\n\r\n   \r\n C0004a , 2024-01-03 ,x\r\n",
@@ -238,8 +239,11 @@ _BODIES = {
 }
 
 
-def _alone_and_together(bodies: list[str]) -> tuple[list, list]:
-    data = [_HEADER + _BODIES[body] for body in bodies]
+def _alone_and_together(bodies: list[str], headers: list[bytes] | None = None) -> tuple[list, list]:
+    data = [
+        header + _BODIES[body]
+        for header, body in zip(headers or [_HEADER] * len(bodies), bodies, strict=True)
+    ]
     alone = [read.read_csv_bytes("reports", f"d{i}/reports.csv", d) for i, d in enumerate(data)]
     deliveries = [
         read.Delivery(Path(f"d{i}"), "folder", str(i), unparsed=[opened])
@@ -252,9 +256,15 @@ def _alone_and_together(bodies: list[str]) -> tuple[list, list]:
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.sampled_from(sorted(_BODIES)), min_size=2, max_size=7))
-def test_files_parsed_together_read_exactly_as_each_alone(bodies):
-    alone, together = _alone_and_together(bodies)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(sorted(_BODIES)), st.sampled_from(_HEADERS)),
+        min_size=2,
+        max_size=7,
+    )
+)
+def test_files_parsed_together_read_exactly_as_each_alone(files):
+    alone, together = _alone_and_together(*map(list, zip(*files, strict=True)))
     assert len(alone) == len(together)
     for (table, issues), (joint, joint_issues) in zip(alone, together, strict=True):
         assert issues == joint_issues
