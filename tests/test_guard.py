@@ -215,3 +215,19 @@ def test_a_number_typed_into_an_excel_cell_is_scanned(tmp_path):
     assert ("sheet cases", 2, "case_id", "personal_data_bsn") in {
         tuple(r) for r in result.issues.select("file", "row", "column", "rule").iter_rows()
     }
+
+
+@pytest.mark.parametrize("date_value", ["2025-02-01", "06-12345678"])
+def test_personal_data_in_an_enum_or_date_column_is_found(tmp_path, date_value):
+    # Valid enum values and dates are skipped by the guard; anything else in their columns
+    # is scanned, whether the column's other values are valid or not.
+    rows = valid_rows()
+    rows["reports"][1]["reporter"] = "bel 06-12345678"
+    rows["reports"][0]["report_date"] = date_value
+    folder = write_folder(tmp_path / "d", rows)
+    result = check_delivery(read_delivery(folder), date(2026, 11, 1))
+    found = {tuple(r) for r in result.issues.select("file", "row", "column", "rule").iter_rows()}
+    assert ("reports.csv", 3, "reporter", "personal_data_phone") in found
+    in_date = ("reports.csv", 2, "report_date", "personal_data_phone") in found
+    assert in_date == (date_value != "2025-02-01")
+    assert "12345678" not in repr(result.shown_issues())
