@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from benchmarks import dashboard_queries, pandas_baseline, report
+from benchmarks.run import ALTERNATING
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -71,6 +72,9 @@ def test_quick_run_measures_ingest_compute_and_dashboard(quick: tuple[Path, dict
         "accepted": national["data"]["municipalities"]
     }
     assert national["steps"]["ingest_one"] is not None
+    alternating = national["steps"]["alternating"]
+    assert len(alternating["pairs"]) == results["repeats"]
+    assert national["ratios"][ALTERNATING] == alternating["ratio_median"] > 0
     assert national["steps"]["compute"]["runs"][0]["extra"]["delivered"] > 0
     assert national["dashboard"]["warm"]["n"] == 7
     assert len(results["scaling"]) == 1
