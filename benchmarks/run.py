@@ -285,7 +285,7 @@ def alternating(
     within seconds, so its ratio sees one speed; the median of the pairs is the sturdier
     reading of a ratio budget.
     """
-    say(f"{top[0]} / {bottom[0]}, run alternately …")
+    say(f"{ALTERNATING} …")
     pairs = []
     try:
         for _ in range(session.plan.repeats):
@@ -298,12 +298,10 @@ def alternating(
                 )
             pairs.append({"bottom_seconds": times[0], "top_seconds": times[1]})
     except (measure.StepFailed, subprocess.TimeoutExpired) as exc:
-        session.notes.append(f"{top[0]} / {bottom[0]} alternately: not measured — {exc}")
+        session.notes.append(f"{ALTERNATING}: not measured — {exc}")
         return None
     ratio = statistics.median(p["top_seconds"] / p["bottom_seconds"] for p in pairs)
-    say(
-        f"{top[0]} / {bottom[0]}, run alternately: median ratio {ratio:.2f} over {len(pairs)} pairs"
-    )
+    say(f"{ALTERNATING}: {ratio:.2f} over {len(pairs)} pairs")
     return {"pairs": pairs, "ratio_median": ratio}
 
 
