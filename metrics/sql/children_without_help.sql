@@ -22,13 +22,19 @@ offers_in_window as (
         and h.recipient in ('child', 'family')
 ),
 
-helped_children as (
-    -- help to the whole family system counts for every child of the case
-    select distinct ch.delivery_id, ch.child_id
-    from children as ch
-    join offers_in_window as o
-        on o.delivery_id = ch.delivery_id and o.case_id = ch.case_id
-    where o.recipient = 'family' or o.child_id = ch.child_id
+-- Help to the whole family system counts for every child of the case, help to a child for
+-- that child: two equi-joins (a join on the case filtered on either would pair every child
+-- with every offer of its case).
+family_helped as (
+    select distinct delivery_id, case_id
+    from offers_in_window
+    where recipient = 'family'
+),
+
+child_helped as (
+    select distinct delivery_id, case_id, child_id
+    from offers_in_window
+    where recipient = 'child'
 ),
 
 final as (
@@ -37,10 +43,13 @@ final as (
         ch.child_id as unit_id,
         ch.report_date,
         ch.report_date + 182 <= ch.extract_date as in_population,
-        (ch.report_date + 182 <= ch.extract_date) and hc.child_id is null as in_numerator,
+        (ch.report_date + 182 <= ch.extract_date)
+            and fh.case_id is null
+            and kh.child_id is null as in_numerator,
         ch.age_band
     from children as ch
-    left join helped_children as hc using (delivery_id, child_id)
+    left join family_helped as fh using (delivery_id, case_id)
+    left join child_helped as kh using (delivery_id, case_id, child_id)
 )
 
 select * from final
