@@ -23,8 +23,8 @@ offers_in_window as (
 ),
 
 -- Help to the whole family system counts for every child of the case, help to a child for
--- that child: two equi-joins (a join on the case filtered on either would pair every child
--- with every offer of its case).
+-- that child: two equi-joins, instead of pairing every child with every offer of its case
+-- and filtering on either.
 family_helped as (
     select distinct delivery_id, case_id
     from offers_in_window
