@@ -6,6 +6,7 @@ import io
 import zipfile
 from datetime import date
 from pathlib import Path
+from unittest import mock
 
 import polars as pl
 import pytest
@@ -292,3 +293,19 @@ def test_a_broken_file_among_others_is_reported_on_itself():
         [],
     ]
     assert "SECRET" not in repr(together)
+
+
+_PIECES = ["a", "B", "7", ",", ";", "\n", "\r\n", "\r", " ", "\t", '"', '""', "é", "\u00a0", "\x0b"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_PIECES), max_size=30))
+def test_a_text_said_to_need_no_trim_reads_the_same_untrimmed(pieces):
+    data = ("case_id,report_date,reporter\n" + "".join(pieces)).encode()
+    as_read = read.read_csv_bytes("reports", "r.csv", data)
+    with mock.patch.object(read, "_needs_trim", return_value=True):
+        trimmed = read.read_csv_bytes("reports", "r.csv", data)
+    assert as_read[1] == trimmed[1]
+    assert (as_read[0] is None) == (trimmed[0] is None)
+    if as_read[0] is not None:
+        assert as_read[0].frame.equals(trimmed[0].frame)
