@@ -287,7 +287,7 @@ def _needs_trim(text: bytes) -> bool:
     return not (
         text.isascii()
         and not any(char in text for char in (b'"', b" ", b"\t", b"\x0b", b"\x0c"))
-        and text.count(b"\r") == text.count(b"\r\n")
+        and (b"\r" not in text or text.count(b"\r") == text.count(b"\r\n"))
     )
 
 
