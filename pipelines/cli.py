@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import sys
 from pathlib import Path
@@ -58,6 +59,9 @@ def run_ingest(args: argparse.Namespace, paths: Paths) -> int:
     # `hgkm` command would pay for it at start-up otherwise.
     from pipelines.load import ingest_many
 
+    # The modules just imported live as long as the process: frozen, the garbage collector
+    # stops walking them on each of its passes (~2.5% of a national ingest's CPU before).
+    gc.freeze()
     reports = []
     try:
         con = warehouse.connect(paths.warehouse)
