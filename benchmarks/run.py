@@ -319,8 +319,8 @@ def ratios(steps: dict[str, Any]) -> dict[str, float]:
     for name, top, bottom in pairs:
         if median.get(top) and median.get(bottom):
             found[name] = median[top] / median[bottom]
-        if name == pairs[0][0] and steps.get("alternating"):
-            found[ALTERNATING] = steps["alternating"]["ratio_median"]
+    if steps.get("alternating"):
+        found[ALTERNATING] = steps["alternating"]["ratio_median"]
     return found
 
 

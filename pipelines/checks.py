@@ -12,7 +12,7 @@ people becomes Issue objects.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import cache
@@ -261,15 +261,23 @@ def _slices(frame: pl.DataFrame) -> dict[int, pl.DataFrame]:
     }
 
 
-def _stacked(frames: dict[int, pl.DataFrame], columns: list[str]) -> pl.DataFrame:
-    """The frames (keyed by delivery) one under another, as `columns`, with their DELIVERY.
+def stacked(
+    frames: Mapping[int, pl.DataFrame],
+    columns: Sequence[str],
+    key: str = DELIVERY,
+    dtype: type[pl.DataType] = pl.Int64,
+) -> pl.DataFrame:
+    """The frames one under another, as `columns`, with each one's key (a delivery's position
+    in the batch, or its id) in a first column `key`.
 
-    A frame already holding just `columns` in that order (the usual case) is not selected
-    from: at a national ingest's thousands of files, each polars call counts.
+    Frames with the same columns (the usual case) are stacked first and selected from once:
+    at a national ingest's thousands of files, each polars call counts.
     """
-    parts = [f if f.columns == columns else f.select(columns) for f in frames.values()]
+    parts = list(frames.values())
+    if any(part.columns != parts[0].columns for part in parts):
+        parts = [part.select(columns) for part in parts]
     keys = np.repeat(np.fromiter(frames, dtype=np.int64), [part.height for part in parts])
-    return pl.concat(parts).insert_column(0, pl.Series(DELIVERY, keys, dtype=pl.Int64))
+    return pl.concat(parts).select(columns).insert_column(0, pl.Series(key, keys, dtype=dtype))
 
 
 def _keyed(frame: pl.DataFrame) -> pl.DataFrame:
@@ -306,7 +314,7 @@ def check_manifests(
             raws[i] = raw
     if not raws:
         return infos, _batch_issues(problems)
-    frame = _stacked({i: raw.frame for i, raw in raws.items()}, [ROW, "key", "value"])
+    frame = stacked({i: raw.frame for i, raw in raws.items()}, [ROW, "key", "value"])
     lowered = frame.with_columns(pl.col("key").str.to_lowercase())
     model_issues = (
         validate_batch("manifest", lowered, names, locate=False)
@@ -431,7 +439,7 @@ def type_tables(
         ]
     if not good:
         return None, pl.concat([_batch_issues([]), *parts]), {}, None
-    text = _stacked({i: raws[i].frame for i in good}, [ROW, *contract])
+    text = stacked({i: raws[i].frame for i in good}, [ROW, *contract])
     dates = [c.name for c in columns if c.kind == "date"]
     enums = {c.name: c.values for c in columns if c.kind == "enum"}
     iso = text.select(_to_date(pl.col(c), "%Y-%m-%d") for c in dates)

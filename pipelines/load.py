@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import TypeVar, cast
 
 import duckdb
-import numpy as np
 import polars as pl
 
 from hgkm.faults import checkpoint
@@ -389,15 +388,21 @@ def _record(
             orient="row",
         ),
     )
-    accepted = [(r.delivery_id, tables) for r, tables, _ in recorded if r.status == "accepted"]
+    # Every recorded delivery has its id by now (`_judge`).
+    accepted = {
+        cast(int, r.delivery_id): tables for r, tables, _ in recorded if r.status == "accepted"
+    }
     if not accepted:
         return
     for name, columns in TABLES.items():
-        frames = [tables[name] for _, tables in accepted]
-        ids = np.repeat([delivery_id for delivery_id, _ in accepted], [f.height for f in frames])
+        frame = checks.stacked(
+            {delivery_id: tables[name] for delivery_id, tables in accepted.items()},
+            [c.name for c in columns],
+            key="delivery_id",
+            dtype=pl.Int32,
+        )
         # One chunk: DuckDB takes it in ~30% faster than the deliveries' slices.
-        frame = pl.concat(frames).select(c.name for c in columns).rechunk()
-        _insert(con, name, frame.insert_column(0, pl.Series("delivery_id", ids, dtype=pl.Int32)))
+        _insert(con, name, frame.rechunk())
 
 
 def _insert(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:

@@ -51,11 +51,19 @@ class CsvText:
     stem: str
     shown: str
     text: bytes
+    body: int  # where the rows start: the first byte after the header line
     delimiter: str
     header: list[str]
     format: dict[str, str]
     lines: int
     trim: bool  # False when no value can hold whitespace to trim (see `_needs_trim`)
+
+    @property
+    def groupable(self) -> bool:
+        """Whether it can be parsed together with others (`parse_csv`): not when a column
+        has no name (blank columns are judged per file) or the header line holds a quote
+        (then it may not be one line)."""
+        return all(name.strip() for name in self.header) and b'"' not in self.text[: self.body]
 
 
 @dataclass
@@ -262,7 +270,9 @@ def open_csv(stem: str, shown: str, data: bytes) -> CsvText | tuple[RawTable | N
     if decoded is None:
         return None, [_issue(shown, "encoding")]
     text, encoding = decoded
-    first_line = text.split(b"\n", 1)[0].decode("utf-8").rstrip("\r")
+    end = text.find(b"\n")
+    body = len(text) if end < 0 else end + 1
+    first_line = text[:body].decode("utf-8").rstrip("\r\n")
     if not first_line.strip():
         return None, [_issue(shown, "unreadable_file", message="the file has no header line")]
     delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
@@ -272,7 +282,8 @@ def open_csv(stem: str, shown: str, data: bytes) -> CsvText | tuple[RawTable | N
         # polars would rename a repeated name; report it on the names as written instead.
         return normalise_table(stem, shown, pl.DataFrame(), header, {}, first_row=2)
     fmt = {"encoding": encoding, "delimiter": delimiter}
-    return CsvText(stem, shown, text, delimiter, header, fmt, text.count(b"\n"), _needs_trim(text))
+    lines = text.count(b"\n")
+    return CsvText(stem, shown, text, body, delimiter, header, fmt, lines, _needs_trim(text))
 
 
 def _needs_trim(text: bytes) -> bool:
@@ -303,12 +314,8 @@ def parse_csv(deliveries: Sequence[Delivery]) -> None:
     groups: dict[tuple[object, ...], list[tuple[Delivery, CsvText]]] = {}
     for delivery in deliveries:
         for text in delivery.unparsed:
-            # Blank columns are judged per file; a header line with quotes may not be one line.
-            alone = (
-                any(not name.strip() for name in text.header)
-                or b'"' in text.text.split(b"\n", 1)[0]
-            )
-            key = (text.stem, text.delimiter, tuple(text.header), id(text) if alone else None)
+            alone = None if text.groupable else id(text)
+            key = (text.stem, text.delimiter, tuple(text.header), alone)
             groups.setdefault(key, []).append((delivery, text))
         delivery.unparsed = []
     for members in groups.values():
@@ -354,19 +361,23 @@ def _parse_together(texts: list[CsvText]) -> list[tuple[RawTable | None, list[Is
     first = texts[0]
     # Files of a group share their header, so their columns' normalised names too; names
     # that repeat once normalised are reported per file.
-    names = [name.strip().lower() for name in first.header]
-    if len(set(names)) < len(names):
+    columns, _ = _named(first.shown, first.header)
+    if columns is None:
         return None
-    boundary = f"__hgkm_file_boundary_{uuid.uuid4().hex}"
-    parts = []
+    mark = f"__hgkm_file_boundary_{uuid.uuid4().hex}"
+    parts: list[bytes | memoryview] = []
     for i, text in enumerate(texts):
-        body = text.text if i == 0 else text.text.partition(b"\n")[2]
-        parts += [body, b"" if body.endswith(b"\n") or not body else b"\n"]
-        parts.append(f"{boundary}\n".encode())
-    frame = _parsed(b"".join(parts[:-1]), first.delimiter, len(first.header))
+        if i:
+            parts.append(f"{mark}\n".encode())
+        start = 0 if i == 0 else text.body  # the first file's header names the columns
+        # A view, not a copy, of each file's rows; b"".join copies them once.
+        parts.append(memoryview(text.text)[start:])
+        if start < len(text.text) and not text.text.endswith(b"\n"):
+            parts.append(b"\n")
+    frame = _parsed(b"".join(parts), first.delimiter, len(first.header))
     if frame is None:
         return None
-    marks = frame.select(pl.arg_where(pl.col("c0") == boundary)).to_series().to_numpy()
+    marks = frame.select(pl.arg_where(pl.col("c0") == mark)).to_series().to_numpy()
     if len(marks) != len(texts) - 1:
         return None
     starts = np.concatenate([[0], marks + 1])
@@ -379,12 +390,12 @@ def _parse_together(texts: list[CsvText]) -> list[tuple[RawTable | None, list[Is
             pl.Series("__segment", segment, dtype=pl.Int64),
         )
         .filter(
-            pl.col("c0").ne_missing(boundary),
+            pl.col("c0").ne_missing(mark),
             pl.any_horizontal(pl.col(f"c{j}").is_not_null() for j in range(len(first.header))),
         )
     )
     segments = frame["__segment"].to_numpy()
-    frame = frame.select(ROW, *(pl.col(f"c{j}").alias(name) for j, name in enumerate(names)))
+    frame = frame.select(ROW, *(pl.col(f"c{j}").alias(name) for j, name in enumerate(columns)))
     results: list[tuple[RawTable | None, list[Issue]]] = []
     offset = 0
     for text, height in zip(texts, np.bincount(segments, minlength=len(texts)), strict=True):
