@@ -13,6 +13,10 @@ denominators alike:
 - a period: a cohort year's row = the sum of its four quarters' rows;
 - nested regions: a region containing another = the inner one + the municipalities outside it;
 - a partition: NL = the sum of the regions of one type, when they split NL's municipalities.
+No equation spans two indicators, so a table's suppression is that of each indicator alone;
+nested regions and partitions count, per indicator, the municipalities with rows of it (one
+without any holds none of its cases, in any region).
+
 Each equation with a published total must leave either no suppressed part or at least two
 suppressed parts with cases that, pooled, pass the primary rule themselves; otherwise the
 published part with the smallest non-zero denominator is suppressed too (on a tie the first
@@ -316,20 +320,26 @@ def _equations(
     """Build every equation once, as integer arrays (see the module docstring for the kinds)."""
     grid = _grid(frame)
     members = memberships.select(pl.col("area_code", "municipality_code").cast(pl.String))
-    present = frame.filter(pl.col("area_type") == "municipality")["area_code"].unique()
-    delivering = members.filter(pl.col("municipality_code").is_in(present.implode()))
-    kinds = [
-        (3, _family_pairs(grid.breakdowns)),
-        *((1, pairs) for pairs in _area_equation_pairs(grid.areas, members, delivering)),
-        (2, _period_pairs(grid.periods)),
-    ]
-    n_labels = 1 + max(int(pairs["label"].to_numpy().max(initial=0)) for _, pairs in kinds)
+    municipal = (grid.areas["area_type"] == "municipality").to_numpy()
+    family, period = _family_pairs(grid.breakdowns), _period_pairs(grid.periods)
+    # Indicators whose rows come from the same municipalities share their area equations.
+    area_pairs: dict[frozenset[str], list[pl.DataFrame]] = {}
     n_rows = max(frame.height, 1)
     nothing = np.zeros(0, dtype=np.int64)
     keys, parts = [nothing], [nothing]
-    # No equation spans two indicators: one indicator at a time bounds the temporary arrays.
+    # No equation spans two indicators: one indicator at a time bounds the temporary arrays,
+    # and the secondary suppression of a table is that of each of its indicators alone.
     for indicator in range(grid.cell.shape[0]):
         block = grid.cell[indicator : indicator + 1]
+        # Nested regions and partitions of NL count the municipalities with rows of this
+        # indicator: one without any holds no cases of it, in any region.
+        with_rows = municipal & (block[0] >= 0).any(axis=(1, 2))
+        present = frozenset(grid.areas.filter(pl.Series(with_rows))["area_code"].to_list())
+        if present not in area_pairs:
+            delivering = members.filter(pl.col("municipality_code").is_in(list(present)))
+            area_pairs[present] = _area_equation_pairs(grid.areas, members, delivering)
+        kinds = [(3, family), *((1, pairs) for pairs in area_pairs[present]), (2, period)]
+        n_labels = 1 + max(int(pairs["label"].to_numpy().max(initial=0)) for _, pairs in kinds)
         for kind, (axis, pairs) in enumerate(kinds):
             totals, kind_parts, labels = _along(block, axis, pairs)
             # One integer names an equation: its kind, its label and its total row.

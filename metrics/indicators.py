@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import contextlib
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import duckdb
@@ -254,15 +256,17 @@ class _Counted:
     codes: pl.DataFrame  # breakdown_code, breakdown (`breakdown_codes`)
 
 
-def _counted(
-    con: duckdb.DuckDBPyConnection, indicator: Indicator, memberships: pl.DataFrame
-) -> _Counted:
-    """Stage the day counts, count them at the fine grain in DuckDB, then into the cells."""
+def fine_counts(con: duckdb.DuckDBPyConnection, indicator: Indicator) -> pl.DataFrame:
+    """Stage the indicator's day counts on `con` and sum them at the fine grain
+    (`fine_counts_sql`): everything of the indicator that runs in DuckDB."""
+    return con.sql(fine_counts_sql(indicator, stage_day_counts(con, indicator))).pl()
+
+
+def _counted(fine: pl.DataFrame, indicator: Indicator, memberships: pl.DataFrame) -> _Counted:
+    """The fine counts (`fine_counts`) counted into the cells."""
     areas, members = _area_ids(memberships)
-    fine = con.sql(fine_counts_sql(indicator, stage_day_counts(con, indicator))).pl()
     codes = breakdown_codes(fine, indicator)
-    fine = _coded(fine, codes, indicator)
-    counts, radix = _into_cells(fine, members, indicator, codes.height)
+    counts, radix = _into_cells(_coded(fine, codes, indicator), members, indicator, codes.height)
     return _Counted(counts, radix, areas, codes.select("breakdown_code", "breakdown"))
 
 
@@ -306,7 +310,13 @@ def cell_counts(
     denominator. Areas pool cases, never average rates; municipalities outside the reference
     list reach no area.
     """
-    counted = _counted(con, indicator, memberships)
+    return _proportion_cells(fine_counts(con, indicator), indicator, memberships)
+
+
+def _proportion_cells(
+    fine: pl.DataFrame, indicator: Indicator, memberships: pl.DataFrame
+) -> pl.DataFrame:
+    counted = _counted(fine, indicator, memberships)
     return _labelled(counted.counts, counted).drop("cell")
 
 
@@ -328,7 +338,13 @@ def survival_cells(
     Millions of (cell, time) rows at national scale: the integer `cell` carries the keys, so
     the Kaplan–Meier windows group on one integer.
     """
-    counted = _counted(con, indicator, memberships)
+    return _survival_cells(fine_counts(con, indicator), indicator, memberships)
+
+
+def _survival_cells(
+    fine: pl.DataFrame, indicator: Indicator, memberships: pl.DataFrame
+) -> SurvivalCells:
+    counted = _counted(fine, indicator, memberships)
     counts = counted.counts
     # sorted by cell: a cell starts where the cell number changes
     cells = counts.filter(pl.col("cell") != pl.col("cell").shift(fill_value=-1)).select("cell")
@@ -537,25 +553,35 @@ class Figures:
 
 def indicator_figures(con: duckdb.DuckDBPyConnection) -> Figures:
     """Every indicator × area × period × breakdown with figures, disclosure control applied,
-    comparisons and coverage: `indicator_values` before naming and ordering."""
+    comparisons and coverage: `indicator_values` before naming and ordering.
+
+    The indicators' case-level SQL runs on a thread of its own, one indicator after another,
+    while this thread counts and protects the indicators already summed: DuckDB's joins and
+    the (mostly single-threaded) suppression then share the cores. Each indicator is
+    protected alone, which is the same as protecting the table (`disclosure`).
+    """
     delivered = delivered_municipalities(con)
     memberships = area_memberships(delivered)
-    time_to_event = {
-        ind.id: survival_cells(con, ind, memberships) for ind in INDICATORS if not ind.is_proportion
-    }
-    figures = pl.concat(
-        [
-            proportion_figures(proportion_counts(con, delivered)).select(FIGURE_COLUMNS),
-            *(
-                median_figures(cells, indicator_id).select(FIGURE_COLUMNS)
-                for indicator_id, cells in time_to_event.items()
-            ),
-        ]
-    )
-    protected = disclosure.secondary(
-        disclosure.primary(figures), memberships=region_memberships(delivered)
-    )
-    table = compare_with_benchmarks(protected).join(
+    regions = region_memberships(delivered)
+    time_to_event: dict[str, SurvivalCells] = {}
+    protected = []
+    with _sql_thread(con) as sql:
+        summed = [sql.submit(fine_counts, con, ind) for ind in INDICATORS]
+        for ind, fine in zip(INDICATORS, summed, strict=True):
+            if ind.is_proportion:
+                counts = _proportion_cells(fine.result(), ind, memberships)
+                figures = proportion_figures(
+                    counts.select(pl.lit(ind.id).alias("indicator_id"), pl.all())
+                )
+            else:
+                cells = time_to_event[ind.id] = _survival_cells(fine.result(), ind, memberships)
+                figures = median_figures(cells, ind.id)
+            protected.append(
+                disclosure.secondary(
+                    disclosure.primary(figures.select(FIGURE_COLUMNS)), memberships=regions
+                )
+            )
+    table = compare_with_benchmarks(pl.concat(protected)).join(
         coverage(delivered), on=list(AREA_KEYS), how="left"
     )
     return Figures(
@@ -564,3 +590,19 @@ def indicator_figures(con: duckdb.DuckDBPyConnection) -> Figures:
         delivered=delivered,
         day_counts={ind.id: day_counts_table(ind) for ind in INDICATORS if ind.is_proportion},
     )
+
+
+@contextlib.contextmanager
+def _sql_thread(con: duckdb.DuckDBPyConnection) -> Iterator[ThreadPoolExecutor]:
+    """One worker for the queries on `con` (a connection serves one query at a time). When
+    the caller fails or is interrupted, the running query is interrupted and the queued ones
+    are dropped, so the error surfaces at once."""
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hgkm-sql")
+    try:
+        yield pool
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        con.interrupt()
+        raise
+    finally:
+        pool.shutdown(wait=True)

@@ -7,7 +7,8 @@ import math
 import os
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from importlib import metadata
@@ -569,8 +570,9 @@ def _in_key_order(values: pl.DataFrame) -> pl.DataFrame:
 
 def build_tables(
     con: duckdb.DuckDBPyConnection, *, as_of: date | None, published_at: datetime
-) -> dict[str, pl.DataFrame]:
-    """Every mart table, computed from the warehouse connection."""
+) -> Iterator[tuple[str, pl.DataFrame]]:
+    """Every mart table, computed from the warehouse connection: (name, table), each as soon
+    as it is built, the largest first, so that `write_mart` writes it while the next are built."""
     figures = indicator_figures(con)
     areas, area_members = areas_table(figures.delivered)
     values = _in_key_order(
@@ -578,40 +580,40 @@ def build_tables(
             areas.select("area_code", "area_name"), on="area_code", how="left"
         ).select(INDICATOR_VALUE_COLUMNS)
     )
+    yield "indicator_values", values
+    yield "km_curves", km_curves_table(values, figures)
+    yield "trends", trends_table(values)
+    funnel, funnel_limits = funnel_tables(values)
+    yield "funnel", funnel
+    yield "funnel_limits", funnel_limits
+    yield "catalogue", catalogue_frame()
+    yield "areas", areas
+    yield "area_members", area_members
+    yield from approach_tables(con, values, figures.delivered, figures.day_counts, as_of).items()
     reference_date = as_of or published_at.date()
     staleness_days = load_config(only=frozenset({"staleness_days"})).staleness_days
     log, status, used = delivery_tables(con, reference_date, staleness_days)
-    funnel, funnel_limits = funnel_tables(values)
-    publication = pl.DataFrame(
-        {
-            "published_at": [published_at],
-            "as_of": [as_of],
-            "code_version": [code_version()],
-            "staleness_days": [staleness_days],
-        },
-        schema={
-            "published_at": pl.Datetime("us"),
-            "as_of": pl.Date,
-            "code_version": pl.String,
-            "staleness_days": pl.Int32,
-        },
+    yield "periods", periods_table(values, status["current_extract_date"].drop_nulls())
+    yield "delivery_status", status
+    yield "delivery_log", log
+    yield (
+        "publication",
+        pl.DataFrame(
+            {
+                "published_at": [published_at],
+                "as_of": [as_of],
+                "code_version": [code_version()],
+                "staleness_days": [staleness_days],
+            },
+            schema={
+                "published_at": pl.Datetime("us"),
+                "as_of": pl.Date,
+                "code_version": pl.String,
+                "staleness_days": pl.Int32,
+            },
+        ),
     )
-    return {
-        "indicator_values": values,
-        "trends": trends_table(values),
-        "catalogue": catalogue_frame(),
-        "areas": areas,
-        "area_members": area_members,
-        "periods": periods_table(values, status["current_extract_date"].drop_nulls()),
-        "funnel": funnel,
-        "funnel_limits": funnel_limits,
-        "km_curves": km_curves_table(values, figures),
-        **approach_tables(con, values, figures.delivered, figures.day_counts, as_of),
-        "delivery_status": status,
-        "delivery_log": log,
-        "publication": publication,
-        "publication_deliveries": used,
-    }
+    yield "publication_deliveries", used
 
 
 def _remove_stale_builds(mart: Path) -> None:
@@ -628,26 +630,30 @@ def _remove_stale_builds(mart: Path) -> None:
             continue
 
 
-def write_mart(tables: dict[str, pl.DataFrame], mart: Path) -> None:
-    """Write every table into a new file next to `mart`, then rename it over `mart`.
+def write_mart(tables: Iterable[tuple[str, pl.DataFrame]], mart: Path) -> dict[str, pl.DataFrame]:
+    """Write every table into a new file next to `mart`, then rename it over `mart`; returns
+    the tables by name.
 
-    A reader holding the old file open keeps reading the old, complete mart; a crash before
-    the rename leaves the old mart untouched (and a temporary file the next run removes).
+    The tables are written on a thread of their own while `tables` builds the next ones (its
+    work and DuckDB's compression then share the cores). A reader holding the old file open
+    keeps reading the old, complete mart; a crash before the rename leaves the old mart
+    untouched (and a temporary file the next run removes).
     """
     mart.parent.mkdir(parents=True, exist_ok=True)
     _remove_stale_builds(mart)
     building = mart.parent / f"{mart.name}.tmp-{os.getpid()}"
     building.unlink(missing_ok=True)
+    written: dict[str, pl.DataFrame] = {}
     try:
         con = duckdb.connect(str(building))
         try:
-            names = list(tables)
-            for position, name in enumerate(names):
-                if position == len(names) // 2:
-                    checkpoint("compute.build")
-                con.register("frame", tables[name])
-                con.execute(f"create table {name} as select * from frame")
-                con.unregister("frame")
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="hgkm-mart") as writer:
+                jobs = []
+                for name, table in tables:
+                    written[name] = table
+                    jobs.append(writer.submit(_write_table, con, name, table))
+                for job in jobs:
+                    job.result()
             con.execute("checkpoint")
         finally:
             con.close()
@@ -657,6 +663,15 @@ def write_mart(tables: dict[str, pl.DataFrame], mart: Path) -> None:
         building.unlink(missing_ok=True)
         Path(f"{building}.wal").unlink(missing_ok=True)
         raise
+    return written
+
+
+def _write_table(con: duckdb.DuckDBPyConnection, name: str, table: pl.DataFrame) -> None:
+    con.register("frame", table)
+    con.execute(f"create table {name} as select * from frame")
+    con.unregister("frame")
+    if name == "indicator_values":
+        checkpoint("compute.build")
 
 
 def compute(paths: Paths, *, as_of: date | None = None) -> PublicationSummary:
@@ -665,8 +680,7 @@ def compute(paths: Paths, *, as_of: date | None = None) -> PublicationSummary:
     started = time.perf_counter()
     published_at = datetime.now().replace(microsecond=0)
     with open_warehouse(paths.warehouse, as_of) as con:
-        tables = build_tables(con, as_of=as_of, published_at=published_at)
-    write_mart(tables, paths.mart)
+        tables = write_mart(build_tables(con, as_of=as_of, published_at=published_at), paths.mart)
     values = tables["indicator_values"]
     return PublicationSummary(
         mart=paths.mart,

@@ -271,18 +271,22 @@ def literal_equations(
     listed: dict[str, list[str]] = {}
     for area, muni in memberships.iter_rows():
         listed.setdefault(area, []).append(muni)
-    delivering = {area for (_, area, _, _) in rows if area.startswith("GM")}
-    # Nested regions and partitions of NL only count municipalities with rows.
-    members = {area: set(munis) & delivering for area, munis in listed.items()}
-    members = {area: munis for area, munis in members.items() if munis}
-    partitions = [
-        region_type
-        for region_type in {area.split(":")[0] for area in members if ":" in area}
-        if sorted(m for a, ms in members.items() if a.startswith(region_type + ":") for m in ms)
-        == sorted(members.get("NL", set()))
-    ]
+    # Nested regions and partitions of NL only count municipalities with rows of the indicator.
+    members_of: dict[str, dict[str, set[str]]] = {}
+    partitions_of: dict[str, list[str]] = {}
+    for indicator in {indicator for (indicator, _, _, _) in rows}:
+        delivering = {a for (i, a, _, _) in rows if i == indicator and a.startswith("GM")}
+        members = {area: set(munis) & delivering for area, munis in listed.items()}
+        members = members_of[indicator] = {area: ms for area, ms in members.items() if ms}
+        partitions_of[indicator] = [
+            region_type
+            for region_type in {area.split(":")[0] for area in members if ":" in area}
+            if sorted(m for a, ms in members.items() if a.startswith(region_type + ":") for m in ms)
+            == sorted(members.get("NL", set()))
+        ]
     years = {period for (_, _, period, _) in rows if "-Q" not in period}
     for indicator, area, period, breakdown in rows:
+        members, partitions = members_of[indicator], partitions_of[indicator]
 
         def at(
             area_code: str,
@@ -347,7 +351,8 @@ def random_table(seed: int) -> tuple[pl.DataFrame, pl.DataFrame]:
     """A table in the published shape from random small cell counts: two indicators (one a
     median), years with quarters, two breakdown families, municipalities, NL and three region
     types (one splitting the country, one made of the first's regions, one partial), a
-    municipality listed but not delivering, and a few rows missing."""
+    municipality listed but not delivering, in half the tables a municipality without any
+    row of one indicator, and a few rows missing."""
     rng = np.random.default_rng(seed)
     n_munis = int(rng.integers(3, 9))
     munis = [f"GM{i:04d}" for i in range(1, n_munis + 1)]
@@ -375,6 +380,11 @@ def random_table(seed: int) -> tuple[pl.DataFrame, pl.DataFrame]:
         schema=["indicator_id", "municipality_code", "period", "violence", "age"],
         orient="row",
     )
+    if rng.random() < 0.5:
+        # a municipality without any case of one indicator: no rows of it, in no area
+        cells = cells.filter(
+            (pl.col("indicator_id") != "t") | (pl.col("municipality_code") != "GM0001")
+        )
     denominator = rng.choice([0, 1, 3, 6, 12, 20, 40, 90], cells.height)
     cells = cells.with_columns(
         denominator=denominator, numerator=(denominator * rng.random(cells.height)).astype(int)
@@ -421,6 +431,19 @@ def test_secondary_matches_a_literal_reading_of_the_rules(seed: int) -> None:
     expected = literal_secondary(frame, memberships)
     assert sum(expected) > 0
     assert secondary(frame, memberships=memberships)["suppressed"].to_list() == expected
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_each_indicator_is_protected_on_its_own(seed: int) -> None:
+    # No equation spans two indicators: the table's suppression is that of each indicator alone,
+    # so the indicators can be protected one at a time as they are counted.
+    frame, memberships = random_table(seed)
+    whole = secondary(frame, memberships=memberships)
+    alone = pl.concat(
+        secondary(part, memberships=memberships)
+        for part in frame.partition_by("indicator_id", maintain_order=True)
+    )
+    assert alone.sort(KEYS).equals(whole.sort(KEYS))
 
 
 def test_the_order_of_the_rows_does_not_matter() -> None:

@@ -372,6 +372,31 @@ def test_regions_pool_members_cases(wh: SmallWarehouse) -> None:
     assert len(got) == 3 + members.select("region_type", "region_code").n_unique() + 1
 
 
+def test_a_failure_while_counting_stops_the_queries_and_surfaces(
+    wh: SmallWarehouse, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The SQL runs ahead on its own thread: a failure in the counting must not wait for, or
+    # be hidden by, the indicators still queued, and the connection stays usable.
+    d = wh.delivery(GRONINGEN, E)
+    wh.case(d, "c1", date(2023, 2, 1))
+    started: list[str] = []
+    real = indicators.fine_counts
+
+    def counted(con, indicator):  # type: ignore[no-untyped-def]
+        started.append(indicator.id)
+        return real(con, indicator)
+
+    def broken(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise RuntimeError("counting failed")
+
+    monkeypatch.setattr(indicators, "fine_counts", counted)
+    monkeypatch.setattr(indicators.disclosure, "secondary", broken)
+    with pytest.raises(RuntimeError, match="counting failed"):
+        indicators.indicator_figures(wh.con)
+    assert 1 <= len(started) <= len(indicators.INDICATORS)
+    assert wh.con.sql("select count(*) from current_cases").fetchall() == [(1,)]
+
+
 def test_coverage_counts_delivering_members() -> None:
     cov = indicators.coverage([GRONINGEN, STADSKANAAL])
     got = {
