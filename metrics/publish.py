@@ -228,6 +228,9 @@ def periods_table(values: pl.DataFrame, extract_dates: pl.Series) -> pl.DataFram
     )
 
 
+TREND_LISTS = ("years", "numerators", "denominators")
+
+
 def trends_table(values: pl.DataFrame) -> pl.DataFrame:
     """Cochran–Armitage over the five most recent published cohort years, per indicator × area ×
     breakdown of every proportion indicator; `insufficient` with fewer than five."""
@@ -257,29 +260,23 @@ def trends_table(values: pl.DataFrame) -> pl.DataFrame:
             how="left",
         )
     )
-    chi2: list[float | None] = []
-    direction: list[str] = []
-    # One small test per group: there is no case data here, only five published counts.
-    for years, numerators, denominators in groups.select(
-        "years", "numerators", "denominators"
-    ).iter_rows():
-        if years is None or len(years) < TREND_YEARS:
-            chi2.append(None)
-            direction.append("insufficient")
-            continue
-        statistic, label = stats.trend(years, numerators, denominators)
-        chi2.append(statistic)
-        direction.append(label)
+    # No case data here, only five published counts per group: one vectorised test for all.
+    full = groups.filter(pl.col("years").list.len() == TREND_YEARS)
+    chi2, direction = stats.trends(
+        *(full[column].list.to_array(TREND_YEARS).to_numpy() for column in TREND_LISTS)
+    )
+    tested = full.select(keys).with_columns(
+        chi2=pl.Series(chi2, dtype=pl.Float64), direction=pl.Series(direction, dtype=pl.String)
+    )
     polarity = {ind.id: ind.polarity for ind in INDICATORS}
     worse_when = {
         ind_id: "increasing" if pol == "lower_is_better" else "decreasing"
         for ind_id, pol in polarity.items()
     }
     return (
-        groups.drop("years", "numerators", "denominators")
-        .with_columns(
-            chi2=pl.Series(chi2, dtype=pl.Float64), direction=pl.Series(direction, dtype=pl.String)
-        )
+        groups.drop(TREND_LISTS)
+        .join(tested, on=keys, how="left")
+        .with_columns(pl.col("direction").fill_null("insufficient"))
         .with_columns(
             assessment=pl.when(pl.col("direction").is_in(["insufficient", "no_change"]))
             .then(pl.col("direction"))
@@ -322,15 +319,15 @@ def funnel_tables(values: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     benchmarks = cells.filter(pl.col("area_code") == NATIONAL).select(
         "indicator_id", "period", "breakdown", benchmark="value"
     )
-    municipalities = cells.filter(pl.col("area_type") == "municipality")
+    municipalities = cells.filter(pl.col("area_type") == "municipality").partition_by(
+        "indicator_id", "period", as_dict=True
+    )
     funnel_rows: list[dict] = []
     limit_frames: list[pl.DataFrame] = []
     # One pass per indicator × year (tens of them): the arrays inside are vectorised.
     for indicator_id, period, breakdown, benchmark in benchmarks.iter_rows():
-        areas = municipalities.filter(
-            (pl.col("indicator_id") == indicator_id) & (pl.col("period") == period)
-        )
-        if areas.is_empty():
+        areas = municipalities.get((indicator_id, period))
+        if areas is None:
             continue
         numerator = areas["numerator"].to_numpy()
         denominator = areas["denominator"].to_numpy()

@@ -168,19 +168,36 @@ def trend(years: ArrayLike, numerator: ArrayLike, denominator: ArrayLike) -> tup
     n = np.asarray(denominator, dtype=float).ravel()
     if not x.size == o.size == n.size:
         raise ValueError("years, numerator and denominator must have the same length")
-    if x.size < MIN_TREND_POINTS:
-        raise ValueError(f"a trend needs at least {MIN_TREND_POINTS} points, got {x.size}")
-    total = n.sum()
-    pbar = o.sum() / total
-    xbar = (n * x).sum() / total
-    t_stat = (o * (x - xbar)).sum()
-    spread = (n * (x - xbar) ** 2).sum()
-    if pbar <= 0.0 or pbar >= 1.0 or spread == 0.0:
-        return 0.0, "no_change"
-    chi2 = float(t_stat**2 / (pbar * (1.0 - pbar) * spread))
-    if chi2 <= TREND_CRITICAL:
-        return chi2, "no_change"
-    return chi2, "increasing" if t_stat > 0 else "decreasing"
+    chi2, direction = trends(x[np.newaxis], o[np.newaxis], n[np.newaxis])
+    return float(chi2[0]), str(direction[0])
+
+
+def trends(
+    years: ArrayLike, numerator: ArrayLike, denominator: ArrayLike
+) -> tuple[FloatArray, npt.NDArray[np.str_]]:
+    """`trend` for many series at once: one series per row of the 2-D arrays (tens of
+    thousands of areas × breakdowns, each a handful of years). Returns chi2 and direction
+    per row."""
+    x = np.asarray(years, dtype=float)
+    o = np.asarray(numerator, dtype=float)
+    n = np.asarray(denominator, dtype=float)
+    if x.ndim != 2 or not x.shape == o.shape == n.shape:
+        raise ValueError("years, numerator and denominator must be 2-D arrays of one shape")
+    if x.shape[1] < MIN_TREND_POINTS:
+        raise ValueError(f"a trend needs at least {MIN_TREND_POINTS} points, got {x.shape[1]}")
+    total = n.sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pbar = o.sum(axis=1) / total
+        xbar = (n * x).sum(axis=1) / total
+        centred = x - xbar[:, np.newaxis]
+        t_stat = (o * centred).sum(axis=1)
+        spread = (n * centred**2).sum(axis=1)
+        degenerate = (pbar <= 0.0) | (pbar >= 1.0) | (spread == 0.0) | np.isnan(pbar)
+        chi2 = np.where(degenerate, 0.0, t_stat**2 / (pbar * (1.0 - pbar) * spread))
+    direction = np.where(
+        chi2 <= TREND_CRITICAL, "no_change", np.where(t_stat > 0, "increasing", "decreasing")
+    )
+    return chi2, direction
 
 
 def newcombe_difference(

@@ -19,6 +19,7 @@ from metrics.stats import (
     overdispersion,
     random_effects_limits,
     trend,
+    trends,
     wilson,
 )
 
@@ -207,6 +208,29 @@ def test_trend_needs_five_points_and_handles_no_events() -> None:
     with pytest.raises(ValueError, match="at least 5"):
         trend([2021, 2022, 2023, 2024], [1, 2, 3, 4], [10, 10, 10, 10])
     assert trend(range(2020, 2025), [0] * 5, [50] * 5) == (0.0, "no_change")
+
+
+def test_trends_of_many_series_are_each_series_alone() -> None:
+    # The published table tests tens of thousands of series at once: one row each, no row
+    # leaking into another (the reference is the weighted regression of the test above).
+    rng = np.random.default_rng(5)
+    years = np.tile(np.arange(2020, 2025), (200, 1))
+    n = rng.integers(10, 400, (200, 5))
+    o = (n * rng.uniform(0.1, 0.6, (200, 1)) * rng.uniform(0.6, 1.4, (200, 5))).astype(int)
+    o[0], o[1] = 0, n[1]  # no events, all events: no trend to test
+    chi2, direction = trends(years, o, n)
+    for row in range(2, 200):
+        p, pbar = o[row] / n[row], o[row].sum() / n[row].sum()
+        xbar = (n[row] * years[row]).sum() / n[row].sum()
+        sxx = (n[row] * (years[row] - xbar) ** 2).sum()
+        slope = (n[row] * (years[row] - xbar) * (p - pbar)).sum() / sxx
+        assert chi2[row] == pytest.approx(slope**2 * sxx / (pbar * (1 - pbar)), rel=1e-9)
+        expected = "no_change" if chi2[row] <= TREND_CRITICAL else "increasing"
+        assert direction[row] == (
+            expected if slope > 0 or expected == "no_change" else "decreasing"
+        )
+    assert chi2[:2].tolist() == [0.0, 0.0] and direction[:2].tolist() == ["no_change"] * 2
+    assert set(direction) == {"no_change", "increasing", "decreasing"}
 
 
 # --- Newcombe ---------------------------------------------------------------------------------
