@@ -322,12 +322,15 @@ def _proportion_cells(
 
 @dataclass(frozen=True)
 class SurvivalCells:
-    """A time-to-event indicator counted into cells: `keys` (cell, area_type, area_code,
-    period, period_type, year, breakdown) and `counts` (cell, time, events, censored: per
-    cell and distinct time, what a Kaplan–Meier estimate needs), sorted by cell and time."""
+    """A time-to-event indicator counted into cells and estimated once: `keys` (cell,
+    area_type, area_code, period, period_type, year, breakdown), `medians` (cell, n, events,
+    median, ci_low, ci_high: `survival.km_medians`) and `curves` (the whole Kaplan–Meier
+    steps, `survival.km_steps_by_group`, of the cohort-year cells of breakdown `all`: the
+    ones the mart draws)."""
 
     keys: pl.DataFrame
-    counts: pl.DataFrame
+    medians: pl.DataFrame
+    curves: pl.DataFrame
 
 
 def survival_cells(
@@ -348,9 +351,13 @@ def _survival_cells(
     counts = counted.counts
     # sorted by cell: a cell starts where the cell number changes
     cells = counts.filter(pl.col("cell") != pl.col("cell").shift(fill_value=-1)).select("cell")
+    keys = _labelled(cells, counted)
+    steps = survival.km_steps_by_group(counts, ["cell"], events="events", censored="censored")
+    drawn = keys.filter((pl.col("period_type") == "year") & (pl.col("breakdown") == "all"))
     return SurvivalCells(
-        keys=_labelled(cells, counted),
-        counts=counts.select("cell", "time", "events", "censored"),
+        keys=keys,
+        medians=survival.km_medians(steps, ["cell"]),
+        curves=steps.join(drawn.select("cell"), on="cell", how="semi"),
     )
 
 
@@ -432,10 +439,7 @@ def median_figures(cells: SurvivalCells, indicator_id: str) -> pl.DataFrame:
 
     numerator = events, denominator = cases, as INDICATORS.md asks.
     """
-    medians = survival.km_median_by_group(
-        cells.counts, ["cell"], events="events", censored="censored"
-    )
-    return cells.keys.join(medians, on="cell").select(
+    return cells.keys.join(cells.medians, on="cell").select(
         pl.lit(indicator_id).alias("indicator_id"),
         *AREA_KEYS,
         *CELL_KEYS,

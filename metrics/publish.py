@@ -423,14 +423,8 @@ def km_curves_table(values: pl.DataFrame, figures: Figures) -> pl.DataFrame:
             .sort("area_type", "area_code", "period")
             .with_row_index("curve")
         )
-        curves = survival.km_curves_by_group(
-            cells.counts.join(chosen, on="cell", how="semi"),
-            ["cell"],
-            events="events",
-            censored="censored",
-        )
         frames.append(
-            chosen.join(curves, on="cell")
+            chosen.join(survival.km_cut(cells.curves, ["cell"]), on="cell")
             .sort("curve", "time")
             .select(
                 pl.lit(indicator_id).alias("indicator_id"),

@@ -209,6 +209,65 @@ def km_median(curve: pl.DataFrame) -> tuple[float | None, float | None, float | 
     return row[0], row[1], row[2]
 
 
+def km_steps_by_group(
+    frame: pl.DataFrame | pl.LazyFrame,
+    group_cols: list[str],
+    time: str = "time",
+    event: str = "event",
+    *,
+    events: str | None = None,
+    censored: str | None = None,
+) -> pl.DataFrame:
+    """Whole Kaplan-Meier curves, one row per group and distinct time, sorted: the group
+    columns, `__group_id` (the groups numbered in order), time, at_risk, events, censored,
+    survival, ci_low, ci_high. `km_medians` and `km_cut` take medians and published steps
+    from it, so thousands of groups are estimated once for both.
+
+    Rows are cases with an `event` flag, or, given the `events` and `censored` count columns,
+    counts of cases per time (the same result, from far fewer rows).
+    """
+    curves, groups = _curves(frame, group_cols, time, event, _count_columns(events, censored))
+    return curves.select(
+        *(g for g in groups if g != _GROUP),
+        _GROUP_ID,
+        "time",
+        "at_risk",
+        "events",
+        "censored",
+        "survival",
+        "ci_low",
+        "ci_high",
+    ).collect()
+
+
+def km_medians(steps: pl.DataFrame, group_cols: list[str]) -> pl.DataFrame:
+    """Per group of `km_steps_by_group`'s curves: the group columns, n, events, median,
+    ci_low, ci_high (null = not reached)."""
+    return (
+        steps.group_by(_GROUP_ID, maintain_order=True)
+        .agg(
+            *(pl.col(g).first() for g in group_cols),
+            # everyone is at risk at a group's first time
+            pl.col("at_risk").first().alias("n"),
+            pl.col("events").sum().alias("events"),
+            *_median_aggregates(),
+        )
+        .drop(_GROUP_ID)
+    )
+
+
+def km_cut(
+    steps: pl.DataFrame, group_cols: list[str], min_at_risk: int = MIN_AT_RISK
+) -> pl.DataFrame:
+    """`km_steps_by_group`'s curves cut from the first time fewer than min_at_risk are at risk:
+    the group columns, time, survival, ci_low, ci_high, at_risk. No published step then rests
+    on fewer cases (INDICATORS.md, small numbers)."""
+    # at_risk only decreases with time, so "before the first small one" is "not small".
+    return steps.filter(pl.col("at_risk") >= min_at_risk).select(
+        *group_cols, "time", "survival", "ci_low", "ci_high", "at_risk"
+    )
+
+
 def km_median_by_group(
     frame: pl.DataFrame | pl.LazyFrame,
     group_cols: list[str],
@@ -220,22 +279,10 @@ def km_median_by_group(
 ) -> pl.DataFrame:
     """Per group: the group columns, n, events, median, ci_low, ci_high (null = not reached).
 
-    Rows are cases with an `event` flag, or, given the `events` and `censored` count columns,
-    counts of cases per time (the same result, from far fewer rows).
+    Rows are cases or counts, as in `km_steps_by_group`.
     """
-    curves, groups = _curves(frame, group_cols, time, event, _count_columns(events, censored))
-    result = (
-        curves.group_by(_GROUP_ID, maintain_order=True)
-        .agg(
-            *(pl.col(g).first() for g in groups),
-            pl.col("observed").sum().alias("n"),
-            pl.col("events").sum().alias("events"),
-            *_median_aggregates(),
-        )
-        .drop(_GROUP_ID)
-        .collect()
-    )
-    return result.drop(_GROUP) if _GROUP in result.columns else result
+    steps = km_steps_by_group(frame, group_cols, time, event, events=events, censored=censored)
+    return km_medians(steps, group_cols)
 
 
 def km_curves_by_group(
@@ -251,15 +298,7 @@ def km_curves_by_group(
     """Kaplan-Meier steps per group, cut from the first time fewer than min_at_risk are at risk.
 
     Columns: the group columns, time, survival, ci_low, ci_high, at_risk — one row per distinct
-    time (a step starts there). Rows from the first time with at_risk < min_at_risk onwards
-    are dropped, so no published step rests on fewer cases (INDICATORS.md, small numbers).
-    Rows are cases or counts, as in km_median_by_group.
+    time (a step starts there). Rows are cases or counts, as in `km_steps_by_group`.
     """
-    curves, groups = _curves(frame, group_cols, time, event, _count_columns(events, censored))
-    # at_risk only decreases with time, so "before the first small one" is "not small".
-    result = (
-        curves.filter(pl.col("at_risk") >= min_at_risk)
-        .select(*groups, "time", "survival", "ci_low", "ci_high", "at_risk")
-        .collect()
-    )
-    return result.drop(_GROUP) if _GROUP in result.columns else result
+    steps = km_steps_by_group(frame, group_cols, time, event, events=events, censored=censored)
+    return km_cut(steps, group_cols, min_at_risk)
