@@ -34,6 +34,7 @@ contain a newly hidden cell: the result is the same as judging them all every pa
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -254,10 +255,26 @@ def _period_pairs(periods: pl.DataFrame) -> pl.DataFrame:
     return _pairs(years.join(quarters, on="year").with_columns(label=pl.lit(0)))
 
 
+@functools.lru_cache(maxsize=16)
 def _area_equation_pairs(
-    areas: pl.DataFrame, memberships: pl.DataFrame, delivering: pl.DataFrame
-) -> list[pl.DataFrame]:
-    """Pairs on the area axis for the region, nested and partition equations."""
+    area_keys: tuple[tuple[str, str], ...],
+    listed: tuple[tuple[str, str], ...],
+    present: frozenset[str],
+) -> tuple[pl.DataFrame, ...]:
+    """Pairs on the area axis for the region, nested and partition equations, from the grid's
+    areas (area_type, area_code, in code order), the memberships (area_code,
+    municipality_code) and the municipalities with rows (`present`).
+
+    Kept for the inputs seen last: the indicators of one publication share the memberships
+    and mostly their areas, so each distinct set is paired once.
+    """
+    areas = pl.DataFrame(
+        list(area_keys), schema={"area_type": pl.String, "area_code": pl.String}, orient="row"
+    ).with_row_index("area")
+    memberships = pl.DataFrame(
+        list(listed), schema={"area_code": pl.String, "municipality_code": pl.String}, orient="row"
+    )
+    delivering = memberships.filter(pl.col("municipality_code").is_in(list(present)))
     munis = areas.filter(pl.col("area_type") == "municipality").select(
         "area", municipality_code="area_code"
     )
@@ -293,11 +310,11 @@ def _area_equation_pairs(
         )
         .join(others.rename({"area": "part", "area_code": "area_code_inner"}), on="area_code_inner")
     )
-    return [
+    return (
         _pairs(region),
         _pairs(pl.concat([_pairs(inner_parts), _pairs(muni_parts)])),
         _pairs(split),
-    ]
+    )
 
 
 @dataclass(frozen=True)
@@ -322,8 +339,8 @@ def _equations(
     members = memberships.select(pl.col("area_code", "municipality_code").cast(pl.String))
     municipal = (grid.areas["area_type"] == "municipality").to_numpy()
     family, period = _family_pairs(grid.breakdowns), _period_pairs(grid.periods)
-    # Indicators whose rows come from the same municipalities share their area equations.
-    area_pairs: dict[frozenset[str], list[pl.DataFrame]] = {}
+    areas = tuple(grid.areas.select("area_type", "area_code").iter_rows())
+    listed = tuple(members.iter_rows())
     n_rows = max(frame.height, 1)
     nothing = np.zeros(0, dtype=np.int64)
     keys, parts = [nothing], [nothing]
@@ -335,10 +352,8 @@ def _equations(
         # indicator: one without any holds no cases of it, in any region.
         with_rows = municipal & (block[0] >= 0).any(axis=(1, 2))
         present = frozenset(grid.areas.filter(pl.Series(with_rows))["area_code"].to_list())
-        if present not in area_pairs:
-            delivering = members.filter(pl.col("municipality_code").is_in(list(present)))
-            area_pairs[present] = _area_equation_pairs(grid.areas, members, delivering)
-        kinds = [(3, family), *((1, pairs) for pairs in area_pairs[present]), (2, period)]
+        area_pairs = _area_equation_pairs(areas, listed, present)
+        kinds = [(3, family), *((1, pairs) for pairs in area_pairs), (2, period)]
         n_labels = 1 + max(int(pairs["label"].to_numpy().max(initial=0)) for _, pairs in kinds)
         for kind, (axis, pairs) in enumerate(kinds):
             totals, kind_parts, labels = _along(block, axis, pairs)
