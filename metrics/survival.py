@@ -236,7 +236,7 @@ def km_medians(steps: pl.DataFrame, group_cols: list[str]) -> pl.DataFrame:
     run, in one pass, rather than by grouping millions of rows.
     """
     group = steps[_GROUP_ID].to_numpy()
-    starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
+    starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]]) if group.size else group
     firsts = steps[starts]
     limit = 0.5 + MEDIAN_TOLERANCE
     times = steps["time"].cast(pl.Float64).to_numpy()

@@ -6,7 +6,6 @@ import argparse
 import io
 import re
 import tempfile
-import time
 import zipfile
 from datetime import date
 from pathlib import Path
@@ -410,7 +409,6 @@ def _all_codes() -> list[str]:
 
 
 def test_national_scale_through_the_cli(tmp_path: Path) -> None:
-    started = time.perf_counter()
     result = run_hgkm(
         "sample",
         "--out",
@@ -425,7 +423,6 @@ def test_national_scale_through_the_cli(tmp_path: Path) -> None:
         "3",
     )
     assert result.returncode == 0, result.stderr
-    assert time.perf_counter() - started < 120
     deliveries = sorted((tmp_path / "deliveries").iterdir())
     assert len(deliveries) == 342 and all(d.name.endswith("_2026-10-01") for d in deliveries)
     assert "342/342" in result.stderr  # the progress bar
