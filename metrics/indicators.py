@@ -258,7 +258,8 @@ class _Counted:
 
 def fine_counts(con: duckdb.DuckDBPyConnection, indicator: Indicator) -> pl.DataFrame:
     """Stage the indicator's day counts on `con` and sum them at the fine grain
-    (`fine_counts_sql`): everything of the indicator that runs in DuckDB."""
+    (`fine_counts_sql`): everything of the indicator that runs in DuckDB. The staged counts
+    stay on `con` (`day_counts_table`) for the by-approach comparisons."""
     return con.sql(fine_counts_sql(indicator, stage_day_counts(con, indicator))).pl()
 
 
@@ -300,22 +301,15 @@ def _labelled(cells: pl.DataFrame, counted: _Counted) -> pl.DataFrame:
 
 
 def cell_counts(
-    con: duckdb.DuckDBPyConnection, indicator: Indicator, memberships: pl.DataFrame
+    fine: pl.DataFrame, indicator: Indicator, memberships: pl.DataFrame
 ) -> pl.DataFrame:
     """Numerator and denominator of a proportion indicator in every area × period × breakdown
-    cell with anyone in its population (`_into_cells`). Leaves the staged day counts
-    (`day_counts_table`) on `con` for the by-approach comparisons.
+    cell with anyone in its population, from its fine counts (`fine_counts`, `_into_cells`).
 
     Columns: area_type, area_code, period, period_type, year, breakdown, numerator,
     denominator. Areas pool cases, never average rates; municipalities outside the reference
     list reach no area.
     """
-    return _proportion_cells(fine_counts(con, indicator), indicator, memberships)
-
-
-def _proportion_cells(
-    fine: pl.DataFrame, indicator: Indicator, memberships: pl.DataFrame
-) -> pl.DataFrame:
     counted = _counted(fine, indicator, memberships)
     return _labelled(counted.counts, counted).drop("cell")
 
@@ -334,19 +328,14 @@ class SurvivalCells:
 
 
 def survival_cells(
-    con: duckdb.DuckDBPyConnection, indicator: Indicator, memberships: pl.DataFrame
+    fine: pl.DataFrame, indicator: Indicator, memberships: pl.DataFrame
 ) -> SurvivalCells:
-    """Events and censorings per time in every area × period × breakdown cell (`_into_cells`).
+    """Events and censorings per time in every area × period × breakdown cell, from the
+    indicator's fine counts (`fine_counts`, `_into_cells`), estimated once.
 
     Millions of (cell, time) rows at national scale: the integer `cell` carries the keys, so
     the Kaplan–Meier windows group on one integer.
     """
-    return _survival_cells(fine_counts(con, indicator), indicator, memberships)
-
-
-def _survival_cells(
-    fine: pl.DataFrame, indicator: Indicator, memberships: pl.DataFrame
-) -> SurvivalCells:
     counted = _counted(fine, indicator, memberships)
     counts = counted.counts
     # sorted by cell: a cell starts where the cell number changes
@@ -408,17 +397,6 @@ def coverage(delivered: Iterable[str]) -> pl.DataFrame:
         schema=per_area.schema,
     )
     return pl.concat([per_area, national]).sort(AREA_KEYS)
-
-
-def proportion_counts(con: duckdb.DuckDBPyConnection, delivered: Iterable[str]) -> pl.DataFrame:
-    """Every proportion indicator's pooled counts: `indicator_id`, area and cell keys, numerator,
-    denominator."""
-    memberships = area_memberships(delivered)
-    return pl.concat(
-        cell_counts(con, ind, memberships).select(pl.lit(ind.id).alias("indicator_id"), pl.all())
-        for ind in INDICATORS
-        if ind.is_proportion
-    )
 
 
 def proportion_figures(counts: pl.DataFrame) -> pl.DataFrame:
@@ -573,12 +551,12 @@ def indicator_figures(con: duckdb.DuckDBPyConnection) -> Figures:
         summed = [sql.submit(fine_counts, con, ind) for ind in INDICATORS]
         for ind, fine in zip(INDICATORS, summed, strict=True):
             if ind.is_proportion:
-                counts = _proportion_cells(fine.result(), ind, memberships)
+                counts = cell_counts(fine.result(), ind, memberships)
                 figures = proportion_figures(
                     counts.select(pl.lit(ind.id).alias("indicator_id"), pl.all())
                 )
             else:
-                cells = time_to_event[ind.id] = _survival_cells(fine.result(), ind, memberships)
+                cells = time_to_event[ind.id] = survival_cells(fine.result(), ind, memberships)
                 figures = median_figures(cells, ind.id)
             protected.append(
                 disclosure.secondary(

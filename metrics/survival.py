@@ -274,39 +274,3 @@ def km_cut(
     return steps.filter(pl.col("at_risk") >= min_at_risk).select(
         *group_cols, "time", "survival", "ci_low", "ci_high", "at_risk"
     )
-
-
-def km_median_by_group(
-    frame: pl.DataFrame | pl.LazyFrame,
-    group_cols: list[str],
-    time: str = "time",
-    event: str = "event",
-    *,
-    events: str | None = None,
-    censored: str | None = None,
-) -> pl.DataFrame:
-    """Per group: the group columns, n, events, median, ci_low, ci_high (null = not reached).
-
-    Rows are cases or counts, as in `km_steps_by_group`.
-    """
-    steps = km_steps_by_group(frame, group_cols, time, event, events=events, censored=censored)
-    return km_medians(steps, group_cols)
-
-
-def km_curves_by_group(
-    frame: pl.DataFrame | pl.LazyFrame,
-    group_cols: list[str],
-    min_at_risk: int = MIN_AT_RISK,
-    time: str = "time",
-    event: str = "event",
-    *,
-    events: str | None = None,
-    censored: str | None = None,
-) -> pl.DataFrame:
-    """Kaplan-Meier steps per group, cut from the first time fewer than min_at_risk are at risk.
-
-    Columns: the group columns, time, survival, ci_low, ci_high, at_risk — one row per distinct
-    time (a step starts there). Rows are cases or counts, as in `km_steps_by_group`.
-    """
-    steps = km_steps_by_group(frame, group_cols, time, event, events=events, censored=censored)
-    return km_cut(steps, group_cols, min_at_risk)

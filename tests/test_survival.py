@@ -12,11 +12,30 @@ from lifelines.utils import median_survival_times
 from polars.testing import assert_frame_equal
 
 from metrics.stats import Z95
-from metrics.survival import kaplan_meier, km_curves_by_group, km_median, km_median_by_group
+from metrics.survival import (
+    MIN_AT_RISK,
+    kaplan_meier,
+    km_cut,
+    km_median,
+    km_medians,
+    km_steps_by_group,
+)
 
 # Freireich et al. (1963), 6-MP arm, as in Kalbfleisch & Prentice and lifelines' docs.
 FREIREICH_TIME = [6, 6, 6, 6, 7, 9, 10, 10, 11, 13, 16, 17, 19, 20, 22, 23, 25, 32, 32, 34, 35]
 FREIREICH_EVENT = [1, 1, 1, 0, 1, 0, 1, 0, 0, 1, 1, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0]
+
+
+def km_median_by_group(frame: pl.DataFrame, groups: list[str], **counts: str) -> pl.DataFrame:
+    """Medians per group as the product takes them: the whole curves, then their medians."""
+    return km_medians(km_steps_by_group(frame, groups, **counts), groups)
+
+
+def km_curves_by_group(
+    frame: pl.DataFrame, groups: list[str], min_at_risk: int = MIN_AT_RISK, **counts: str
+) -> pl.DataFrame:
+    """Published steps per group as the product takes them: the whole curves, then cut."""
+    return km_cut(km_steps_by_group(frame, groups, **counts), groups, min_at_risk)
 
 
 def _lifelines(times, events) -> KaplanMeierFitter:
