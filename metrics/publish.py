@@ -26,7 +26,7 @@ from metrics import stats, survival
 from metrics.approach import approach_tables
 from metrics.catalogue import INDICATORS, catalogue_frame
 from metrics.indicators import NATIONAL, Figures, area_memberships, indicator_figures
-from pipelines.warehouse import CURRENT_VIEWS
+from pipelines import warehouse
 
 LOCK_WAIT_SECONDS = 30.0
 TREND_YEARS = 5
@@ -35,7 +35,6 @@ FUNNEL_MIN_DENOMINATOR = 10
 FUNNEL_GRID_POINTS = 80
 # One-sided 95% normal quantile, for the over-dispersion test (see overdispersed()).
 Z95_ONE_SIDED = 1.6448536269514722
-WAREHOUSE_TABLES = ("cases", "reports", "children", "help", "followups")
 ROOT = Path(__file__).resolve().parent.parent
 
 # The published table's spec columns (INDICATORS.md), in order: also `hgkm export`'s first.
@@ -66,6 +65,17 @@ INDICATOR_VALUE_COLUMNS = (
 )
 
 
+def _hashed(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether every row of the attached warehouse `wh` has its case hash."""
+    columns = con.sql(
+        "select column_name from duckdb_columns() "
+        "where database_name = 'wh' and table_name = 'cases'"
+    ).fetchall()
+    if ("case_hash",) not in columns:
+        return False
+    return not con.sql("select 1 from wh.cases where case_hash is null limit 1").fetchall()
+
+
 class WarehouseUnavailable(RuntimeError):
     """The warehouse is missing, or a writer kept it locked for too long."""
 
@@ -89,7 +99,8 @@ def open_warehouse(path: Path, as_of: date | None = None) -> Iterator[duckdb.Duc
 
     The views are the warehouse's own (`pipelines.warehouse.CURRENT_VIEWS`) over the deliveries
     received on or before `as_of`, so a publication can be reproduced. A writer (an ingest)
-    holds DuckDB's file lock: wait for it rather than fail at once.
+    holds DuckDB's file lock: wait for it rather than fail at once. A warehouse written before
+    its rows carried case hashes is upgraded first (`pipelines.warehouse.connect`).
     """
     if not path.is_file():
         raise WarehouseUnavailable(f"no warehouse at {path}: ingest a delivery first")
@@ -98,7 +109,10 @@ def open_warehouse(path: Path, as_of: date | None = None) -> Iterator[duckdb.Duc
     while True:
         try:
             con.execute(f"attach '{path}' as wh (read_only)")
-            break
+            if _hashed(con):
+                break
+            con.execute("detach wh")
+            warehouse.connect(path).close()
         except duckdb.IOException as exc:
             if time.monotonic() > deadline:
                 con.close()
@@ -108,9 +122,9 @@ def open_warehouse(path: Path, as_of: date | None = None) -> Iterator[duckdb.Duc
             time.sleep(0.5)
     received = "" if as_of is None else f"where received_at < date '{as_of.isoformat()}' + 1"
     con.execute(f"create view deliveries as select * from wh.deliveries {received}")
-    for table in WAREHOUSE_TABLES:
+    for table in warehouse.CASE_TABLES:
         con.execute(f"create view {table} as select * from wh.{table}")
-    con.execute(CURRENT_VIEWS)
+    con.execute(warehouse.CURRENT_VIEWS)
     try:
         yield con
     finally:

@@ -1,4 +1,7 @@
-"""Hand-built case-level warehouses for the metrics tests: plain INSERTs, no ingest code."""
+"""Hand-built case-level warehouses for the metrics tests: plain INSERTs, no ingest code.
+
+Each row's case_hash is its case_id hashed as the ingest first hashes it (`CASE_HASH`, salt 0).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +10,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.warehouse import connect
+from pipelines.warehouse import CASE_HASH, connect
 
 
 def days(base: date, offset: int) -> date:
@@ -67,8 +70,8 @@ class SmallWarehouse:
         restraining_order: date | None = None,
         coordinator: date | None = None,
     ) -> None:
-        self.con.execute(
-            "insert into cases values (?, ?, ?, ?, ?, ?, ?, null)",
+        self._insert(
+            "cases",
             [
                 delivery_id,
                 case_id,
@@ -77,18 +80,15 @@ class SmallWarehouse:
                 safety,
                 restraining_order,
                 coordinator,
+                None,
             ],
         )
 
     def report(self, delivery_id: int, case_id: str, report_date: date) -> None:
-        self.con.execute(
-            "insert into reports values (?, ?, ?, 'police')", [delivery_id, case_id, report_date]
-        )
+        self._insert("reports", [delivery_id, case_id, report_date, "police"])
 
     def child(self, delivery_id: int, case_id: str, child_id: str, age_band: str = "4-11") -> None:
-        self.con.execute(
-            "insert into children values (?, ?, ?, ?)", [delivery_id, case_id, child_id, age_band]
-        )
+        self._insert("children", [delivery_id, case_id, child_id, age_band])
 
     def help(
         self,
@@ -101,16 +101,30 @@ class SmallWarehouse:
         start: date | None = None,
         child_id: str | None = None,
     ) -> None:
-        self.con.execute(
-            "insert into help values (?, ?, ?, ?, ?, ?, ?, null)",
-            [delivery_id, case_id, recipient, child_id, level, offered, start],
+        self._insert(
+            "help", [delivery_id, case_id, recipient, child_id, level, offered, start, None]
         )
 
     def followup(self, delivery_id: int, case_id: str, followup_date: date, answer: str) -> None:
+        self._insert("followups", [delivery_id, case_id, followup_date, answer])
+
+    def _insert(self, table: str, values: list[object]) -> None:
+        slots = ", ".join("?" for _ in values)
         self.con.execute(
-            "insert into followups values (?, ?, ?, ?)",
-            [delivery_id, case_id, followup_date, answer],
+            f"insert into {table} select *, {CASE_HASH.format(salt=0)} from (values ({slots})) "
+            f"as t({', '.join(self._columns(table))})",
+            values,
         )
+
+    def _columns(self, table: str) -> list[str]:
+        return [
+            name
+            for (name,) in self.con.execute(
+                "select column_name from duckdb_columns() where table_name = ? "
+                "and column_name != 'case_hash' order by column_index",
+                [table],
+            ).fetchall()
+        ]
 
     def close(self) -> None:
         self.con.close()

@@ -1,7 +1,7 @@
 -- coordinator_within_30d: cases with R + 30 <= E; numerator a coordinator assigned by R + 30.
 with cohort as (
     select
-        delivery_id, municipality_code, case_id, report_date, extract_date, violence_type,
+        case_key, municipality_code, case_id, report_date, extract_date, violence_type,
         coordinator_date
     from current_cases
 ),

@@ -1,15 +1,15 @@
 -- system_help_partner_violence: partner-violence cases with R + 182 <= E; numerator help to perpetrator or family.
 with cohort as (
-    select delivery_id, municipality_code, case_id, report_date, extract_date, violence_type
+    select case_key, municipality_code, case_id, report_date, extract_date, violence_type
     from current_cases
     where violence_type = 'partner'
 ),
 
 system_offers as (
-    select distinct c.delivery_id, c.case_id
+    select distinct c.case_key
     from cohort as c
     join current_help as h
-        on h.delivery_id = c.delivery_id and h.case_id = c.case_id
+        on h.case_key = c.case_key
     where h.recipient in ('perpetrator', 'family')
         and h.offered_date between c.report_date and c.report_date + 182
 ),
@@ -20,10 +20,10 @@ final as (
         c.case_id as unit_id,
         c.report_date,
         c.report_date + 182 <= c.extract_date as in_population,
-        (c.report_date + 182 <= c.extract_date) and s.case_id is not null as in_numerator,
+        (c.report_date + 182 <= c.extract_date) and s.case_key is not null as in_numerator,
         c.violence_type
     from cohort as c
-    left join system_offers as s using (delivery_id, case_id)
+    left join system_offers as s using (case_key)
 )
 
 select * from final

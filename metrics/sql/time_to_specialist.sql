@@ -1,15 +1,15 @@
 -- time_to_specialist: unsafe cases; time R to the first specialist start >= R (event), else E - R (censored).
 with cohort as (
-    select delivery_id, municipality_code, case_id, report_date, extract_date, violence_type
+    select case_key, municipality_code, case_id, report_date, extract_date, violence_type
     from current_cases
     where safety_assessment in ('acute', 'structural')
 ),
 
 first_start as (
-    select c.delivery_id, c.case_id, min(h.start_date) as start_date
+    select c.case_key, min(h.start_date) as start_date
     from cohort as c
     join current_help as h
-        on h.delivery_id = c.delivery_id and h.case_id = c.case_id
+        on h.case_key = c.case_key
     -- a start before R belongs to earlier help, not to the response to this report
     where h.level = 'specialist' and h.start_date >= c.report_date
     group by all
@@ -25,7 +25,7 @@ final as (
         s.start_date is not null as event,
         c.violence_type
     from cohort as c
-    left join first_start as s using (delivery_id, case_id)
+    left join first_start as s using (case_key)
 )
 
 select * from final

@@ -1,0 +1,123 @@
+"""The warehouse's case keys: a row joins its case on (delivery, case hash), so the hashes of a
+delivery's cases must never clash, and a warehouse written before the hashes existed is
+upgraded without changing a figure."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+from deliveries import valid_rows, write_folder
+
+from hgkm.settings import Paths
+from metrics.catalogue import INDICATORS
+from metrics.indicators import fine_counts
+from metrics.publish import open_warehouse
+from pipelines import warehouse
+from pipelines.load import ingest
+
+T0 = datetime(2026, 11, 1, 9, 0)
+# Every case of a delivery gets the same hash under salt 0: the worst clash there can be.
+CLASHING_AT_FIRST = "case when {salt} = 0 then 7::ubigint else hash(case_id, {salt}) end"
+
+
+def second_municipality() -> dict:
+    rows = valid_rows()
+    rows["manifest"][1]["value"] = "GM0363"
+    return rows
+
+
+def keys_of_rows(path: Path) -> list[tuple]:
+    """Per table, rows whose hash is not their case's, and per delivery, cases sharing a hash."""
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        wrong = [
+            (table, n)
+            for table in warehouse.CASE_TABLES
+            for (n,) in con.execute(
+                f"select count(*) from {table} t join cases c using (delivery_id, case_id) "
+                "where t.case_hash is distinct from c.case_hash"
+            ).fetchall()
+            if n
+        ]
+        shared = con.execute(
+            "select delivery_id from cases group by delivery_id "
+            "having count(distinct case_hash) < count(*)"
+        ).fetchall()
+        return wrong + shared
+    finally:
+        con.close()
+
+
+def figures_of(path: Path) -> dict[str, pl.DataFrame]:
+    """Every indicator's case-level counts, as compute reads them."""
+    with open_warehouse(path) as con:
+        counts = {ind.id: fine_counts(con, ind) for ind in INDICATORS}
+    return {k: frame.sort(frame.columns) for k, frame in counts.items()}
+
+
+def test_cases_whose_hashes_clash_are_hashed_again_apart(tmp_path, data_dir, monkeypatch):
+    paths = Paths(data_dir)
+    ingest(paths, write_folder(tmp_path / "a", valid_rows()), received_at=T0)
+    monkeypatch.setattr(warehouse, "CASE_HASH", CLASHING_AT_FIRST)
+    report = ingest(paths, write_folder(tmp_path / "b", second_municipality()), received_at=T0)
+    assert report.status == "accepted"
+    assert keys_of_rows(paths.warehouse) == []
+    con = duckdb.connect(str(paths.warehouse), read_only=True)
+    try:
+        # The first delivery kept its hashes; the second's are no longer the clashing 7.
+        assert con.execute("select count(*) from cases where case_hash = 7").fetchone() == (0,)
+        joined = con.execute(
+            "select count(*) from current_help h join current_cases c using (case_key)"
+        ).fetchone()
+        assert joined == (6,)
+    finally:
+        con.close()
+
+
+def test_hashes_that_never_part_fail_the_load_and_change_nothing(tmp_path, data_dir, monkeypatch):
+    paths = Paths(data_dir)
+    ingest(paths, write_folder(tmp_path / "a", valid_rows()), received_at=T0)
+    before = every_row(paths.warehouse)
+    monkeypatch.setattr(warehouse, "CASE_HASH", "7::ubigint")
+    with pytest.raises(RuntimeError, match="share hashes"):
+        ingest(paths, write_folder(tmp_path / "b", second_municipality()), received_at=T0)
+    assert every_row(paths.warehouse) == before
+
+
+def every_row(path: Path) -> dict[str, list[tuple]]:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        tables = ("deliveries", *warehouse.CASE_TABLES)
+        return {t: con.execute(f"select * from {t} order by all").fetchall() for t in tables}
+    finally:
+        con.close()
+
+
+def test_a_warehouse_from_before_case_hashes_is_upgraded_with_equal_figures(tmp_path, data_dir):
+    paths = Paths(data_dir)
+    ingest(paths, write_folder(tmp_path / "a", valid_rows()), received_at=T0)
+    ingest(paths, write_folder(tmp_path / "b", second_municipality()), received_at=T0)
+    figures = figures_of(paths.warehouse)
+    con = duckdb.connect(str(paths.warehouse))
+    try:
+        hashes = con.sql("select delivery_id, case_id, case_hash from help order by all").fetchall()
+        for table in warehouse.CASE_TABLES:
+            con.execute(f"alter table {table} drop column case_hash")
+    finally:
+        con.close()
+    again = figures_of(paths.warehouse)  # compute's read-only opening upgrades it first
+    assert all(again[k].equals(figures[k]) for k in figures)
+    assert sum(figures[k].height for k in figures) > 0
+    assert keys_of_rows(paths.warehouse) == []
+    con = duckdb.connect(str(paths.warehouse), read_only=True)
+    try:
+        assert (
+            con.sql("select delivery_id, case_id, case_hash from help order by all").fetchall()
+            == hashes
+        )
+    finally:
+        con.close()
