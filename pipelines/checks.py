@@ -225,14 +225,13 @@ def check_deliveries(
     warnings = table_warnings(typed, typed_in, row_warnings, names)
     by_delivery = _split(issues, len(deliveries))
     tables_by = {name: _slices(frame) for name, frame in typed.items()}
+    # Made once: a polars call per delivery and table costs more than the slicing itself.
+    no_rows = {name: frame.clear().drop(DELIVERY) for name, frame in typed.items()}
+    no_issues = pl.DataFrame(schema=ISSUE_SCHEMA)
     return [
         CheckResult(
-            {
-                name: tables_by[name].get(i, typed[name].clear().drop(DELIVERY))
-                for name in typed
-                if i in typed_in[name]
-            },
-            by_delivery.get((i,), pl.DataFrame(schema=ISSUE_SCHEMA)),
+            {name: tables_by[name].get(i, no_rows[name]) for name in typed if i in typed_in[name]},
+            by_delivery.get((i,), no_issues),
             warnings.get(i, []),
             manifests[i],
             formats[i],
