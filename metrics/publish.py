@@ -65,17 +65,6 @@ INDICATOR_VALUE_COLUMNS = (
 )
 
 
-def _hashed(con: duckdb.DuckDBPyConnection) -> bool:
-    """Whether every row of the attached warehouse `wh` has its case hash."""
-    columns = con.sql(
-        "select column_name from duckdb_columns() "
-        "where database_name = 'wh' and table_name = 'cases'"
-    ).fetchall()
-    if ("case_hash",) not in columns:
-        return False
-    return not con.sql("select 1 from wh.cases where case_hash is null limit 1").fetchall()
-
-
 class WarehouseUnavailable(RuntimeError):
     """The warehouse is missing, or a writer kept it locked for too long."""
 
@@ -109,7 +98,7 @@ def open_warehouse(path: Path, as_of: date | None = None) -> Iterator[duckdb.Duc
     while True:
         try:
             con.execute(f"attach '{path}' as wh (read_only)")
-            if _hashed(con):
+            if not warehouse.lacks_case_hashes(con, "wh"):
                 break
             con.execute("detach wh")
             warehouse.connect(path).close()

@@ -238,6 +238,7 @@ def km_medians(steps: pl.DataFrame, group_cols: list[str]) -> pl.DataFrame:
     group = steps[_GROUP_ID].to_numpy()
     starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]]) if group.size else group
     firsts = steps[starts]
+    first_groups = group[starts]
     limit = 0.5 + MEDIAN_TOLERANCE
     times = steps["time"].cast(pl.Float64).to_numpy()
 
@@ -248,7 +249,7 @@ def km_medians(steps: pl.DataFrame, group_cols: list[str]) -> pl.DataFrame:
         in_group = group[below]
         first = np.r_[True, in_group[1:] != in_group[:-1]] if below.size else below.astype(bool)
         found = np.full(starts.size, np.nan)
-        found[np.searchsorted(group[starts], in_group[first])] = times[below[first]]
+        found[np.searchsorted(first_groups, in_group[first])] = times[below[first]]
         return pl.Series(column, found).fill_nan(None)
 
     return firsts.select(

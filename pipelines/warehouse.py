@@ -12,6 +12,13 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from pipelines.contract import TABLES
+
+# The contract's case-level tables, each stored with a delivery_id in front of its columns.
+CASE_TABLES = tuple(TABLES)
+CASE_HASH = "hash(case_id, {salt})"
+SALTS = 16
+
 SCHEMA = """
 create sequence if not exists delivery_id_seq start 1;
 
@@ -77,18 +84,11 @@ create table if not exists followups (
     followup_date date not null,
     violence_since_previous varchar not null
 );
-
--- Added after v1 of this schema: case_id hashed, unique among a delivery's cases (`key_cases`).
-alter table cases add column if not exists case_hash ubigint;
-alter table reports add column if not exists case_hash ubigint;
-alter table children add column if not exists case_hash ubigint;
-alter table help add column if not exists case_hash ubigint;
-alter table followups add column if not exists case_hash ubigint;
 """
-
-CASE_TABLES = ("cases", "reports", "children", "help", "followups")
-CASE_HASH = "hash(case_id, {salt})"
-SALTS = 16
+# Added after v1 of this schema: case_id hashed, unique among a delivery's cases (`key_cases`).
+SCHEMA += "".join(
+    f"alter table {t} add column if not exists case_hash ubigint;\n" for t in CASE_TABLES
+)
 
 # The current delivery of a municipality: its accepted delivery with the latest extract date;
 # for the same extract date, the one received last (a correction). Each current row carries
@@ -130,9 +130,22 @@ def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(str(path))
     con.execute(SCHEMA)
     con.execute(CURRENT_VIEWS)
-    if con.sql("select 1 from cases where case_hash is null limit 1").fetchall():
+    if lacks_case_hashes(con):
         _upgrade(con)
     return con
+
+
+def lacks_case_hashes(con: duckdb.DuckDBPyConnection, database: str | None = None) -> bool:
+    """Whether the warehouse (`database`, an attached name; default the connection's own) holds
+    rows written before `case_hash` existed: without the column, or with rows without one."""
+    (has_column,) = con.execute(
+        "select count(*) > 0 from duckdb_columns() where database_name = "
+        "coalesce(?, current_database()) and table_name = 'cases' and column_name = 'case_hash'",
+        [database],
+    ).fetchall()[0]
+    cases = "cases" if database is None else f"{database}.cases"
+    unhashed = f"select 1 from {cases} where case_hash is null limit 1"
+    return not has_column or bool(con.sql(unhashed).fetchall())
 
 
 def key_cases(con: duckdb.DuckDBPyConnection, delivery_ids: Sequence[int] | None = None) -> None:
@@ -143,24 +156,31 @@ def key_cases(con: duckdb.DuckDBPyConnection, delivery_ids: Sequence[int] | None
     one of its delivery's cases (`unknown_case`), so unique hashes key each row to its case.
     Runs inside the caller's transaction.
     """
-    for salt in range(1, SALTS + 1):
-        scope = "" if delivery_ids is None else f"where delivery_id in ({_ids(delivery_ids)})"
-        clashing = [
-            row[0]
-            for row in con.execute(
-                f"select delivery_id from cases {scope} group by delivery_id "
-                "having count(distinct case_hash) < count(*)"
-            ).fetchall()
-        ]
-        if not clashing:
-            return
+    salt = 0
+    while clashing := _clashing(con, delivery_ids):
+        salt += 1
+        if salt > SALTS:
+            raise RuntimeError(
+                f"the case_ids of deliveries {clashing} share hashes after {SALTS} salts"
+            )
         for table in CASE_TABLES:
             con.execute(
                 f"update {table} set case_hash = {CASE_HASH.format(salt=salt)} "
                 f"where delivery_id in ({_ids(clashing)})"
             )
         delivery_ids = clashing
-    raise RuntimeError(f"the case_ids of deliveries {clashing} share hashes after {SALTS} salts")
+
+
+def _clashing(con: duckdb.DuckDBPyConnection, delivery_ids: Sequence[int] | None) -> list[int]:
+    """The deliveries (of these; default all) with two cases sharing a hash."""
+    scope = "" if delivery_ids is None else f"where delivery_id in ({_ids(delivery_ids)})"
+    return [
+        row[0]
+        for row in con.execute(
+            f"select delivery_id from cases {scope} group by delivery_id "
+            "having count(distinct case_hash) < count(*)"
+        ).fetchall()
+    ]
 
 
 def _upgrade(con: duckdb.DuckDBPyConnection) -> None:

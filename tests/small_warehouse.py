@@ -10,6 +10,7 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.contract import TABLES
 from pipelines.warehouse import CASE_HASH, connect
 
 
@@ -109,22 +110,14 @@ class SmallWarehouse:
         self._insert("followups", [delivery_id, case_id, followup_date, answer])
 
     def _insert(self, table: str, values: list[object]) -> None:
+        """One row: `values` are delivery_id and the contract's columns, in the contract's order."""
+        columns = ", ".join(["delivery_id", *(c.name for c in TABLES[table])])
         slots = ", ".join("?" for _ in values)
         self.con.execute(
-            f"insert into {table} select *, {CASE_HASH.format(salt=0)} from (values ({slots})) "
-            f"as t({', '.join(self._columns(table))})",
+            f"insert into {table} ({columns}, case_hash) "
+            f"select *, {CASE_HASH.format(salt=0)} from (values ({slots})) as t({columns})",
             values,
         )
-
-    def _columns(self, table: str) -> list[str]:
-        return [
-            name
-            for (name,) in self.con.execute(
-                "select column_name from duckdb_columns() where table_name = ? "
-                "and column_name != 'case_hash' order by column_index",
-                [table],
-            ).fetchall()
-        ]
 
     def close(self) -> None:
         self.con.close()
