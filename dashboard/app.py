@@ -22,7 +22,7 @@ PAGES = (
 
 # a local icon: a material icon as favicon would be fetched from fonts.gstatic.com
 ICON = Path(__file__).resolve().parent / "assets" / "favicon.png"
-st.set_page_config(page_title="HGKM-monitor", page_icon=str(ICON), layout="wide")
+st.set_page_config(page_icon=str(ICON), layout="wide")
 lang = state.language()
 navigation = st.navigation(
     [
@@ -30,6 +30,9 @@ navigation = st.navigation(
         for i, (path, key, icon) in enumerate(PAGES)
     ]
 )
+# each page its own title in the browser's tab and history
+st.set_page_config(page_title=f"{navigation.title} · {t('app_title', lang)}")
+state.document(lang)
 st.sidebar.caption(t("app_subtitle", lang))
 mart = data.current_version()
 if mart is None:

@@ -42,6 +42,8 @@ LEGEND_KEYS = {
     "no_data": "legend_no_data",
 }
 INK = "#1F2933"
+# the figures inside the grid's cells: black reaches 4.5:1 on every cell colour, vermillion too
+CELL_INK = "#000000"
 GRID = "#E5E7EB"
 LINE_COLOURS = ["#0072B2", "#CC79A7", "#009E73", "#E69F00", "#56B4E9", "#D55E00", "#000000"]
 BENCHMARK_REGION = "#6B7280"
@@ -133,7 +135,7 @@ def overview_grid(cells: pl.DataFrame, lang: str, title: str | None = None) -> g
             showscale=False,
             text=wide("text").to_numpy(),
             texttemplate="%{text}",
-            textfont=dict(size=13, color=INK),
+            textfont=dict(size=13, color=CELL_INK),
             customdata=wide("hover").to_numpy(),
             hovertemplate="%{customdata}<extra></extra>",
             xgap=2,
@@ -160,6 +162,12 @@ def overview_grid(cells: pl.DataFrame, lang: str, title: str | None = None) -> g
     if title:
         fig.update_layout(title=dict(y=1, yref="container", yanchor="top", pad=dict(t=10)))
     return fig
+
+
+def grid_width(cells: pl.DataFrame) -> int:
+    """The narrowest the overview grid can be drawn without its cells' text overlapping;
+    narrower screens scroll it sideways."""
+    return 180 + 96 * cells["indicator_id"].n_unique()
 
 
 def _bounds(geojson: dict) -> tuple[float, float, float, float]:

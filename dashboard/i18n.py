@@ -40,7 +40,6 @@ MESSAGES: dict[str, dict[str, str]] = {
         "interval (the method of England's Fingertips). Small numbers are not shown (–). "
         "Published {published}.",
     },
-    "download_csv": {"nl": "Download de gegevens (CSV)", "en": "Download the data (CSV)"},
     "suppressed_hover": {
         "nl": "te weinig gevallen om te tonen",
         "en": "too few cases to show",
@@ -453,3 +452,92 @@ MESSAGES.update(
 # The elements in the contract's order, as the page lists them (tests hold them equal to
 # pipelines.contract.APPROACH_ELEMENTS; the dashboard does not import the pipelines).
 APPROACH_ELEMENTS = tuple(k.removeprefix("element_") for k in MESSAGES if k.startswith("element_"))
+
+# Accessibility: the charts' text alternatives, what each download holds, the statement page.
+MESSAGES.update(
+    {
+        "alt_counts": {
+            "nl": "Van {total} {what}: {better} beter dan Nederland, {similar} vergelijkbaar, "
+            "{worse} slechter en {hidden} zonder getoond cijfer (te weinig gevallen of geen "
+            "aanlevering).",
+            "en": "Of {total} {what}: {better} better than the country, {similar} similar, "
+            "{worse} worse and {hidden} without a figure shown (too few cases or no delivery).",
+        },
+        "alt_figures": {"nl": "cijfers van gemeenten", "en": "municipal figures"},
+        "alt_municipalities": {"nl": "gemeenten", "en": "municipalities"},
+        "alt_indicators": {"nl": "indicatoren", "en": "indicators"},
+        "alt_area": {"nl": "Gebied", "en": "Area"},
+        "alt_period": {"nl": "Periode", "en": "Period"},
+        "alt_range": {
+            "nl": "Hoogste: {top} ({top_value}); laagste: {bottom} ({bottom_value}).",
+            "en": "Highest: {top} ({top_value}); lowest: {bottom} ({bottom_value}).",
+        },
+        "alt_national": {"nl": "Nederland: {value}.", "en": "The Netherlands: {value}."},
+        "alt_trend_area": {
+            "nl": "{area}: {first_value} in {first}, {last_value} in {last}",
+            "en": "{area}: {first_value} in {first}, {last_value} in {last}",
+        },
+        "alt_km": {
+            "nl": "Mediaan, de dag waarop de helft specialistische hulp had: {medians}. De "
+            "tabel leest de curve op vaste dagen; de CSV bevat elke stap.",
+            "en": "Median, the day by which half had specialist help: {medians}. The table "
+            "reads the curve at fixed days; the CSV holds every step.",
+        },
+        "alt_in_place": {"nl": "In gebruik", "en": "In place"},
+        "alt_timeline": {
+            "nl": "{count} van de {total} elementen zijn nu in gebruik.",
+            "en": "{count} of the {total} elements are in place now.",
+        },
+        "alt_to": {"nl": "tot", "en": "to"},
+        "alt_difference": {
+            "nl": "Verschil met min zonder (95%-interval)",
+            "en": "Difference with minus without (95% interval)",
+        },
+        "alt_differences": {
+            "nl": "Het verschil in procentpunten tussen gevallen met en zonder het element, per "
+            "gebied en periode, met 95%-interval; de regels hieronder zeggen het in woorden.",
+            "en": "The difference in percentage points between cases with and without the "
+            "element, per area and period, with a 95% interval; the lines below say it in words.",
+        },
+        "alt_groups": {
+            "nl": "Per indicator de waarde ({groups}) met 95%-interval; de regels hieronder "
+            "zeggen het in woorden.",
+            "en": "Per indicator the value ({groups}) with a 95% interval; the lines below say "
+            "it in words.",
+        },
+        "alt_show_table": {
+            "nl": "De gegevens als tabel: {title}",
+            "en": "The data as a table: {title}",
+        },
+        "download_csv_of": {
+            "nl": "Download de gegevens van {what} (CSV)",
+            "en": "Download the data of {what} (CSV)",
+        },
+        "csv_grid": {"nl": "het regio-overzicht", "en": "the region overview"},
+        "csv_map": {"nl": "de kaart", "en": "the map"},
+        "csv_profile": {"nl": "het gemeenteprofiel", "en": "the municipality profile"},
+        "csv_trend": {"nl": "de trendgrafiek", "en": "the trend chart"},
+        "csv_km": {"nl": "de Kaplan–Meiercurve", "en": "the Kaplan–Meier curve"},
+        "csv_limits": {"nl": "de trechtergrenzen", "en": "the funnel limits"},
+        "csv_points": {
+            "nl": "het trechterdiagram en de rangorde",
+            "en": "the funnel plot and the ranking",
+        },
+        "csv_catalogue": {"nl": "de indicatorencatalogus", "en": "the indicator catalogue"},
+        "csv_status": {"nl": "de aanleverstatus", "en": "the delivery status"},
+        "csv_log": {"nl": "het aanleverlogboek", "en": "the delivery log"},
+        "csv_approach_profile": {"nl": "het aanpakprofiel", "en": "the approach profile"},
+        "csv_approach_region": {
+            "nl": "de vergelijking met de regio",
+            "en": "the comparison with the region",
+        },
+        "csv_with_without": {
+            "nl": "de grafiek met en zonder het element",
+            "en": "the chart with and without the element",
+        },
+        "csv_before_after": {
+            "nl": "de grafiek voor en na de invoering",
+            "en": "the chart before and after the introduction",
+        },
+    }
+)

@@ -7,6 +7,8 @@ control keeps its value and writes it back to the URL.
 
 from __future__ import annotations
 
+import html
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -14,7 +16,7 @@ import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
-from dashboard import data, tables
+from dashboard import alternatives, data, tables
 from dashboard import format as fmt
 from dashboard.i18n import DEFAULT_LANGUAGE, LANGUAGES, t
 from hgkm.reference import SOURCE_NOTE
@@ -183,20 +185,83 @@ def indicator(context: Context, container=st, proportions_only: bool = False) ->
     return select("indicator", list(labels), labels, t("indicator", context.lang), None, container)
 
 
-def chart(figure: go.Figure, key: str) -> None:
+def chart(
+    figure: go.Figure,
+    key: str,
+    alternative: alternatives.Alternative,
+    lang: str,
+    min_width: int | None = None,
+) -> None:
+    """A Plotly chart with its text alternative: the page script names the chart (role="img")
+    by its title and summary, the summary follows in words, the data as a table to open.
+    `min_width`: narrower screens scroll the chart sideways instead of squeezing it."""
+    if min_width:
+        st.html(
+            f"<style>.st-key-{key} {{ overflow-x: auto; }}"
+            f" .st-key-{key} > div {{ min-width: {min_width}px; }}</style>"
+        )
     st.plotly_chart(
         figure,
         key=key,
         theme=None,
         config={"displaylogo": False, "locale": "nl"},
     )
+    scroll = ' data-scroll="1"' if min_width else ""
+    st.html(
+        f'<p class="hgkm-summary" data-chart="{key}" data-label="{html.escape(alternative.label)}"'
+        f"{scroll}>{html.escape(alternative.summary)}</p>"
+    )
+    with st.expander(t("alt_show_table", lang, title=alternative.title)):
+        st.html(alternatives.table_html(alternative))
 
 
-def csv_download(frame: pl.DataFrame, name: str, context: Context, key: str) -> None:
-    """The chart's data as CSV: the mart's own columns, without hover markup."""
+# Streamlit's index.html says lang="en" whatever the page's language, and Plotly's SVGs have
+# no accessible name: this script (run in the page, not in an iframe) sets the document's
+# language and names each chart after the summary paragraph that follows it. The name goes on
+# the plot's SVG (role="img"), not on the chart's box, which also holds Plotly's tool buttons.
+DOCUMENT_SCRIPT = """
+document.documentElement.lang = LANG;
+if (!window.hgkmCharts) {
+  window.hgkmCharts = true;
+  const name = () => document.querySelectorAll(".hgkm-summary[data-chart]").forEach((p) => {
+    const box = document.querySelector(".st-key-" + CSS.escape(p.dataset.chart));
+    if (!box) return;
+    box.querySelectorAll(".js-plotly-plot svg.main-svg").forEach((svg, i) => {
+      if (i > 0) svg.setAttribute("aria-hidden", "true");
+      else if (svg.getAttribute("aria-label") !== p.dataset.label) {
+        svg.setAttribute("role", "img");
+        svg.setAttribute("aria-label", p.dataset.label);
+      }
+    });
+    if (p.dataset.scroll && !box.hasAttribute("tabindex")) {
+      box.tabIndex = 0;
+      box.setAttribute("role", "region");
+      box.setAttribute("aria-label", p.dataset.label);
+    }
+  });
+  new MutationObserver(name).observe(document.body, { childList: true, subtree: true });
+  name();
+}
+"""
+DOCUMENT_STYLE = """
+[data-testid="stSidebarNav"] a:focus-visible, a:focus-visible {
+  outline: 3px solid #0072B2; outline-offset: 2px; border-radius: 4px; }
+"""
+
+
+def document(lang: str) -> None:
+    """The document's language, visible focus on links, the tables' style, the charts' names."""
+    st.html(f"<style>{DOCUMENT_STYLE}{alternatives.TABLE_STYLE}</style>")
+    script = DOCUMENT_SCRIPT.replace("LANG", json.dumps(lang), 1)
+    st.sidebar.html(f"<script>{script}</script>", unsafe_allow_javascript=True)
+
+
+def csv_download(frame: pl.DataFrame, name: str, context: Context, key: str, what: str) -> None:
+    """The chart's data as CSV: the mart's own columns, without hover markup. `what` names the
+    chart or table in the button (`de trendgrafiek`), so each button says what it downloads."""
     columns = [c for c in frame.columns if c not in {"hover", "sort_key"}]
     st.download_button(
-        t("download_csv", context.lang),
+        t("download_csv_of", context.lang, what=what),
         frame.select(columns).write_csv(),
         file_name=f"hgkm_{name}_{context.period}.csv",
         mime="text/csv",

@@ -46,9 +46,9 @@ table = status.select(
     pl.col("last_rejection_summary").fill_null("").alias(t("col_note", lang)),
 )
 st.dataframe(table, hide_index=True, key="status_table")
-state.csv_download(status, "aanleveringen", ctx, key="csv_status")
+state.csv_download(status, "aanleveringen", ctx, "csv_status", t("csv_status", lang))
 
-st.subheader(t("log_heading", lang, name=ctx.municipality_name))
+st.header(t("log_heading", lang, name=ctx.municipality_name))
 log = data.delivery_log(mart, ctx.municipality)
 st.dataframe(
     log.select(
@@ -72,5 +72,11 @@ st.dataframe(
     hide_index=True,
     key="log_table",
 )
-state.csv_download(log, f"aanleveringen_{ctx.municipality}", ctx, key="csv_log")
+state.csv_download(
+    log,
+    f"aanleveringen_{ctx.municipality}",
+    ctx,
+    "csv_log",
+    f"{t('csv_log', lang)}: {ctx.municipality_name}",
+)
 state.footer(ctx, lang)

@@ -8,7 +8,7 @@ from datetime import date
 import polars as pl
 import streamlit as st
 
-from dashboard import charts, data, state
+from dashboard import alternatives, charts, data, state
 from dashboard import format as fmt
 from dashboard.i18n import APPROACH_ELEMENTS, t
 
@@ -29,15 +29,27 @@ now_in_place = profiles.filter(
 own = profiles.filter(pl.col("municipality_code") == ctx.municipality)
 
 # ---- the profile as a timeline
-st.subheader(t("approach_timeline_title", lang))
+st.header(t("approach_timeline_title", lang))
 if own.is_empty():
     st.info(t("approach_no_profile", lang), icon=":material/info:")
 else:
-    state.chart(charts.approach_timeline(own, element_labels, today, lang), key="approach_timeline")
-    state.csv_download(own, f"approach_profile_{ctx.municipality}", ctx, key="csv_profile")
+    timeline_title = t("approach_timeline_title", lang) + f": {ctx.municipality_name}"
+    state.chart(
+        charts.approach_timeline(own, element_labels, today, lang),
+        "approach_timeline",
+        alternatives.approach_timeline(own, element_labels, today, lang, timeline_title),
+        lang,
+    )
+    state.csv_download(
+        own,
+        f"approach_profile_{ctx.municipality}",
+        ctx,
+        "csv_profile",
+        t("csv_approach_profile", lang),
+    )
 
 # ---- where it differs from its region (municipalities of the region that have a profile)
-st.subheader(t("approach_region_title", lang))
+st.header(t("approach_region_title", lang))
 members = data.region_members(mart, ctx.region)["area_code"].to_list()
 with_profile = sorted(set(profiles["municipality_code"]) & set(members))
 if not with_profile or own.is_empty():
@@ -74,7 +86,13 @@ else:
         }
     )
     st.dataframe(region_table, hide_index=True, key="approach_region_table")
-    state.csv_download(region_table, f"approach_region_{ctx.municipality}", ctx, key="csv_region")
+    state.csv_download(
+        region_table,
+        f"approach_region_{ctx.municipality}",
+        ctx,
+        "csv_region",
+        t("csv_approach_region", lang),
+    )
 
 # ---- the comparisons: choose an element, then an indicator it plausibly touches
 catalogue = data.catalogue(mart)
@@ -128,7 +146,7 @@ def reading(row: dict, template: str, **names: object) -> str:
     )
 
 
-st.subheader(t("approach_ww_title", lang))
+st.header(t("approach_ww_title", lang))
 st.markdown(t("approach_ww_intro", lang))
 area_names = {ctx.region: ctx.region_name, data.NATIONAL: t("netherlands", lang)}
 with_without = data.approach_comparison(mart, "with_without", (ctx.region, data.NATIONAL))
@@ -158,9 +176,12 @@ else:
             ]
         )
     )
+    ww_title = f"{t('approach_ww_title', lang)}: {element_labels[element]}, {titles[indicator]}"
     state.chart(
         charts.approach_differences(shown, lang, titles.get(indicator)),
-        key="approach_with_without",
+        "approach_with_without",
+        alternatives.approach_differences(shown, lang, ww_title),
+        lang,
     )
     for row in shown.filter(pl.col("period") == "all").iter_rows(named=True):
         st.markdown("- " + row["hover"])
@@ -168,10 +189,11 @@ else:
         shown.drop("hover", "area_name", "period_label"),
         f"approach_with_without_{element}_{indicator}",
         ctx,
-        key="csv_with_without",
+        "csv_with_without",
+        t("csv_with_without", lang),
     )
 
-st.subheader(t("approach_ba_title", lang, name=ctx.municipality_name))
+st.header(t("approach_ba_title", lang, name=ctx.municipality_name))
 before_after = data.approach_comparison(mart, "before_after", (ctx.municipality,))
 mine = (
     before_after.filter((pl.col("element") == element) & ~pl.col("suppressed"))
@@ -207,13 +229,20 @@ else:
         )
         for name, suffix in (("approach_before", "without"), ("approach_after", "with"))
     )
-    state.chart(charts.approach_groups(groups, lang), key="approach_before_after")
+    ba_title = t("approach_ba_title", lang, name=ctx.municipality_name)
+    state.chart(
+        charts.approach_groups(groups, lang),
+        "approach_before_after",
+        alternatives.approach_groups(groups, lang, f"{ba_title}: {element_labels[element]}"),
+        lang,
+    )
     for text in texts:
         st.markdown("- " + text)
     state.csv_download(
         mine.drop("hover", "label"),
         f"approach_before_after_{ctx.municipality}_{element}",
         ctx,
-        key="csv_before_after",
+        "csv_before_after",
+        t("csv_before_after", lang),
     )
 state.footer(ctx, lang)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
-from dashboard import charts, data, state, tables
+from dashboard import alternatives, charts, data, state, tables
 from dashboard import format as fmt
 from dashboard.i18n import t
 
@@ -29,42 +29,34 @@ profile = tables.profile_rows(
     ctx.period,
     lang,
 )
-state.chart(
-    charts.spine_chart(profile, lang, name, t("spine_title", lang, name=name, period=period)),
-    key="spine",
+spine_title = t("spine_title", lang, name=name, period=period)
+spine = alternatives.profile(profile, lang, name, spine_title)
+state.chart(charts.spine_chart(profile, lang, name, spine_title), "spine", spine, lang)
+st.dataframe(spine.table, hide_index=True, key="profile_table")
+state.csv_download(
+    profile, f"profiel_{ctx.municipality}", ctx, "csv_profile", t("csv_profile", lang)
 )
-table = profile.select(
-    pl.col("title").alias(t("indicator", lang)),
-    pl.col("shown").alias(t("table_value", lang)),
-    pl.col("interval_text").fill_null(fmt.SUPPRESSED).alias(t("table_interval", lang)),
-    pl.col("region_comparison_text").fill_null(fmt.SUPPRESSED).alias(t("table_vs_region", lang)),
-    pl.col("comparison_text").fill_null(fmt.SUPPRESSED).alias(t("table_vs_country", lang)),
-    pl.col("region_shown").fill_null(fmt.SUPPRESSED).alias(t("table_region", lang)),
-    pl.col("national_shown").fill_null(fmt.SUPPRESSED).alias(t("table_country", lang)),
-    pl.col("trend_text").alias(t("table_trend", lang)),
-)
-st.dataframe(table, hide_index=True, key="profile_table")
-state.csv_download(profile, f"profiel_{ctx.municipality}", ctx, key="csv_profile")
 
-st.subheader(t("trend_heading", lang))
+st.header(t("trend_heading", lang))
 indicator = state.indicator(ctx)
 info = catalogue.filter(pl.col("indicator_id") == indicator).row(0, named=True)
 series = tables.describe(
     tables.with_catalogue(data.series(mart, indicator, areas, "year"), catalogue, lang), lang
 )
+trend_title = f"{info[f'title_{lang}']}: {name}"
 state.chart(
     charts.trend_chart(
-        series,
-        info["value_format"],
-        lang,
-        f"{info[f'title_{lang}']}: {name}",
-        benchmarks=(ctx.region, data.NATIONAL),
+        series, info["value_format"], lang, trend_title, benchmarks=(ctx.region, data.NATIONAL)
     ),
-    key="profile_trend",
+    "profile_trend",
+    alternatives.trend(series, lang, trend_title),
+    lang,
 )
-state.csv_download(series, f"trend_{ctx.municipality}_{indicator}", ctx, key="csv_trend")
+state.csv_download(
+    series, f"trend_{ctx.municipality}_{indicator}", ctx, "csv_trend", t("csv_trend", lang)
+)
 
-st.subheader(t("km_heading", lang))
+st.header(t("km_heading", lang))
 st.markdown(t("km_intro", lang))
 names = pl.DataFrame(
     {"area_code": list(areas), "area_name": [name, ctx.region_name, t("netherlands", lang)]}
@@ -76,6 +68,8 @@ else:
     ordered = pl.concat(
         [curves.filter(pl.col("area_code") == code) for code in areas], how="vertical"
     )
-    state.chart(charts.km_chart(ordered, lang, f"{name}, {period}"), key="km")
-    state.csv_download(ordered, f"km_{ctx.municipality}", ctx, key="csv_km")
+    km_title = f"{name}, {period}"
+    km_text = alternatives.km(ordered, lang, km_title)
+    state.chart(charts.km_chart(ordered, lang, km_title), "km", km_text, lang)
+    state.csv_download(ordered, f"km_{ctx.municipality}", ctx, "csv_km", t("csv_km", lang))
 state.footer(ctx, lang)

@@ -17,7 +17,7 @@ catalogue = data.catalogue(mart)
 indicator = state.indicator(ctx)
 row = catalogue.filter(pl.col("indicator_id") == indicator).row(0, named=True)
 
-st.subheader(row[f"title_{lang}"])
+st.header(row[f"title_{lang}"])
 st.caption(f"`{row['indicator_id']}` · {t(row['polarity'], lang)}")
 left, right = st.columns(2)
 with left:
@@ -42,5 +42,5 @@ overview = catalogue.select(
     pl.col(f"caveats_{lang}").alias(t("cat_caveats", lang)),
 )
 st.dataframe(overview, hide_index=True, key="catalogue_table")
-state.csv_download(catalogue, "indicatoren", ctx, key="csv_catalogue")
+state.csv_download(catalogue, "indicatoren", ctx, "csv_catalogue", t("csv_catalogue", lang))
 state.footer(ctx, lang)

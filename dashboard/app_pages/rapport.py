@@ -14,7 +14,7 @@ period = fmt.period(ctx.period, lang)
 
 st.title(t("page_report", lang))
 st.markdown(t("report_intro", lang))
-st.subheader(t("report_title", lang, region=ctx.region_name, period=period))
+st.header(t("report_title", lang, region=ctx.region_name, period=period))
 st.download_button(
     t("report_download", lang),
     # generated only when clicked: the report embeds plotly.js (several MB)

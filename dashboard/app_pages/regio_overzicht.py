@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
-from dashboard import charts, data, state, tables
+from dashboard import alternatives, charts, data, state, tables
 from dashboard import format as fmt
 from dashboard.i18n import t
 
@@ -29,18 +29,25 @@ cells = tables.overview_cells(
 )
 region = data.regions(mart).filter(pl.col("area_code") == ctx.region).row(0, named=True)
 st.caption(t("coverage", lang, delivered=region["n_delivered"], total=region["n_municipalities"]))
+grid_title = t("overview_grid_title", lang, region=ctx.region_name, period=period)
 state.chart(
-    charts.overview_grid(
-        cells, lang, t("overview_grid_title", lang, region=ctx.region_name, period=period)
-    ),
-    key="overview_grid",
+    charts.overview_grid(cells, lang, grid_title),
+    "overview_grid",
+    alternatives.grid(cells, lang, grid_title),
+    lang,
+    min_width=charts.grid_width(cells),
 )
-state.csv_download(cells, "regio_overzicht", ctx, key="csv_grid")
+state.csv_download(cells, "regio_overzicht", ctx, "csv_grid", t("csv_grid", lang))
 
-st.subheader(t("map_heading", lang))
+st.header(t("map_heading", lang))
 indicator = state.indicator(ctx)
 one = cells.filter((pl.col("indicator_id") == indicator) & (pl.col("area_type") == "municipality"))
-title = f"{one['title'][0]}, {period}" if one.height else None
-state.chart(charts.region_map(one, data.municipality_geojson(), lang, title), key="region_map")
-state.csv_download(one, f"kaart_{indicator}", ctx, key="csv_map")
+title = f"{one['title'][0]}, {period}" if one.height else t("map_heading", lang)
+state.chart(
+    charts.region_map(one, data.municipality_geojson(), lang, title),
+    "region_map",
+    alternatives.region_map(one, lang, title),
+    lang,
+)
+state.csv_download(one, f"kaart_{indicator}", ctx, "csv_map", t("csv_map", lang))
 state.footer(ctx, lang)

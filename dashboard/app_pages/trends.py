@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
-from dashboard import charts, data, state, tables
+from dashboard import alternatives, charts, data, state, tables
 from dashboard.i18n import t
 
 ctx = state.context()
@@ -65,7 +65,9 @@ state.chart(
         info[f"title_{lang}"],
         benchmarks=(ctx.region, data.NATIONAL),
     ),
-    key="trend_chart",
+    "trend_chart",
+    alternatives.trend(series, lang, info[f"title_{lang}"]),
+    lang,
 )
 st.dataframe(
     arrows.select(
@@ -75,5 +77,5 @@ st.dataframe(
     hide_index=True,
     key="trend_table",
 )
-state.csv_download(series, f"trend_{indicator}", ctx, key="csv_trend")
+state.csv_download(series, f"trend_{indicator}", ctx, "csv_trend", t("csv_trend", lang))
 state.footer(ctx, lang)

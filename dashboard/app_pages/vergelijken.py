@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
-from dashboard import charts, data, state, tables
+from dashboard import alternatives, charts, data, state, tables
 from dashboard import format as fmt
 from dashboard.i18n import t
 
@@ -58,22 +58,31 @@ with funnel_col:
     else:
         funnel = data.funnel(mart, indicator, ctx.period)
         limits = data.funnel_limits(mart, indicator, ctx.period)
+        funnel_title = f"{t('funnel_title', lang)}: {title}"
         state.chart(
             charts.funnel_chart(
                 points, funnel, limits, lang, ctx.municipality, t("funnel_title", lang)
             ),
-            key="funnel",
+            "funnel",
+            alternatives.funnel(points, lang, funnel_title, funnel.get("benchmark")),
+            lang,
         )
         if funnel.get("overdispersed"):
             st.caption(t("funnel_overdispersed", lang, phi=fmt.number(funnel["phi"], 1, lang)))
-        state.csv_download(limits, f"trechter_grenzen_{indicator}", ctx, key="csv_limits")
+        state.csv_download(
+            limits, f"trechter_grenzen_{indicator}", ctx, "csv_limits", t("csv_limits", lang)
+        )
 with bar_col:
     state.chart(
         charts.ranked_bar(
             points, info["value_format"], lang, national, ctx.municipality, t("ranked_title", lang)
         ),
-        key="ranked",
+        "ranked",
+        alternatives.ranked(
+            points, lang, f"{t('ranked_title', lang)}: {title}", national, info["value_format"]
+        ),
+        lang,
     )
-state.csv_download(points, f"vergelijken_{indicator}", ctx, key="csv_points")
+state.csv_download(points, f"vergelijken_{indicator}", ctx, "csv_points", t("csv_points", lang))
 st.caption(title)
 state.footer(ctx, lang)
