@@ -165,9 +165,10 @@ def overview_grid(cells: pl.DataFrame, lang: str, title: str | None = None) -> g
 
 
 def grid_width(cells: pl.DataFrame) -> int:
-    """The narrowest the overview grid can be drawn without its cells' text overlapping;
-    narrower screens scroll it sideways."""
-    return 180 + 96 * cells["indicator_id"].n_unique()
+    """The narrowest the overview grid can be drawn without its column titles (the longest
+    words, such as "Specialistische", cannot wrap) or cells overlapping; narrower screens
+    scroll it sideways."""
+    return 150 + 88 * cells["indicator_id"].n_unique()
 
 
 def _bounds(geojson: dict) -> tuple[float, float, float, float]:

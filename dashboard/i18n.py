@@ -78,10 +78,12 @@ MESSAGES: dict[str, dict[str, str]] = {
     "overview_intro": {
         "nl": "Elke cel is de waarde van een gemeente, gekleurd naar de vergelijking met "
         "Nederland. Het teken zegt hetzelfde als de kleur: ▲ beter, ● vergelijkbaar, "
-        "▼ slechter. Beweeg over een cel voor het interval en de uitleg.",
+        "▼ slechter. Beweeg over een cel voor het interval en de uitleg, of open de tabel onder "
+        "het overzicht.",
         "en": "Each cell is a municipality's value, coloured by its comparison with the "
         "country. The symbol says the same as the colour: ▲ better, ● similar, ▼ worse. "
-        "Hover over a cell for the interval and the explanation.",
+        "Hover over a cell for the interval and the explanation, or open the table below the "
+        "overview.",
     },
     "overview_grid_title": {
         "nl": "{region}: gemeenten vergeleken met Nederland, {period}",

@@ -7,12 +7,13 @@ from datetime import date
 
 import polars as pl
 
-from dashboard import charts, data, tables
+from dashboard import alternatives, charts, data, tables
 from dashboard import format as fmt
 from dashboard.i18n import APPROACH_ELEMENTS, t
 from hgkm.reference import SOURCE_NOTE
 
-STYLE = """
+STYLE = (
+    """
 body { font-family: "Source Sans Pro", "Segoe UI", Helvetica, Arial, sans-serif; color: #1F2933;
        max-width: 1180px; margin: 2rem auto; padding: 0 1.5rem; line-height: 1.45; }
 h1 { font-size: 1.7rem; margin-bottom: .2rem; } h2 { margin-top: 2.2rem; font-size: 1.3rem; }
@@ -20,9 +21,15 @@ h1 { font-size: 1.7rem; margin-bottom: .2rem; } h2 { margin-top: 2.2rem; font-si
 .summary dt { font-weight: 600; margin-top: .6rem; } .summary dd { margin-left: 0; }
 .lead { font-size: 1.05rem; background: #F5F7FA; padding: .8rem 1rem; border-radius: 6px; }
 .chart { break-inside: avoid; margin: 1rem 0; }
+.scroll { overflow-x: auto; }
+.scroll:focus-visible { outline: 3px solid #0072B2; outline-offset: 2px; }
+details summary { cursor: pointer; color: #005A8C; }
+details summary:focus-visible { outline: 3px solid #0072B2; outline-offset: 2px; }
 footer { margin-top: 2.5rem; border-top: 1px solid #E4E7EB; padding-top: .8rem; }
 @media print { body { margin: 0; max-width: none; } }
 """
+    + alternatives.TABLE_STYLE
+)
 
 
 def _cells(mart: data.MartVersion, region: str, period: str, lang: str) -> pl.DataFrame:
@@ -89,6 +96,32 @@ def _approach_section(mart: data.MartVersion, region: str, lang: str, today: dat
     )
 
 
+def _chart_block(
+    figure,
+    alternative: alternatives.Alternative,
+    lang: str,
+    include_plotlyjs: bool,
+    min_width: int | None,
+) -> str:
+    """A chart named by its title and summary (role="img"), the summary in words, and its
+    data as a table to open; with `min_width`, narrow screens scroll it sideways."""
+    config = {"displaylogo": False, "displayModeBar": False}
+    plot = figure.to_html(full_html=False, include_plotlyjs=include_plotlyjs, config=config)
+    label, title = html.escape(alternative.label), html.escape(alternative.title)
+    image = f'<div role="img" aria-label="{label}">{plot}</div>'
+    if min_width:
+        image = (
+            f'<div class="scroll" role="region" tabindex="0" aria-label="{title}">'
+            f'<div style="min-width: {min_width}px">{image}</div></div>'
+        )
+    toggle = html.escape(t("alt_show_table", lang, title=alternative.title))
+    return (
+        f'<div class="chart">{image}<p>{html.escape(alternative.summary)}</p>'
+        f"<details><summary>{toggle}</summary>{alternatives.table_html(alternative)}</details>"
+        "</div>"
+    )
+
+
 def build(
     mart: data.MartVersion, region: str, period: str, lang: str = "nl", today: date | None = None
 ) -> str:
@@ -100,9 +133,12 @@ def build(
     cells = _cells(mart, region, period, lang)
     catalogue = data.catalogue(mart)
     title = t("report_title", lang, region=region_name, period=shown_period)
-    figures = [
-        charts.overview_grid(
-            cells, lang, t("overview_grid_title", lang, region=region_name, period=shown_period)
+    grid_title = t("overview_grid_title", lang, region=region_name, period=shown_period)
+    charted = [
+        (
+            charts.overview_grid(cells, lang, grid_title),
+            alternatives.grid(cells, lang, grid_title),
+            charts.grid_width(cells),
         )
     ]
     for row in catalogue.iter_rows(named=True):
@@ -116,22 +152,19 @@ def build(
         national = cells.filter(
             (pl.col("area_code") == data.NATIONAL) & (pl.col("indicator_id") == row["indicator_id"])
         )["value"]
-        figures.append(
-            charts.ranked_bar(
-                points,
-                row["value_format"],
-                lang,
-                national[0] if len(national) else None,
-                title=f"{row[f'title_{lang}']}, {shown_period}",
+        benchmark = national[0] if len(national) else None
+        chart_title = f"{row[f'title_{lang}']}, {shown_period}"
+        charted.append(
+            (
+                charts.ranked_bar(points, row["value_format"], lang, benchmark, title=chart_title),
+                alternatives.ranked(points, lang, chart_title, benchmark, row["value_format"]),
+                None,
             )
         )
-    config = {"displaylogo": False, "displayModeBar": False}
     # plotly.js goes inline once, with the first chart; the others reuse it
     blocks = [
-        '<div class="chart">'
-        + fig.to_html(full_html=False, include_plotlyjs=i == 0, config=config)
-        + "</div>"
-        for i, fig in enumerate(figures)
+        _chart_block(figure, alternative, lang, include_plotlyjs=i == 0, min_width=min_width)
+        for i, (figure, alternative, min_width) in enumerate(charted)
     ]
     summary = tables.summary(cells, lang)
     items = "\n".join(

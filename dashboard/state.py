@@ -209,7 +209,8 @@ def chart(
     scroll = ' data-scroll="1"' if min_width else ""
     st.html(
         f'<p class="hgkm-summary" data-chart="{key}" data-label="{html.escape(alternative.label)}"'
-        f"{scroll}>{html.escape(alternative.summary)}</p>"
+        f' data-title="{html.escape(alternative.title)}"{scroll}>'
+        f"{html.escape(alternative.summary)}</p>"
     )
     with st.expander(t("alt_show_table", lang, title=alternative.title)):
         st.html(alternatives.table_html(alternative))
@@ -236,7 +237,7 @@ if (!window.hgkmCharts) {
     if (p.dataset.scroll && !box.hasAttribute("tabindex")) {
       box.tabIndex = 0;
       box.setAttribute("role", "region");
-      box.setAttribute("aria-label", p.dataset.label);
+      box.setAttribute("aria-label", p.dataset.title);
     }
   });
   new MutationObserver(name).observe(document.body, { childList: true, subtree: true });
