@@ -18,6 +18,7 @@ PAGES = (
     ("app_pages/indicatoren.py", "page_catalogue", ":material/menu_book:"),
     ("app_pages/aanleveringen.py", "page_deliveries", ":material/inbox:"),
     ("app_pages/rapport.py", "page_report", ":material/description:"),
+    ("app_pages/toegankelijkheid.py", "page_accessibility", ":material/accessibility:"),
 )
 
 # a local icon: a material icon as favicon would be fetched from fonts.gstatic.com

@@ -164,11 +164,11 @@ def overview_grid(cells: pl.DataFrame, lang: str, title: str | None = None) -> g
     return fig
 
 
-def grid_width(cells: pl.DataFrame) -> int:
+def grid_width(columns: int) -> int:
     """The narrowest the overview grid can be drawn without its column titles (the longest
     words, such as "Specialistische", cannot wrap) or cells overlapping; narrower screens
     scroll it sideways."""
-    return 150 + 88 * cells["indicator_id"].n_unique()
+    return 150 + 88 * columns
 
 
 def _bounds(geojson: dict) -> tuple[float, float, float, float]:

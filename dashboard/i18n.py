@@ -541,5 +541,100 @@ MESSAGES.update(
             "nl": "de grafiek voor en na de invoering",
             "en": "the chart before and after the introduction",
         },
+        "page_accessibility": {"nl": "Toegankelijkheid", "en": "Accessibility"},
+        "a11y_title": {"nl": "Toegankelijkheidsverklaring", "en": "Accessibility statement"},
+        "a11y_intro": {
+            "nl": "Iedereen moet het dashboard en het vergaderrapport kunnen gebruiken, ook met "
+            "een schermlezer, alleen het toetsenbord of 200% zoom. Het doel is WCAG 2.1 niveau "
+            "AA, zoals het Besluit digitale toegankelijkheid overheid vraagt (EN 301 549).",
+            "en": "Everyone should be able to use the dashboard and the meeting report, also "
+            "with a screen reader, the keyboard only or 200% zoom. The aim is WCAG 2.1 level "
+            "AA, as the Dutch decree on the accessibility of government websites requires "
+            "(EN 301 549).",
+        },
+        "a11y_status_heading": {"nl": "Status", "en": "Status"},
+        "a11y_status": {
+            "nl": "Voldoet gedeeltelijk. Wat de app zelf in de hand heeft voldoet aan WCAG 2.1 "
+            "AA; de onderdelen van Streamlit en Plotly hieronder voldoen (nog) niet helemaal.",
+            "en": "Partially compliant. What the app controls meets WCAG 2.1 AA; the parts of "
+            "Streamlit and Plotly below do not fully comply (yet).",
+        },
+        "a11y_audit_heading": {"nl": "Onderzoek", "en": "Audit"},
+        "a11y_audit": {
+            "nl": "Gecontroleerd op {date}: elke pagina in het Nederlands en het Engels en het "
+            "vergaderrapport automatisch met axe-core {version} (de regels van WCAG 2.0 en 2.1, "
+            "niveau A en AA), een rondgang met alleen het toetsenbord (regio, gemeente en "
+            "indicator kiezen, een CSV downloaden) en schermafbeeldingen op 320 en 1400 pixels "
+            "breed. De automatische controles en de toetsenbordrondgang draaien bij elke "
+            "wijziging opnieuw.",
+            "en": "Checked on {date}: every page in Dutch and English and the meeting report "
+            "automatically with axe-core {version} (the rules of WCAG 2.0 and 2.1, level A and "
+            "AA), a walk with the keyboard only (choosing region, municipality and indicator, "
+            "downloading a CSV) and screenshots 320 and 1400 pixels wide. The automatic checks "
+            "and the keyboard walk run again at every change.",
+        },
+        "a11y_done_heading": {"nl": "Wat de app doet", "en": "What the app does"},
+        "a11y_done": {
+            "nl": "- Tekst heeft een contrast van minstens 4,5:1; kleur is nooit de enige drager "
+            "van betekenis (▲ beter, ● vergelijkbaar, ▼ slechter staan er ook in teken en "
+            "woord).\n"
+            "- De taal van de pagina volgt de gekozen taal; elke pagina heeft een eigen titel.\n"
+            "- Elke grafiek heeft een naam, een korte samenvatting en dezelfde gegevens als "
+            "tabel, ook in het rapport; de kaart ook.\n"
+            "- Het regio-overzicht schuift zijwaarts op smalle schermen in plaats van te "
+            "overlappen.\n"
+            "- Eén kopstructuur per pagina; elke downloadknop zegt wat hij downloadt; de "
+            "toetsenbordfocus is zichtbaar.",
+            "en": "- Text has a contrast of at least 4.5:1; colour never carries meaning alone "
+            "(▲ better, ● similar, ▼ worse are also a symbol and a word).\n"
+            "- The page's language follows the chosen language; every page has its own title.\n"
+            "- Every chart has a name, a short summary and the same data as a table, also in "
+            "the report; the map too.\n"
+            "- The region overview scrolls sideways on narrow screens instead of overlapping.\n"
+            "- One heading hierarchy per page; every download button says what it downloads; "
+            "the keyboard focus is visible.",
+        },
+        "a11y_known_heading": {"nl": "Wat (nog) niet voldoet", "en": "What does not comply (yet)"},
+        "a11y_criterion": {
+            "nl": "WCAG {criterion}, onderdeel van {owner}",
+            "en": "WCAG {criterion}, part of {owner}",
+        },
+        "a11y_dataframe": {
+            "nl": "De tabellen van Streamlit (zoals die op Aanleveringen) worden op een canvas "
+            "getekend; een schermlezer leest ze maar beperkt. Elke tabel is ook als CSV te "
+            "downloaden, en de gegevens van elke grafiek staan in een gewone tabel.",
+            "en": "Streamlit's tables (such as those on Deliveries) are drawn on a canvas; a "
+            "screen reader reads them only in part. Every table can also be downloaded as CSV, "
+            "and the data of every chart is in a plain table.",
+        },
+        "a11y_hover": {
+            "nl": "De uitleg bij een punt of cel van een grafiek verschijnt alleen onder de "
+            "muis, en de kaart zoomt en verschuift alleen met muis of aanraking. Alles wat die "
+            "uitleg zegt (waarde, interval, vergelijking, waarom een cijfer ontbreekt) staat "
+            "ook in de tabel bij de grafiek.",
+            "en": "The explanation of a point or cell of a chart appears under the mouse only, "
+            "and the map zooms and pans by mouse or touch only. Everything the explanation says "
+            "(value, interval, comparison, why a figure is missing) is also in the chart's "
+            "table.",
+        },
+        "a11y_english": {
+            "nl": "De knoppen van Plotly bij een grafiek en het menu van Streamlit (rechtsboven) "
+            "hebben Engelse namen, ook op de Nederlandse pagina's.",
+            "en": "Plotly's buttons on a chart and Streamlit's menu (top right) have English "
+            "names, also on the Dutch pages.",
+        },
+        "a11y_contact_heading": {"nl": "Contact", "en": "Contact"},
+        "a11y_contact": {
+            "nl": "Loopt u tegen een probleem aan, of heeft u gegevens in een andere vorm nodig? "
+            "Neem contact op met de beheerder van het dashboard in uw organisatie, of meld het "
+            "in het issue-register van HGKM-monitor. U krijgt binnen vijf werkdagen antwoord. "
+            "Bent u niet tevreden met de afhandeling, dan kunt u terecht bij de Nationale "
+            "ombudsman.",
+            "en": "Do you run into a problem, or do you need data in another form? Contact the "
+            "administrator of the dashboard in your organisation, or report it in HGKM "
+            "monitor's issue tracker. You get an answer within five working days. If you are "
+            "not satisfied with how it was handled, you can turn to the Dutch National "
+            "Ombudsman.",
+        },
     }
 )

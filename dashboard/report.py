@@ -138,7 +138,7 @@ def build(
         (
             charts.overview_grid(cells, lang, grid_title),
             alternatives.grid(cells, lang, grid_title),
-            charts.grid_width(cells),
+            charts.grid_width(cells["indicator_id"].n_unique()),
         )
     ]
     for row in catalogue.iter_rows(named=True):

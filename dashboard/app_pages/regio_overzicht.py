@@ -35,7 +35,7 @@ state.chart(
     "overview_grid",
     alternatives.grid(cells, lang, grid_title),
     lang,
-    min_width=charts.grid_width(cells),
+    min_width=charts.grid_width(cells["indicator_id"].n_unique()),
 )
 state.csv_download(cells, "regio_overzicht", ctx, "csv_grid", t("csv_grid", lang))
 
