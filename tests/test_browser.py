@@ -29,6 +29,7 @@ PAGES = [
     ("indicatoren", "Indicatoren"),
     ("aanleveringen", "Aanleveringen"),
     ("rapport", "Rapport"),
+    ("toegankelijkheid", "Toegankelijkheidsverklaring"),
 ]
 
 
@@ -85,7 +86,8 @@ def test_download_csv_and_report(app_url: str, page, tmp_path: Path) -> None:
     page.goto(f"{app_url}/?region=veilig_thuis_region:VT11")
     settle(page, "Regio-overzicht")
     with page.expect_download() as info:
-        page.get_by_role("button", name="Download de gegevens (CSV)").first.click()
+        label = "Download de gegevens van het regio-overzicht (CSV)"
+        page.get_by_role("button", name=label).click()
     csv = tmp_path / "grid.csv"
     info.value.save_as(csv)
     header = csv.read_text(encoding="utf-8").splitlines()[0]

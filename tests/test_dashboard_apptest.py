@@ -7,6 +7,7 @@ with plain DuckDB here and formatted by hand, independently of dashboard/format.
 from __future__ import annotations
 
 import json
+from html.parser import HTMLParser
 from pathlib import Path
 
 import duckdb
@@ -25,6 +26,7 @@ PAGES = [
     "indicatoren",
     "aanleveringen",
     "rapport",
+    "toegankelijkheid",
 ]
 
 
@@ -265,7 +267,7 @@ def test_trends_for_chosen_municipalities(mart: Path) -> None:
 def test_catalogue_page(mart: Path) -> None:
     at = open_app("indicatoren")
     select(at, "Indicator").select("time_to_specialist").run()
-    assert at.subheader[0].value == "Tijd tot specialistische hulp (mediaan, dagen)"
+    assert at.header[0].value == "Tijd tot specialistische hulp (mediaan, dagen)"
     assert len(at.dataframe[0].value) == query(mart, "select count(*) from catalogue")[0][0]
 
 
@@ -356,3 +358,95 @@ def test_smoke_on_the_real_mart_from_sample_data(
     )[0]
     cell = heatmap["text"][heatmap["y"].index(municipality)][heatmap["x"].index("recurrence_12m")]
     assert cell == "–" if suppressed else cell.startswith(dutch_percent(value))
+
+
+class _Tables(HTMLParser):
+    """The captioned tables in some HTML: caption -> rows of cell texts (header row first)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tables: dict[str, list[list[str]]] = {}
+        self._caption: str | None = None
+        self._text: list[str] | None = None
+        self._rows: list[list[str]] = []
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        if tag == "table":
+            self._rows = []
+        elif tag == "tr":
+            self._rows.append([])
+        elif tag in ("caption", "th", "td"):
+            self._text = []
+
+    def handle_data(self, data: str) -> None:
+        if self._text is not None:
+            self._text.append(data)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "caption":
+            self._caption = "".join(self._text or [])
+        elif tag in ("th", "td"):
+            self._rows[-1].append("".join(self._text or []))
+        elif tag == "table":
+            self.tables[self._caption or ""] = self._rows
+        if tag in ("caption", "th", "td"):
+            self._text = None
+
+
+def html_tables(at: AppTest) -> dict[str, list[list[str]]]:
+    parser = _Tables()
+    for element in at.get("html"):
+        parser.feed(element.proto.body)
+    return parser.tables
+
+
+def test_every_chart_has_a_summary_a_table_and_a_named_download(mart: Path) -> None:
+    for page in PAGES:
+        at = open_app(page, region=VT11, municipality="GM0193")
+        keys = {chart.proto.id.rsplit("-", 1)[-1] for chart in at.get("plotly_chart")}
+        bodies = [element.proto.body for element in at.get("html")]
+        summaries = {key for key in keys if f'data-chart="{key}"' in " ".join(bodies)}
+        assert summaries == keys, page
+        assert len(html_tables(at)) == len(keys), page
+        assert len(at.expander) == len(keys), page
+        labels = [b.label for b in at.get("download_button")]
+        assert len(set(labels)) == len(labels), (page, labels)
+        # each says what it downloads: the data of a named chart or table, or the report
+        assert all(
+            label.startswith("Download de gegevens van ") or label == "Download het rapport (HTML)"
+            for label in labels
+        ), labels
+        # one heading hierarchy: h1 (title) then h2 (header), never h3
+        assert len(at.title) == 1 and not at.subheader, page
+
+
+def test_grid_table_says_what_the_hover_says(mart: Path) -> None:
+    at = open_app(region=VT11, period="2024")
+    table = html_tables(at)["IJsselland: gemeenten vergeleken met Nederland, 2024"]
+    header, rows = table[0], {row[0]: row for row in table[1:]}
+    column = header.index("Nieuwe melding binnen 12 maanden")
+    value, _, comparison, low, high = value_of(mart, "recurrence_12m", "GM0193")
+    words = {"better": "▲ beter", "similar": "● vergelijkbaar", "worse": "▼ slechter"}
+    interval = f"{low * 100:.1f}–{high * 100:.1f}%".replace(".", ",")
+    expected = f"{dutch_percent(value)} ({interval}) {words[comparison]}"
+    assert rows["Zwolle"][column] == expected
+    # Ommen's figure after a restraining order is suppressed: the reason, not a number
+    column = header.index("Nieuwe melding binnen 12 maanden na huisverbod")
+    assert rows["Ommen"][column] == "– te weinig gevallen"
+    assert [row[0] for row in table[1:]][-2:] == ["IJsselland", "Nederland"]
+
+
+def test_accessibility_statement_in_both_languages(mart: Path) -> None:
+    from dashboard import accessibility
+
+    for lang, heading, known in (
+        ("nl", "Toegankelijkheidsverklaring", "Wat (nog) niet voldoet"),
+        ("en", "Accessibility statement", "What does not comply (yet)"),
+    ):
+        at = open_app("toegankelijkheid", region=VT11, lang=lang)
+        assert at.title[0].value == heading
+        assert known in [h.value for h in at.header]
+        text = " ".join(m.value for m in at.markdown)
+        assert accessibility.AXE_VERSION in text
+        for shortfall in accessibility.SHORTFALLS:
+            assert f"WCAG {shortfall.criterion}" in text
