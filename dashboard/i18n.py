@@ -609,13 +609,11 @@ MESSAGES.update(
         },
         "a11y_hover": {
             "nl": "De uitleg bij een punt of cel van een grafiek verschijnt alleen onder de "
-            "muis, en de kaart zoomt en verschuift alleen met muis of aanraking. Alles wat die "
-            "uitleg zegt (waarde, interval, vergelijking, waarom een cijfer ontbreekt) staat "
-            "ook in de tabel bij de grafiek.",
-            "en": "The explanation of a point or cell of a chart appears under the mouse only, "
-            "and the map zooms and pans by mouse or touch only. Everything the explanation says "
-            "(value, interval, comparison, why a figure is missing) is also in the chart's "
-            "table.",
+            "muis. Alles wat die uitleg zegt (waarde, interval, vergelijking, waarom een cijfer "
+            "ontbreekt) staat ook in de tabel bij de grafiek.",
+            "en": "The explanation of a point or cell of a chart appears under the mouse only. "
+            "Everything it says (value, interval, comparison, why a figure is missing) is also "
+            "in the chart's table.",
         },
         "a11y_english": {
             "nl": "De knoppen van Plotly bij een grafiek en het menu van Streamlit (rechtsboven) "

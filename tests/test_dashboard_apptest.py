@@ -450,3 +450,15 @@ def test_accessibility_statement_in_both_languages(mart: Path) -> None:
         assert accessibility.AXE_VERSION in text
         for shortfall in accessibility.SHORTFALLS:
             assert f"WCAG {shortfall.criterion}" in text
+
+
+def test_docs_statement_follows_the_declaration() -> None:
+    from dashboard import accessibility
+
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "accessibility.md").read_text()
+    assert f"Audit date: {accessibility.AUDIT_DATE.isoformat()}." in doc
+    assert f"axe-core {accessibility.AXE_VERSION} " in doc
+    rows = [line for line in doc.splitlines() if line.startswith("| ") and "`" in line]
+    declared = [(s.criterion, s.target, s.owner) for s in accessibility.SHORTFALLS]
+    assert [tuple(cell.strip(" `") for cell in row.split("|")[1:4]) for row in rows] == declared
+    assert ("At this audit it is empty." in doc) == (not accessibility.TOLERATED)
