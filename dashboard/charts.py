@@ -227,8 +227,9 @@ def region_map(cells: pl.DataFrame, geojson: dict, lang: str, title: str | None 
     else:
         zoom, center = 6, dict(lon=5.3, lat=52.2)
     fig.update_layout(map=dict(style="white-bg", center=center, zoom=zoom))
-    _layout(fig, title, height=480)
-    fig.update_layout(legend=dict(y=0, yanchor="bottom", bgcolor="rgba(255,255,255,0.8)"))
+    # the legend below the map, not over it: on a narrow screen it would hide municipalities
+    _layout(fig, title, height=520)
+    fig.update_layout(legend=dict(y=-0.02, yanchor="top"))
     return fig
 
 
