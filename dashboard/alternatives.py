@@ -54,7 +54,8 @@ def _status_word(lang: str) -> pl.Expr:
     return pl.col("status").replace_strict(words, default="", return_dtype=pl.Utf8)
 
 
-def _interval(lang: str) -> pl.Expr:
+def _interval() -> pl.Expr:
+    """The interval, blank where the figure is not shown."""
     return (
         pl.when(pl.col("status").is_in(HIDDEN))
         .then(pl.lit(""))
@@ -120,7 +121,7 @@ def _area_table(points: pl.DataFrame, lang: str, cases: bool) -> pl.DataFrame:
     columns = [
         pl.col("area_name").alias(t("col_municipality", lang)),
         _value(lang).alias(t("table_value", lang)),
-        _interval(lang).alias(t("table_interval", lang)),
+        _interval().alias(t("table_interval", lang)),
         pl.when(pl.col("status").is_in(HIDDEN))
         .then(pl.lit(""))
         .otherwise(_status_word(lang))
@@ -190,7 +191,7 @@ def profile(rows: pl.DataFrame, lang: str, name: str, title: str) -> Alternative
     region and the country, and its five-year trend."""
     table = rows.select(
         pl.col("title").alias(t("indicator", lang)),
-        pl.col("shown").alias(t("table_value", lang)),
+        _value(lang).alias(t("table_value", lang)),
         pl.col("interval_text").fill_null(fmt.SUPPRESSED).alias(t("table_interval", lang)),
         pl.col("region_comparison_text")
         .fill_null(fmt.SUPPRESSED)

@@ -191,10 +191,12 @@ def chart(
     alternative: alternatives.Alternative,
     lang: str,
     min_width: int | None = None,
+    table_open: bool = False,
 ) -> None:
     """A Plotly chart with its text alternative: the page script names the chart (role="img")
-    by its title and summary, the summary follows in words, the data as a table to open.
-    `min_width`: narrower screens scroll the chart sideways instead of squeezing it."""
+    by its title and summary, the summary follows in words, the data as a table to open (or
+    shown, with `table_open`). `min_width`: narrower screens scroll the chart sideways
+    instead of squeezing it."""
     if min_width:
         st.html(
             f"<style>.st-key-{key} {{ overflow-x: auto; }}"
@@ -212,6 +214,9 @@ def chart(
         f' data-title="{html.escape(alternative.title)}"{scroll}>'
         f"{html.escape(alternative.summary)}</p>"
     )
+    if table_open:
+        st.html(alternatives.table_html(alternative))
+        return
     with st.expander(t("alt_show_table", lang, title=alternative.title)):
         st.html(alternatives.table_html(alternative))
 

@@ -170,10 +170,11 @@ def test_axe_finds_nothing_the_app_controls(app_url: str, page, reports: dict) -
     assert declared <= {f[2] for f in findings}
 
 
-def focus_next(page, test: str, limit: int = 60) -> None:
-    """Press Tab until the focused element passes `test` (JavaScript, given the element)."""
+def focus_next(page, test: str, key: str = "Tab", limit: int = 60) -> None:
+    """Press Tab (or Shift+Tab) until the focused element passes `test` (JavaScript, given the
+    element `e`)."""
     for _ in range(limit):
-        page.keyboard.press("Tab")
+        page.keyboard.press(key)
         if page.evaluate(f"(e => {test})(document.activeElement)"):
             return
     raise AssertionError(f"Tab never reached {test}")
@@ -201,7 +202,6 @@ def query(page) -> dict[str, str]:
 def test_keyboard_only_walk(app_url: str, page, tmp_path: Path) -> None:
     page.goto(f"{app_url}/?region={VT11}")
     settle(page, "Regio-overzicht: IJsselland")
-    page.locator("body").focus()
 
     focus_next(page, combobox("Regio (Veilig Thuis)"))
     choose(page)
@@ -232,8 +232,7 @@ def test_keyboard_only_walk(app_url: str, page, tmp_path: Path) -> None:
     assert len(rows) == 11  # IJsselland's municipalities
 
     # the focus on a page link is drawn: a 3 px outline, not the browser's faint default
-    page.locator("body").focus()
-    focus_next(page, "e.matches('[data-testid=\"stSidebarNavLink\"]')")
+    focus_next(page, "e.matches('[data-testid=\"stSidebarNavLink\"]')", "Shift+Tab")
     outline = page.evaluate("getComputedStyle(document.activeElement).outlineWidth")
     assert outline == "3px"
 

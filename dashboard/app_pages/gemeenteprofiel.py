@@ -31,8 +31,10 @@ profile = tables.profile_rows(
 )
 spine_title = t("spine_title", lang, name=name, period=period)
 spine = alternatives.profile(profile, lang, name, spine_title)
-state.chart(charts.spine_chart(profile, lang, name, spine_title), "spine", spine, lang)
-st.dataframe(spine.table, hide_index=True, key="profile_table")
+# the profile is read as a table as much as a chart: its table is shown, not behind a toggle
+state.chart(
+    charts.spine_chart(profile, lang, name, spine_title), "spine", spine, lang, table_open=True
+)
 state.csv_download(
     profile, f"profiel_{ctx.municipality}", ctx, "csv_profile", t("csv_profile", lang)
 )
