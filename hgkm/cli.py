@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "metrics.cli",  # compute, export
     "dashboard.cli",  # dashboard, report
     "hgkm.run",  # run, status
+    "hgkm.access_cli",  # users, audit
 )
 
 

@@ -35,6 +35,9 @@ class Config:
 # setting -> environment variable; the file uses the setting's own name as its key.
 ENV_VARS: dict[str, str] = {f.name: f"HGKM_{f.name.upper()}" for f in fields(Config)}
 _PATH_SETTINGS = {"data_dir", "inbox"}
+# Tables of the file that are not settings: each is parsed by the module that uses it
+# (`read_section`), so a bad value there names its own table and stops only what needs it.
+SECTIONS = frozenset({"roles"})  # roles: hgkm.access
 
 
 def config_file_path(environ: Mapping[str, str] | None = None) -> Path:
@@ -43,8 +46,7 @@ def config_file_path(environ: Mapping[str, str] | None = None) -> Path:
     return Path(environ.get(ENV_CONFIG) or CONFIG_FILE)
 
 
-def read_file(path: Path) -> dict[str, Any]:
-    """The settings in the config file, relative paths resolved against the file's folder."""
+def _read_toml(path: Path) -> dict[str, Any]:
     if not path.is_file():
         if path != CONFIG_FILE:
             # An explicitly named file that is missing is a mistake, not "no configuration".
@@ -55,11 +57,27 @@ def read_file(path: Path) -> dict[str, Any]:
             raw = tomllib.load(fh)
     except (tomllib.TOMLDecodeError, OSError) as exc:
         raise ConfigError(f"cannot read configuration file {path}: {exc}") from exc
-    unknown = sorted(set(raw) - set(ENV_VARS))
+    unknown = sorted(set(raw) - set(ENV_VARS) - SECTIONS)
     if unknown:
-        raise ConfigError(
-            f"{path}: unknown setting(s) {', '.join(unknown)}; known: {', '.join(ENV_VARS)}"
-        )
+        known = ", ".join([*ENV_VARS, *(f"[{name}]" for name in sorted(SECTIONS))])
+        raise ConfigError(f"{path}: unknown setting(s) {', '.join(unknown)}; known: {known}")
+    return raw
+
+
+def read_section(
+    name: str, *, environ: Mapping[str, str] | None = None, file: Path | None = None
+) -> tuple[dict[str, Any], Path]:
+    """Table `name` of the config file ({} when absent), and the file it came from."""
+    file = config_file_path(environ) if file is None else file
+    table = _read_toml(file).get(name, {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"{file}: {name} must be a table ([{name}]), not {table!r}")
+    return table, file
+
+
+def read_file(path: Path) -> dict[str, Any]:
+    """The settings in the config file, relative paths resolved against the file's folder."""
+    raw = {key: value for key, value in _read_toml(path).items() if key not in SECTIONS}
     for key in _PATH_SETTINGS & set(raw):
         if isinstance(raw[key], str):
             raw[key] = str(path.parent / Path(raw[key]).expanduser())

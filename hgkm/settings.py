@@ -44,6 +44,10 @@ class Paths:
     def lock(self) -> Path:
         return self.data_dir / "hgkm.lock"
 
+    @property
+    def audit_log(self) -> Path:
+        return self.logs / "audit.jsonl"
+
 
 def resolve_paths(data_dir: str | Path | None = None) -> Paths:
     """The data folder: the option if given, else $HGKM_DATA_DIR, else hgkm.toml's, else ./data."""

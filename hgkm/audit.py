@@ -1,0 +1,142 @@
+"""The audit log: who did what and when, as append-only JSON lines in data/logs/audit.jsonl.
+
+One line per event (sign-in, sign-out, a refused request; with the browser intake also
+uploads, profile edits and approvals): time, user, role, action, what, and the municipalities
+the event concerns, which decides who may read it (`visible`). Never in the mart or the
+warehouse: the log outlives both and is readable with any text tool.
+
+Safe with many writers (the dashboard's sessions, the job, several processes): each event is
+one `write` of one whole line to a file opened with O_APPEND, then fsync, so lines never
+interleave and a written line survives a crash. A crash during a write can leave a torn last
+line: readers skip it and say which line, and the next writer starts on a fresh line.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+# The actions written so far; the intake adds its own (upload, profile_edit, approve, reject).
+ACTIONS = ("signin", "signout", "refused")
+FIELDS = ("ts", "user", "role", "action", "what", "concerns")
+FILE_MODE = 0o640  # the service user writes, its group (operators) may read
+
+
+@dataclass
+class AuditLog:
+    """The readable events of the log, oldest first, and the line numbers that were not."""
+
+    events: list[dict[str, Any]] = field(default_factory=list)
+    unreadable: list[int] = field(default_factory=list)
+
+
+def record(
+    path: Path,
+    *,
+    user: str,
+    role: str,
+    action: str,
+    what: Mapping[str, Any] | None = None,
+    concerns: Iterable[str] = (),
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Append one event and make it durable before returning it."""
+    event = {
+        "ts": (now or datetime.now(UTC)).isoformat(timespec="milliseconds"),
+        "user": user,
+        "role": role,
+        "action": action,
+        "what": dict(what or {}),
+        "concerns": sorted(set(concerns)),
+    }
+    line = (json.dumps(event, ensure_ascii=False, default=str) + "\n").encode("utf-8")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    created = not path.exists()
+    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, FILE_MODE)
+    try:
+        size = os.fstat(fd).st_size
+        if size and os.pread(fd, 1, size - 1) != b"\n":
+            # The last line was torn by a crash: end it, so this event stays a line of its own.
+            line = b"\n" + line
+        written = os.write(fd, line)
+        if written != len(line):  # a full disk: the reader will skip the partial line
+            raise OSError(f"audit log {path}: wrote {written} of {len(line)} bytes")
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    if created:
+        _sync_directory(path.parent)
+    return event
+
+
+def _sync_directory(folder: Path) -> None:
+    """Make a new file's directory entry durable too."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def read(path: Path) -> AuditLog:
+    """Every readable event; a torn or foreign line is skipped and its number kept."""
+    log = AuditLog()
+    if not path.exists():
+        return log
+    with path.open("rb") as fh:
+        for number, raw in enumerate(fh, start=1):
+            if not raw.strip():
+                continue
+            try:
+                event = json.loads(raw)
+            except ValueError:
+                log.unreadable.append(number)
+                continue
+            if not isinstance(event, dict) or not all(name in event for name in FIELDS[:4]):
+                log.unreadable.append(number)
+                continue
+            log.events.append(event)
+    return log
+
+
+def visible(event: Mapping[str, Any], everything: bool, codes: Sequence[str]) -> bool:
+    """Whether a reader who may see the lines of `codes` (or of everything) sees this event:
+    only events that concern one of those municipalities."""
+    return everything or bool(set(event.get("concerns") or ()) & set(codes))
+
+
+def select(
+    events: Iterable[dict[str, Any]],
+    *,
+    since: datetime | None = None,
+    user: str | None = None,
+    action: str | None = None,
+) -> list[dict[str, Any]]:
+    """The events from `since` on (a naive time is taken as UTC), by `user` (any case), of
+    `action`."""
+    if since is not None and since.tzinfo is None:
+        since = since.replace(tzinfo=UTC)
+    wanted = user.strip().lower() if user else None
+    chosen = []
+    for event in events:
+        if action and event.get("action") != action:
+            continue
+        if wanted and str(event.get("user", "")).lower() != wanted:
+            continue
+        if since is not None and _time(event) < since:
+            continue
+        chosen.append(event)
+    return chosen
+
+
+def _time(event: Mapping[str, Any]) -> datetime:
+    try:
+        stamp = datetime.fromisoformat(str(event["ts"]))
+    except ValueError:
+        return datetime.min.replace(tzinfo=UTC)
+    return stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
