@@ -64,22 +64,30 @@ COMPARISON_COLUMNS = tuple(COMPARISON_SCHEMA)
 WITH, WITHOUT, BEFORE, AFTER, OTHER = "with", "without", "before", "after", "other"
 
 
-def profiles(con: duckdb.DuckDBPyConnection, as_of: date | None = None) -> pl.DataFrame:
-    """The current periods of every municipality in the reference list (none when the
-    warehouse never imported a profile)."""
+def current_periods(con: duckdb.DuckDBPyConnection, as_of: date | None = None) -> pl.DataFrame:
+    """The current periods, notes included, of every municipality in the reference list (none
+    when the warehouse never imported a profile)."""
     found = con.execute(
         "select database_name from duckdb_tables() where table_name = 'approach_periods' "
         "order by database_name = 'wh' desc"
     ).fetchall()
     if not found:
-        return pl.DataFrame(schema=PROFILE_SCHEMA)
+        return pl.DataFrame(schema=APPROACH_SCHEMA)
     database = found[0][0] if found[0][0] == "wh" else ""
     frame = con.sql(current_approach_sql(database, as_of)).pl()
     return (
-        frame.select(list(PROFILE_SCHEMA))
+        frame.select(list(APPROACH_SCHEMA))
         .filter(pl.col("municipality_code").is_in(list(reference.municipality_codes())))
-        .cast(PROFILE_SCHEMA)
+        .cast(APPROACH_SCHEMA)
         .sort("municipality_code", "element", "in_place_from")
+    )
+
+
+def notes_table(periods: pl.DataFrame) -> pl.DataFrame:
+    """The mart's `approach_notes`: the periods' notes, apart from the public profile, so the
+    dashboard can show them only to the municipality's own users, its analysts and admins."""
+    return periods.filter(pl.col("note").str.strip_chars() != "").select(
+        "municipality_code", "element", "in_place_from", "note"
     )
 
 
@@ -420,9 +428,11 @@ def approach_tables(
     day_counts: Mapping[str, str],
     as_of: date | None = None,
 ) -> dict[str, pl.DataFrame]:
-    """The mart's `approach_profiles` (no notes) and `approach_comparison`."""
-    periods = profiles(con, as_of)
+    """The mart's `approach_profiles` (no notes), `approach_notes` and `approach_comparison`."""
+    current = current_periods(con, as_of)
+    periods = current.select(list(PROFILE_SCHEMA))
     return {
         "approach_profiles": periods,
+        "approach_notes": notes_table(current),
         "approach_comparison": comparison_table(con, values, delivered, periods, day_counts),
     }

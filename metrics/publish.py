@@ -484,6 +484,40 @@ select * from final order by received_at, municipality_code
 """
 
 
+# Every finding recorded with a delivery, as the ingest report lists it: file, row, column,
+# rule and what to fix (the errors are capped per rule; `n_errors` of delivery_log is the
+# total). Rules, places and fixed texts only, never a value. Restricted in the dashboard to
+# the municipality's own users, its analysts and administrators.
+DELIVERY_ISSUES_SQL = """
+with findings as (
+    select delivery_id, 'error' as kind, unnest(from_json(errors, '["json"]')) as f
+    from deliveries
+    union all
+    select delivery_id, 'warning', unnest(from_json(warnings, '["json"]'))
+    from deliveries
+),
+
+final as (
+    select
+        d.municipality_code,
+        d.received_at,
+        d.content_hash,
+        i.kind,
+        i.f->>'file' as file,
+        (i.f->>'row')::bigint as row_number,
+        i.f->>'column' as column_name,
+        i.f->>'rule' as rule,
+        i.f->>'message' as message,
+        coalesce((i.f->>'count')::bigint, 1) as count
+    from findings as i
+    join deliveries as d using (delivery_id)
+)
+
+select * from final
+order by received_at, municipality_code, kind, file, row_number nulls first, rule
+"""
+
+
 def delivery_tables(
     con: duckdb.DuckDBPyConnection, reference_date: date, staleness_days: int
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
@@ -590,6 +624,7 @@ def build_tables(
     yield "periods", periods_table(values, status["current_extract_date"].drop_nulls())
     yield "delivery_status", status
     yield "delivery_log", log
+    yield "delivery_issues", con.sql(DELIVERY_ISSUES_SQL).pl()
     yield (
         "publication",
         pl.DataFrame(

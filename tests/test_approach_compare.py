@@ -236,7 +236,12 @@ def mart(sample_pipeline: dict) -> dict[str, pl.DataFrame]:
     try:
         return {
             name: con.sql(f"select * from {name}").pl()
-            for name in ("approach_comparison", "approach_profiles", "indicator_values")
+            for name in (
+                "approach_comparison",
+                "approach_profiles",
+                "approach_notes",
+                "indicator_values",
+            )
         }
     finally:
         con.close()
@@ -370,3 +375,13 @@ def test_profiles_are_published_without_notes(mart: dict[str, pl.DataFrame]) -> 
     assert profile.columns == ["municipality_code", "element", "in_place_from", "in_place_until"]
     sample = pl.read_csv(SAMPLE_DATA / "approach_profiles.csv")
     assert profile.height == sample.height
+
+
+def test_notes_are_published_apart_for_the_scoped_view(mart: dict[str, pl.DataFrame]) -> None:
+    notes = mart["approach_notes"]
+    assert notes.columns == ["municipality_code", "element", "in_place_from", "note"]
+    sample = pl.read_csv(SAMPLE_DATA / "approach_profiles.csv", try_parse_dates=True).filter(
+        pl.col("note").is_not_null()
+    )
+    key = ["municipality_code", "element", "in_place_from"]
+    assert notes.sort(key).rows() == sample.select(*key, "note").sort(key).rows()

@@ -106,8 +106,8 @@ def test_mart_has_every_table_with_the_documented_columns(published: Paths) -> N
     tables = set(read(published, "show tables")["name"].to_list())
     assert tables >= {
         "indicator_values", "trends", "catalogue", "areas", "area_members", "periods", "funnel",
-        "funnel_limits", "km_curves", "delivery_status", "delivery_log", "publication",
-        "publication_deliveries",
+        "funnel_limits", "km_curves", "delivery_status", "delivery_log", "delivery_issues",
+        "publication", "publication_deliveries", "approach_profiles", "approach_notes",
     }  # fmt: skip
     values = read(published, "select * from indicator_values")
     assert tuple(values.columns) == publish.INDICATOR_VALUE_COLUMNS
@@ -270,6 +270,18 @@ def test_delivery_tables_hold_no_case_data(published: Paths) -> None:
     assert log.height == 5 and log["current"].sum() == 4
     used = read(published, "select * from publication_deliveries")
     assert set(used["municipality_code"]) == set(COORDINATOR_PLAN)
+
+
+def test_delivery_issues_list_each_finding_as_the_report_does(published: Paths) -> None:
+    issues = read(published, "select * from delivery_issues")
+    assert issues.columns == [
+        "municipality_code", "received_at", "content_hash", "kind", "file", "row_number",
+        "column_name", "rule", "message", "count",
+    ]  # fmt: skip
+    # the rejected Groningen delivery's one recorded error, place and rule as written
+    assert issues.filter(pl.col("kind") == "error").select(
+        "municipality_code", "file", "row_number", "column_name", "rule", "count"
+    ).rows() == [(GRONINGEN, "cases.csv", 3, "case_id", "personal_data", 1)]
 
 
 def test_periods_default_to_the_latest_complete_year(published: Paths) -> None:
