@@ -28,6 +28,10 @@ import duckdb
 import polars as pl
 
 from dashboard import data
+from hgkm.access import OPEN_SCOPE
+
+# The scope of the dashboard without sign-in (the configuration `make run` and the budgets use).
+SCOPE = OPEN_SCOPE
 
 
 @dataclass(frozen=True)
@@ -54,7 +58,7 @@ SIDEBAR: tuple[Query, ...] = (
     ("delivered", lambda m, c: (m,)),
     ("periods", lambda m, c: (m,)),
     ("catalogue", lambda m, c: (m,)),
-    ("delivery_status", lambda m, c: (m,)),
+    ("delivery_status", lambda m, c: (m, SCOPE)),
     ("publication", lambda m, c: (m,)),
 )
 
@@ -95,15 +99,21 @@ PAGE_QUERIES: dict[str, tuple[Query, ...]] = {
     "indicatoren": (("catalogue", lambda m, c: (m,)),),
     "aanleveringen": (
         ("publication", lambda m, c: (m,)),
-        ("delivery_status", lambda m, c: (m,)),
-        ("delivery_log", lambda m, c: (m, c.municipality)),
+        ("delivery_status", lambda m, c: (m, SCOPE)),
+        ("delivery_log", lambda m, c: (m, c.municipality, SCOPE)),
+        ("delivery_issues", lambda m, c: (m, c.municipality, SCOPE)),
     ),
     "aanpak": (
         ("approach_profiles", lambda m, c: (m,)),
+        ("approach_notes", lambda m, c: (m, SCOPE)),
         ("region_members", lambda m, c: (m, c.region)),
         ("catalogue", lambda m, c: (m,)),
         ("approach_comparison", lambda m, c: (m, "with_without", (c.region, data.NATIONAL))),
         ("approach_comparison", lambda m, c: (m, "before_after", (c.municipality,))),
+    ),
+    "verwerking": (
+        ("publication", lambda m, c: (m,)),
+        ("delivery_status", lambda m, c: (m, SCOPE)),
     ),
     "rapport": (
         ("regions", lambda m, c: (m,)),

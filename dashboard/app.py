@@ -6,7 +6,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboard import data, state
+from dashboard import account, data, state
 from dashboard.i18n import t
 
 PAGES = (
@@ -20,26 +20,47 @@ PAGES = (
     ("app_pages/rapport.py", "page_report", ":material/description:"),
     ("app_pages/toegankelijkheid.py", "page_accessibility", ":material/accessibility:"),
 )
+# The pages that come with sign-in: there only when it is configured, listed only for the roles
+# that may open them (anyone else who types the address is refused, and that is recorded).
+SIGNED_IN_PAGES = (
+    ("app_pages/verwerking.py", "page_status", ":material/sync:", "run_status"),
+    ("app_pages/auditlog.py", "page_audit", ":material/policy:", "audit"),
+)
 
 # a local icon: a material icon as favicon would be fetched from fonts.gstatic.com
 ICON = Path(__file__).resolve().parent / "assets" / "favicon.png"
 st.set_page_config(page_icon=str(ICON), layout="wide")
 lang = state.language()
-navigation = st.navigation(
-    [
-        st.Page(path, title=t(key, lang), icon=icon, default=i == 0)
-        for i, (path, key, icon) in enumerate(PAGES)
+viewer = account.viewer(lang)
+pages = [
+    st.Page(path, title=t(key, lang), icon=icon, default=i == 0)
+    for i, (path, key, icon) in enumerate(PAGES)
+]
+if viewer.auth:
+    pages += [
+        st.Page(
+            path,
+            title=t(key, lang),
+            icon=icon,
+            visibility="visible" if viewer.may(may) else "hidden",
+        )
+        for path, key, icon, may in SIGNED_IN_PAGES
     ]
-)
+navigation = st.navigation(pages, position="sidebar" if viewer.may_browse else "hidden")
 # each page its own title in the browser's tab and history
 st.set_page_config(page_title=f"{navigation.title} · {t('app_title', lang)}")
 state.document(lang)
 st.sidebar.caption(t("app_subtitle", lang))
+if not viewer.may_browse:
+    account.sign_in_screen(lang)
+    st.stop()
 mart = data.current_version()
 if mart is None:
     st.title(t("app_title", lang))
     st.info(t("no_mart", lang), icon=":material/hourglass_empty:")
     state.footer(None, lang)
+    account.sidebar(viewer, lang)
     st.stop()
-state.sidebar(mart, lang)
+state.sidebar(mart, lang, viewer.scope)
+account.sidebar(viewer, lang)
 navigation.run()

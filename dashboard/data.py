@@ -4,6 +4,12 @@ Every rerun reads the mart file's identity (inode, mtime, size). `hgkm compute` 
 new file over the old one; the next rerun sees a new identity, the cached connection closes
 the old file and opens the new one. Queries are cached per identity as well, so a new
 publication is never mixed with answers from the old one.
+
+Restricted data (why deliveries were rejected, their reports, approach notes) is filtered
+here, in SQL, by the `Scope` every such query takes (hgkm.access): pages never see more than
+the scope allows. Streamlit's caches are shared by all sessions, so the scope is an argument,
+and with it part of every cache key: an answer computed for one scope is never served to
+another.
 """
 
 from __future__ import annotations
@@ -18,12 +24,24 @@ import duckdb
 import polars as pl
 import streamlit as st
 
+from hgkm.access import Scope
 from hgkm.reference import MUNICIPALITY_GEOJSON
 from hgkm.settings import resolve_paths
 
 QUERY_TTL_SECONDS = 600
 NATIONAL = "NL"
 DEFAULT_REGION_TYPE = "veilig_thuis_region"
+# The columns that say why a delivery was rejected or warned: empty outside the scope's reach
+# of `reasons`. What remains is public: whether and when a municipality delivered.
+REASON_COLUMNS = {
+    "delivery_status": (
+        "last_received_at", "last_status", "n_accepted", "n_rejected", "n_warnings",
+        "last_rejection_summary",
+    ),
+    "delivery_log": ("status", "content_hash", "rows_loaded", "n_warnings", "n_errors", "summary"),
+}  # fmt: skip
+# A row's municipality lies in the reach bound as $all / $codes (Reach.params()).
+IN_REACH = "($all or list_contains($codes::varchar[], municipality_code))"
 
 
 @dataclass(frozen=True)
@@ -285,18 +303,48 @@ def funnel_limits(mart: MartVersion, indicator: str, period: str) -> pl.DataFram
     )
 
 
-@_cached
-def delivery_status(mart: MartVersion) -> pl.DataFrame:
-    return _frame(mart, "select * from delivery_status order by municipality_name")
+def _redacted(table: str) -> str:
+    """`select * replace (...)` that empties the reason columns outside the reach."""
+    return ", ".join(
+        f"case when {IN_REACH} then {column} end as {column}" for column in REASON_COLUMNS[table]
+    )
 
 
 @_cached
-def delivery_log(mart: MartVersion, municipality: str) -> pl.DataFrame:
+def delivery_status(mart: MartVersion, scope: Scope) -> pl.DataFrame:
+    """Every municipality's delivery status; the reasons only where the scope reaches."""
     return _frame(
         mart,
-        """select * from delivery_log where municipality_code = $code
-           order by received_at desc""",
-        {"code": municipality},
+        f"""select * replace ({_redacted("delivery_status")}) from delivery_status
+            order by municipality_name""",
+        scope.reach("reasons").params(),
+    )
+
+
+@_cached
+def delivery_log(mart: MartVersion, municipality: str, scope: Scope) -> pl.DataFrame:
+    """One municipality's deliveries, newest first; outside the scope's reach only the
+    accepted ones, without their reasons."""
+    return _frame(
+        mart,
+        f"""select * replace ({_redacted("delivery_log")}) from delivery_log
+            where municipality_code = $code and ({IN_REACH} or status = 'accepted')
+            order by received_at desc""",
+        {"code": municipality, **scope.reach("reasons").params()},
+    )
+
+
+@_cached
+def delivery_issues(mart: MartVersion, municipality: str, scope: Scope) -> pl.DataFrame:
+    """Every finding of one municipality's deliveries (its full reports); none outside the
+    scope's reach (nor in a mart published before the table existed)."""
+    if not _has_table(mart, "delivery_issues"):
+        return pl.DataFrame()
+    return _frame(
+        mart,
+        f"""select * from delivery_issues where municipality_code = $code and {IN_REACH}
+            order by received_at desc, kind, file, row_number nulls first, rule""",
+        {"code": municipality, **scope.reach("reports").params()},
     )
 
 
@@ -324,6 +372,26 @@ def approach_profiles(mart: MartVersion) -> pl.DataFrame:
         )
     return _frame(
         mart, "select * from approach_profiles order by municipality_code, element, in_place_from"
+    )
+
+
+@_cached
+def approach_notes(mart: MartVersion, scope: Scope) -> pl.DataFrame:
+    """The approach profiles' notes where the scope reaches (none in an older mart)."""
+    if not _has_table(mart, "approach_notes"):
+        return pl.DataFrame(
+            schema={
+                "municipality_code": pl.String,
+                "element": pl.String,
+                "in_place_from": pl.Date,
+                "note": pl.String,
+            }
+        )
+    return _frame(
+        mart,
+        f"""select * from approach_notes where {IN_REACH}
+            order by municipality_code, element, in_place_from""",
+        scope.reach("notes").params(),
     )
 
 

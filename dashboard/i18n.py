@@ -636,3 +636,166 @@ MESSAGES.update(
         },
     }
 )
+
+# Sign-in and roles: the account, refusals, and the analysts' pages (hgkm.access)
+MESSAGES.update(
+    {
+        "page_status": {"nl": "Verwerking", "en": "Processing"},
+        "page_audit": {"nl": "Auditlog", "en": "Audit log"},
+        "account": {"nl": "Ingelogd", "en": "Signed in"},
+        "sign_in": {"nl": "Inloggen", "en": "Sign in"},
+        "sign_out": {"nl": "Uitloggen", "en": "Sign out"},
+        "sign_in_hint": {
+            "nl": "Medewerkers van gemeenten en de regio loggen in om de aanleverrapporten "
+            "en de toelichting bij het aanpakprofiel te zien.",
+            "en": "Staff of municipalities and the region sign in to see the delivery reports "
+            "and the notes to the approach profile.",
+        },
+        "sign_in_required": {
+            "nl": "Deze monitor is alleen te zien na inloggen. Log in met het account van uw "
+            "organisatie.",
+            "en": "This monitor can only be seen after signing in. Sign in with your "
+            "organisation's account.",
+        },
+        "roles_broken": {
+            "nl": "Het inloggen is op dit moment niet goed ingesteld, daarom is de monitor "
+            "gesloten. De beheerder vindt de oorzaak in het logboek van de server.",
+            "en": "Sign-in is not set up correctly at the moment, so the monitor is closed. "
+            "The administrator finds the cause in the server's log.",
+        },
+        "role_public": {"nl": "Publiek", "en": "Public"},
+        "role_municipality": {"nl": "Gemeente", "en": "Municipality"},
+        "role_analyst": {"nl": "Analist", "en": "Analyst"},
+        "role_admin": {"nl": "Beheerder", "en": "Administrator"},
+        "role_open": {"nl": "Publiek", "en": "Public"},
+        "refused_municipality": {
+            "nl": "De aanleverrapporten van {name} kunt u niet inzien: ze zijn alleen zichtbaar "
+            "voor de gemeente zelf, de analisten van haar regio en beheerders. Uw toegang: "
+            "{scope}. Dit verzoek is vastgelegd in het auditlog.",
+            "en": "You cannot see the delivery reports of {name}: only the municipality itself, "
+            "the analysts of its region and administrators can. Your access: {scope}. This "
+            "request has been recorded in the audit log.",
+        },
+        "refused_page": {
+            "nl": "Deze pagina is alleen voor analisten en beheerders. Uw toegang: {scope}. "
+            "Dit verzoek is vastgelegd in het auditlog.",
+            "en": "This page is for analysts and administrators only. Your access: {scope}. "
+            "This request has been recorded in the audit log.",
+        },
+        "log_public_note": {
+            "nl": "Alleen de goedgekeurde aanleveringen. Afkeuringen, waarschuwingen en de "
+            "rapporten ziet de gemeente zelf en de regio, na inloggen.",
+            "en": "Accepted deliveries only. Rejections, warnings and the reports are seen by "
+            "the municipality itself and its region, after signing in.",
+        },
+        "report_heading": {"nl": "Rapport van een aanlevering", "en": "Report of a delivery"},
+        "report_choice": {"nl": "Aanlevering", "en": "Delivery"},
+        "report_none": {
+            "nl": "Bij deze aanlevering zijn geen fouten of waarschuwingen vastgelegd.",
+            "en": "No errors or warnings were recorded with this delivery.",
+        },
+        "report_capped": {
+            "nl": "{total} fouten in totaal; per controle staan de eerste hier.",
+            "en": "{total} errors in all; the first of each rule are listed here.",
+        },
+        "col_kind": {"nl": "Soort", "en": "Kind"},
+        "col_file": {"nl": "Bestand", "en": "File"},
+        "col_line": {"nl": "Regel", "en": "Row"},
+        "col_column": {"nl": "Kolom", "en": "Column"},
+        "col_rule": {"nl": "Controle", "en": "Rule"},
+        "col_fix": {"nl": "Wat te doen", "en": "What to do"},
+        "col_count": {"nl": "Aantal", "en": "Count"},
+        "kind_error": {"nl": "fout", "en": "error"},
+        "kind_warning": {"nl": "waarschuwing", "en": "warning"},
+        "approach_notes_heading": {"nl": "Toelichting bij het profiel", "en": "Profile notes"},
+        "approach_notes_caption": {
+            "nl": "Alleen zichtbaar voor de gemeente zelf, de analisten van de regio en "
+            "beheerders.",
+            "en": "Visible only to the municipality itself, the region's analysts and "
+            "administrators.",
+        },
+        "approach_from": {"nl": "Vanaf", "en": "From"},
+        "status_intro": {
+            "nl": "De geplande verwerking (`hgkm run`): of ze nu loopt, hoe de laatste keren "
+            "verliepen, welke aanleveringen ze verwerkte en wat aandacht vraagt{where}.",
+            "en": "The scheduled processing (`hgkm run`): whether it runs now, how the last "
+            "runs went, which deliveries they handled and what needs attention{where}.",
+        },
+        "status_where_regions": {
+            "nl": " in uw regio's ({regions})",
+            "en": " in your regions ({regions})",
+        },
+        "status_running": {
+            "nl": "Er loopt nu een verwerking (gestart {since}, proces {pid}).",
+            "en": "A run is in progress (started {since}, process {pid}).",
+        },
+        "status_dead": {
+            "nl": "Een verwerking (gestart {since}) is gestopt zonder af te ronden; de volgende "
+            "verwerking neemt het over.",
+            "en": "A run (started {since}) stopped without finishing; the next run takes over.",
+        },
+        "status_idle": {"nl": "Er loopt nu geen verwerking.", "en": "No run is in progress."},
+        "status_runs_heading": {"nl": "Laatste verwerkingen", "en": "Last runs"},
+        "status_no_runs": {
+            "nl": "Er zijn nog geen verwerkingen vastgelegd.",
+            "en": "No runs have been recorded yet.",
+        },
+        "status_filed_heading": {
+            "nl": "Aanleveringen in deze verwerkingen",
+            "en": "Deliveries in these runs",
+        },
+        "status_filed_none": {
+            "nl": "Geen aanleveringen van uw gemeenten in deze verwerkingen.",
+            "en": "No deliveries of your municipalities in these runs.",
+        },
+        "status_attention_heading": {"nl": "Wat aandacht vraagt", "en": "What needs attention"},
+        "status_attention_none": {
+            "nl": "Alle gemeenten hebben een actuele, goedgekeurde aanlevering.",
+            "en": "Every municipality has a current, accepted delivery.",
+        },
+        "status_published": {
+            "nl": "De gepubliceerde cijfers zijn van {date}.",
+            "en": "The published figures date from {date}.",
+        },
+        "status_unreadable": {
+            "nl": "{n} regel(s) van het logboek waren onleesbaar en zijn overgeslagen.",
+            "en": "{n} line(s) of the log were unreadable and were skipped.",
+        },
+        "col_started": {"nl": "Gestart", "en": "Started"},
+        "col_ended": {"nl": "Klaar", "en": "Ended"},
+        "col_outcome": {"nl": "Uitkomst", "en": "Outcome"},
+        "col_seen": {"nl": "Gevonden", "en": "Found"},
+        "col_accepted": {"nl": "Goedgekeurd", "en": "Accepted"},
+        "col_published": {"nl": "Gepubliceerd", "en": "Published"},
+        "col_error": {"nl": "Foutmelding", "en": "Error"},
+        "col_time": {"nl": "Tijd (UTC)", "en": "Time (UTC)"},
+        "col_user": {"nl": "Gebruiker", "en": "User"},
+        "col_role": {"nl": "Rol", "en": "Role"},
+        "col_action": {"nl": "Handeling", "en": "Action"},
+        "col_what": {"nl": "Wat", "en": "What"},
+        "outcome_ok": {"nl": "in orde", "en": "ok"},
+        "outcome_attention": {"nl": "aandacht nodig", "en": "needs attention"},
+        "outcome_failed": {"nl": "mislukt", "en": "failed"},
+        "outcome_running": {"nl": "bezig of afgebroken", "en": "running or interrupted"},
+        "audit_intro": {
+            "nl": "Wie wat deed en wanneer: inloggen, uitloggen en geweigerde verzoeken{where}. "
+            "Het log wordt alleen aangevuld, nooit gewijzigd.",
+            "en": "Who did what and when: sign-ins, sign-outs and refused requests{where}. "
+            "The log is only ever appended to, never changed.",
+        },
+        "audit_where_regions": {
+            "nl": ", voor zover ze de gemeenten van uw regio's betreffen ({regions})",
+            "en": ", as far as they concern the municipalities of your regions ({regions})",
+        },
+        "audit_since": {"nl": "Vanaf", "en": "From"},
+        "audit_action": {"nl": "Handeling", "en": "Action"},
+        "audit_user": {"nl": "Gebruiker (e-mailadres)", "en": "User (e-mail address)"},
+        "audit_all": {"nl": "alle", "en": "all"},
+        "audit_none": {"nl": "Geen regels.", "en": "No lines."},
+        "action_signin": {"nl": "inloggen", "en": "sign-in"},
+        "action_signout": {"nl": "uitloggen", "en": "sign-out"},
+        "action_refused": {"nl": "geweigerd", "en": "refused"},
+        "csv_report": {"nl": "het rapport van de aanlevering", "en": "the delivery report"},
+        "csv_audit": {"nl": "het auditlog", "en": "the audit log"},
+    }
+)

@@ -19,6 +19,7 @@ import streamlit as st
 from dashboard import alternatives, data, tables
 from dashboard import format as fmt
 from dashboard.i18n import DEFAULT_LANGUAGE, LANGUAGES, t
+from hgkm.access import Scope
 from hgkm.reference import SOURCE_NOTE
 
 LANGUAGE_NAMES = {"nl": "Nederlands", "en": "English"}
@@ -36,6 +37,7 @@ class Context:
     municipality: str
     municipality_name: str
     period: str
+    scope: Scope  # what the viewer may see (dashboard.account): pass it to restricted queries
 
 
 def _bound(param: str, options: Sequence[str], default: str) -> str:
@@ -126,7 +128,7 @@ def language() -> str:
     return lang
 
 
-def sidebar(mart: data.MartVersion, lang: str) -> Context:
+def sidebar(mart: data.MartVersion, lang: str, scope: Scope) -> Context:
     """Region, municipality and period: chosen once, shared by every page."""
     regions = data.regions(mart)
     region_labels = dict(regions.select("area_code", "area_name").iter_rows())
@@ -167,6 +169,7 @@ def sidebar(mart: data.MartVersion, lang: str) -> Context:
         municipality=municipality,
         municipality_name=muni_labels[municipality],
         period=period,
+        scope=scope,
     )
     st.session_state[CONTEXT_KEY] = context
     return context
@@ -278,7 +281,7 @@ def csv_download(frame: pl.DataFrame, name: str, context: Context, key: str, wha
 
 def banners(context: Context, codes: list[str]) -> None:
     """A warning for each municipality among `codes` that is stale, rejected or missing."""
-    status = data.delivery_status(context.mart)
+    status = data.delivery_status(context.mart, context.scope)
     lang = context.lang
     for row in tables.attention(status, codes).iter_rows(named=True):
         name = row["municipality_name"]

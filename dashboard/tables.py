@@ -292,6 +292,20 @@ def attention(status: pl.DataFrame, codes: list[str]) -> pl.DataFrame:
     )
 
 
+def status_word_expr(lang: str) -> pl.Expr:
+    """A municipality's delivery status in one word (not delivered, last rejected, out of
+    date, current); a row whose reasons are withheld is never "rejected"."""
+    return (
+        pl.when(pl.col("delivered").not_())
+        .then(pl.lit(t("status_missing", lang)))
+        .when(pl.col("last_status") == "rejected")
+        .then(pl.lit(t("status_rejected", lang)))
+        .when(pl.col("stale"))
+        .then(pl.lit(t("status_stale", lang)))
+        .otherwise(pl.lit(t("status_ok", lang)))
+    )
+
+
 # Population size classes to compare like with like (after CBS's municipal size classes).
 SIZE_BOUNDS = (0, 20_000, 50_000, 100_000)
 

@@ -5,21 +5,21 @@ uploads, profile edits and approvals): time, user, role, action, what, and the m
 the event concerns, which decides who may read it (`visible`). Never in the mart or the
 warehouse: the log outlives both and is readable with any text tool.
 
-Safe with many writers (the dashboard's sessions, the job, several processes): each event is
-one `write` of one whole line to a file opened with O_APPEND, then fsync, so lines never
-interleave and a written line survives a crash. A crash during a write can leave a torn last
-line: readers skip it and say which line, and the next writer starts on a fresh line.
+Safe with many writers (the dashboard's sessions, several processes): each event is one
+`write` of one whole line to a file opened with O_APPEND, then fsync (hgkm.jsonlines), so
+lines never interleave and a written line survives a crash. A torn last line left by a crash
+is skipped by readers, who say which line, and the next writer starts on a fresh line.
 """
 
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from hgkm import jsonlines
 
 # The actions written so far; the intake adds its own (upload, profile_edit, approve, reject).
 ACTIONS = ("signin", "signout", "refused")
@@ -45,7 +45,7 @@ def record(
     concerns: Iterable[str] = (),
     now: datetime | None = None,
 ) -> dict[str, Any]:
-    """Append one event and make it durable before returning it."""
+    """Append one event and make it durable (fsync) before returning it."""
     event = {
         "ts": (now or datetime.now(UTC)).isoformat(timespec="milliseconds"),
         "user": user,
@@ -54,54 +54,14 @@ def record(
         "what": dict(what or {}),
         "concerns": sorted(set(concerns)),
     }
-    line = (json.dumps(event, ensure_ascii=False, default=str) + "\n").encode("utf-8")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    created = not path.exists()
-    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, FILE_MODE)
-    try:
-        size = os.fstat(fd).st_size
-        if size and os.pread(fd, 1, size - 1) != b"\n":
-            # The last line was torn by a crash: end it, so this event stays a line of its own.
-            line = b"\n" + line
-        written = os.write(fd, line)
-        if written != len(line):  # a full disk: the reader will skip the partial line
-            raise OSError(f"audit log {path}: wrote {written} of {len(line)} bytes")
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    if created:
-        _sync_directory(path.parent)
+    jsonlines.append(path, event, durable=True, mode=FILE_MODE)
     return event
-
-
-def _sync_directory(folder: Path) -> None:
-    """Make a new file's directory entry durable too."""
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def read(path: Path) -> AuditLog:
     """Every readable event; a torn or foreign line is skipped and its number kept."""
-    log = AuditLog()
-    if not path.exists():
-        return log
-    with path.open("rb") as fh:
-        for number, raw in enumerate(fh, start=1):
-            if not raw.strip():
-                continue
-            try:
-                event = json.loads(raw)
-            except ValueError:
-                log.unreadable.append(number)
-                continue
-            if not isinstance(event, dict) or not all(name in event for name in FIELDS[:4]):
-                log.unreadable.append(number)
-                continue
-            log.events.append(event)
-    return log
+    events, unreadable = jsonlines.read(path, required=FIELDS[:4])
+    return AuditLog(events, unreadable)
 
 
 def visible(event: Mapping[str, Any], everything: bool, codes: Sequence[str]) -> bool:

@@ -6,12 +6,13 @@ rules and paths only — never a value from a delivery.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from hgkm import jsonlines
 
 LOG_FILE = "hgkm.jsonl"
 
@@ -36,11 +37,32 @@ class JobLog:
             "event": event,
             **fields,
         }
-        line = json.dumps(record, default=str, ensure_ascii=False) + "\n"
         # One write per line in append mode, so concurrent writers never interleave a line.
-        with self.path.open("a", encoding="utf-8") as fh:
-            fh.write(line)
+        line = jsonlines.append(self.path, record, durable=False)
         if self.echo_stderr:
             sys.stderr.write(line)
             sys.stderr.flush()
         return record
+
+
+def read_runs(logs_dir: Path, limit: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]], int]:
+    """From the job log: the latest `limit` runs of `hgkm run` (newest first: run_id, started,
+    ended, outcome and the run.end counts), the deliveries those runs filed, and how many lines
+    were unreadable. Read without touching the warehouse, which a run may be writing."""
+    events, unreadable = jsonlines.read(logs_dir / LOG_FILE, required=("ts", "event", "run_id"))
+    runs: dict[str, dict[str, Any]] = {}
+    for event in events:
+        if event.get("job") != "run":
+            continue
+        run = runs.setdefault(event["run_id"], {"run_id": event["run_id"], "started": None})
+        if event["event"] == "run.start":
+            run["started"] = event["ts"]
+        elif event["event"] == "run.end":
+            fields = ("ts", "level", "job", "run_id", "pid", "event")
+            run.update({k: v for k, v in event.items() if k not in fields}, ended=event["ts"])
+    latest = sorted(
+        (r for r in runs.values() if r["started"]), key=lambda r: r["started"], reverse=True
+    )[:limit]
+    chosen = {r["run_id"] for r in latest}
+    filed = [e for e in events if e["event"] == "delivery.filed" and e["run_id"] in chosen]
+    return latest, filed, len(unreadable)

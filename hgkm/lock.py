@@ -137,3 +137,14 @@ def is_held(path: Path) -> tuple[bool, Holder | None]:
         return False, None
     finally:
         os.close(fd)
+
+
+def recorded_holder(path: Path) -> Holder | None:
+    """Who the lock file names, read without taking its flock, so a reader (the dashboard)
+    never delays a run that starts at that instant. A run empties the record before it
+    releases the lock, so a record means a run holds it, or died holding it (`is_alive`)."""
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace").strip()
+    except FileNotFoundError:
+        return None
+    return _parse(text) if text else None

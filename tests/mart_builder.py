@@ -7,7 +7,10 @@ years 2020-2024 and the quarters of 2023-2024. Edge cases on purpose:
 - GM0160 Hardenberg: `time_to_specialist` median not reached in 2024;
 - GM0166 Kampen: stale delivery; GM1896 Zwartewaterland: last delivery rejected;
 - GM1773 Olst-Wijhe: never delivered (no figures at all);
-- `coordinator_within_30d` over-dispersed, so its funnel carries random-effects limits.
+- `coordinator_within_30d` over-dispersed, so its funnel carries random-effects limits;
+- restricted rows, each naming its municipality so a test can tell whose it sees: the
+  rejection and warning summaries (GM1896, GM0193, and GM0034 Almere in VT03), every finding
+  of their deliveries (`delivery_issues`) and approach notes (`approach_notes`).
 
 `revision=2` publishes a new edition in which every numerator of GM0193 Zwolle changes,
 so a test can see the dashboard pick up a newly published mart.
@@ -36,6 +39,7 @@ NOT_DELIVERED = "GM1773"
 SUPPRESSED_MUNICIPALITY, SUPPRESSED_INDICATOR = "GM0175", "recurrence_after_restraining_order"
 NOT_REACHED = ("GM0160", "2024")
 STALE, REJECTED = "GM0166", "GM1896"
+WARNED = {"GM0193": "help_before_report: 3", "GM0034": "case_count_drop: 1"}
 OVERDISPERSED = "coordinator_within_30d"
 PUBLISHED_AT = datetime(2025, 6, 2, 7, 30)
 
@@ -525,8 +529,7 @@ def _deliveries(muni: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         log_rows.append((code, previous, received - timedelta(days=91), "accepted", False,
                          f"sha-{code}-1", 2400 + i, 0, 0, ""))  # fmt: skip
         log_rows.append((code, extract, received, "accepted", True, f"sha-{code}-2", 2600 + i,
-                         1 if code == "GM0193" else 0, 0,
-                         "help_before_report: 3" if code == "GM0193" else ""))  # fmt: skip
+                         1 if code in WARNED else 0, 0, WARNED.get(code, "")))  # fmt: skip
         if code == REJECTED:
             log_rows.append((code, extract + timedelta(days=20),
                              received + timedelta(days=20), "rejected", False, f"sha-{code}-3",
@@ -591,6 +594,53 @@ def _deliveries(muni: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     return status, log
 
 
+def _restricted(log: pl.DataFrame) -> dict[str, pl.DataFrame]:
+    """Findings of the warned and rejected deliveries, and a profile with notes for each of
+    the municipalities with findings: every text names its municipality."""
+    findings = []
+    for row in log.filter(pl.col("summary") != "").iter_rows(named=True):
+        code = row["municipality_code"]
+        kind = "error" if row["status"] == "rejected" else "warning"
+        for rule in row["summary"].split("; "):
+            name = rule.split(":")[0].split(" ")[0]
+            findings.append((code, row["received_at"], row["content_hash"], kind, "cases.csv",
+                             7 if kind == "error" else None, "case_id" if kind == "error" else None,
+                             name, f"fix {name} of {code}", 1))  # fmt: skip
+    issues = pl.DataFrame(
+        findings,
+        schema={
+            "municipality_code": pl.Utf8,
+            "received_at": pl.Datetime("us"),
+            "content_hash": pl.Utf8,
+            "kind": pl.Utf8,
+            "file": pl.Utf8,
+            "row_number": pl.Int64,
+            "column_name": pl.Utf8,
+            "rule": pl.Utf8,
+            "message": pl.Utf8,
+            "count": pl.Int64,
+        },  # fmt: skip
+        orient="row",
+    )
+    codes = sorted({f[0] for f in findings})
+    profiles = pl.DataFrame(
+        {
+            "municipality_code": codes,
+            "element": ["single_coordinator"] * len(codes),
+            "in_place_from": [date(2021, 1, 1)] * len(codes),
+            "in_place_until": [None] * len(codes),
+        },
+        schema_overrides={"in_place_until": pl.Date},
+    )
+    notes = profiles.select(
+        "municipality_code",
+        "element",
+        "in_place_from",
+        note="regisseur per gezin in " + pl.col("municipality_code"),
+    )
+    return {"delivery_issues": issues, "approach_profiles": profiles, "approach_notes": notes}
+
+
 def build_mart(path: Path, revision: int = 1, national: bool = False) -> Path:
     """Write the mart to `path` the way `hgkm compute` does: into a new file, renamed over.
 
@@ -621,6 +671,7 @@ def build_mart(path: Path, revision: int = 1, national: bool = False) -> Path:
         "km_curves": _km_curves(values),
         "delivery_status": status,
         "delivery_log": log,
+        **_restricted(log),
         "publication": publication,
         "publication_deliveries": log.filter(pl.col("current")).select(
             "municipality_code", "extract_date", "content_hash"

@@ -47,6 +47,23 @@ else:
         "csv_profile",
         t("csv_approach_profile", lang),
     )
+    notes = data.approach_notes(mart, ctx.scope).filter(
+        pl.col("municipality_code") == ctx.municipality
+    )
+    if not notes.is_empty():
+        st.subheader(t("approach_notes_heading", lang))
+        st.dataframe(
+            notes.select(
+                pl.col("element")
+                .replace_strict(element_labels, default=pl.col("element"))
+                .alias(t("approach_element", lang)),
+                fmt.date_expr(pl.col("in_place_from"), lang).alias(t("approach_from", lang)),
+                pl.col("note").alias(t("col_note", lang)),
+            ),
+            hide_index=True,
+            key="approach_notes_table",
+        )
+        st.caption(t("approach_notes_caption", lang))
 
 # ---- where it differs from its region (municipalities of the region that have a profile)
 st.header(t("approach_region_title", lang))
