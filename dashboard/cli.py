@@ -4,19 +4,37 @@ from __future__ import annotations
 
 import argparse
 import os
+import stat
 import sys
+import tomllib
 from pathlib import Path
 
+from hgkm import access
+from hgkm.config import ENV_CONFIG, config_file_path
 from hgkm.settings import ENV_DATA_DIR, Paths
 
 APP = Path(__file__).resolve().parent / "app.py"
+PROJECT = APP.parent.parent
 NO_MART = "no published figures in {path}: run `hgkm compute` first"
+# Where Streamlit looks for secrets.toml unless told otherwise (the server runs in PROJECT).
+DEFAULT_SECRETS = (
+    Path.home() / ".streamlit" / "secrets.toml",
+    PROJECT / ".streamlit" / "secrets.toml",
+)
+# What `st.login()` (the default provider) needs in [auth].
+AUTH_KEYS = ("redirect_uri", "cookie_secret", "client_id", "client_secret", "server_metadata_url")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     dash = subparsers.add_parser("dashboard", help="start the Streamlit dashboard on the mart")
     dash.add_argument("--host", default="127.0.0.1", help="address to listen on")
     dash.add_argument("--port", type=int, default=8501, help="port to listen on")
+    dash.add_argument(
+        "--secrets",
+        type=Path,
+        help="the secrets.toml whose [auth] turns sign-in on (default: Streamlit's own, "
+        ".streamlit/secrets.toml in the project folder or the home folder)",
+    )
     dash.set_defaults(handler=run_dashboard)
 
     report = subparsers.add_parser("report", help="write the meeting report (self-contained HTML)")
@@ -31,7 +49,12 @@ def run_dashboard(args: argparse.Namespace, paths: Paths) -> int:
     if not paths.mart.is_file():
         print(NO_MART.format(path=paths.data_dir), file=sys.stderr)
         return 1
+    access.load_roles()  # a bad [roles] stops here, named, not at someone's sign-in
+    auth = _auth_section([args.secrets] if args.secrets else list(DEFAULT_SECRETS))
     env = {**os.environ, ENV_DATA_DIR: str(paths.data_dir.resolve())}
+    config = config_file_path()
+    if config.is_file():  # the server runs in the project folder: name the file absolutely
+        env[ENV_CONFIG] = str(config.resolve())
     command = [
         sys.executable, "-m", "streamlit", "run", str(APP),
         "--server.address", args.host,
@@ -39,12 +62,52 @@ def run_dashboard(args: argparse.Namespace, paths: Paths) -> int:
         "--server.headless", "true",
         "--browser.gatherUsageStats", "false",
     ]  # fmt: skip
-    print(f"HGKM monitor: http://{args.host}:{args.port}", flush=True)
+    if args.secrets:
+        command += ["--secrets.files", str(args.secrets.resolve())]
+    sign_in = "sign-in on" if auth else "no sign-in configured: open to all"
+    print(f"HGKM monitor: http://{args.host}:{args.port} ({sign_in})", flush=True)
     # Become the Streamlit server (no child process): a signal to `hgkm dashboard` reaches
     # the server itself, and nothing is left running when it stops. From the project folder,
     # so Streamlit finds .streamlit/config.toml (theme, toolbar).
     os.chdir(APP.parent.parent)
     os.execve(sys.executable, command, env)
+
+
+def _auth_section(files: list[Path]) -> dict:
+    """The [auth] block Streamlit will read from `files` (later files win), checked for what
+    st.login() needs; a secrets file others may read is pointed out."""
+    from hgkm.cli import UsageError
+
+    auth: dict = {}
+    for path in files:
+        if not path.is_file():
+            if path not in DEFAULT_SECRETS:
+                raise UsageError(f"--secrets {path}: no such file")
+            continue
+        try:
+            secrets = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, OSError) as exc:
+            raise UsageError(f"cannot read the secrets file {path}: {exc}") from exc
+        if "auth" not in secrets:
+            continue
+        auth.update(secrets["auth"])
+        mode = stat.S_IMODE(path.stat().st_mode)
+        if mode & 0o077:
+            print(
+                f"warning: {path} holds the sign-in secrets but others may read it "
+                f"(mode {mode:o}): chmod 600 {path} (see docs/dashboard.md)",
+                file=sys.stderr,
+            )
+    missing = [key for key in AUTH_KEYS if not auth.get(key)] if auth else []
+    if missing:
+        raise UsageError(
+            f"[auth] of the secrets file lacks {', '.join(missing)} (docs/dashboard.md)"
+        )
+    if auth and not str(auth["redirect_uri"]).endswith("/oauth2callback"):
+        raise UsageError(
+            f"[auth] redirect_uri = {auth['redirect_uri']!r} must end in /oauth2callback"
+        )
+    return auth
 
 
 def run_report(args: argparse.Namespace, paths: Paths) -> int:

@@ -133,12 +133,13 @@ def sidebar(mart: data.MartVersion, lang: str, scope: Scope) -> Context:
     regions = data.regions(mart)
     region_labels = dict(regions.select("area_code", "area_name").iter_rows())
     with_data = regions.filter(pl.col("n_delivered") > 0)["area_code"]
+    home_region, home = _home(mart, scope)
     region = select(
         "region",
         list(region_labels),
         region_labels,
         t("region", lang),
-        with_data[0] if len(with_data) else None,
+        home_region or (with_data[0] if len(with_data) else None),
     )
     members = data.region_members(mart, region)
     choosable = members.filter(pl.col("area_code").is_in(data.delivered(mart)))
@@ -147,7 +148,11 @@ def sidebar(mart: data.MartVersion, lang: str, scope: Scope) -> Context:
     muni_labels = dict(choosable.select("area_code", "area_name").iter_rows())
     largest = choosable.sort("population", descending=True, nulls_last=True)["area_code"][0]
     municipality = select(
-        "municipality", list(muni_labels), muni_labels, t("municipality", lang), largest
+        "municipality",
+        list(muni_labels),
+        muni_labels,
+        t("municipality", lang),
+        home if home in muni_labels else largest,
     )
     periods = data.periods(mart)
     period_labels = dict(
@@ -173,6 +178,16 @@ def sidebar(mart: data.MartVersion, lang: str, scope: Scope) -> Context:
     )
     st.session_state[CONTEXT_KEY] = context
     return context
+
+
+def _home(mart: data.MartVersion, scope: Scope) -> tuple[str | None, str | None]:
+    """The region and municipality a signed-in person opens on: their own."""
+    if scope.municipalities:
+        own = data.municipalities(mart).filter(pl.col("area_code") == scope.municipalities[0])
+        return (own["veilig_thuis_region"][0] if own.height else None), scope.municipalities[0]
+    if scope.regions:
+        return f"{data.DEFAULT_REGION_TYPE}:{scope.regions[0]}", None
+    return None, None
 
 
 def context() -> Context:

@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -50,13 +50,16 @@ def require_chromium() -> None:
 
 @contextmanager
 def running_dashboard(
-    data_dir: Path, env: Mapping[str, str] | None = None, port: int | None = None
+    data_dir: Path,
+    env: Mapping[str, str] | None = None,
+    port: int | None = None,
+    options: Sequence[str] = (),
 ) -> Iterator[str]:
-    """`hgkm dashboard` on a free port of localhost over `data_dir`; yields its URL."""
+    """`hgkm dashboard [options]` on a free port of localhost over `data_dir`; yields its URL."""
     require_chromium()
     port = port or free_port()
     process = subprocess.Popen(
-        [str(HGKM), "dashboard", "--port", str(port)],
+        [str(HGKM), "dashboard", "--port", str(port), *options],
         env={**os.environ, "HGKM_DATA_DIR": str(data_dir), **(env or {})},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

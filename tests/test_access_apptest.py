@@ -194,7 +194,8 @@ def test_the_account_block_and_a_single_sign_in_line(data_dir: Path) -> None:
     assert "Mira Gemeente" in sidebar and "Gemeente: Zwartewaterland" in sidebar
     assert [b.label for b in at.sidebar.button] == ["Uitloggen"]
     visit(at, "aanleveringen")
-    session("municipality")  # a new tab with the same login cookie
+    fresh = session("municipality")  # a new tab with the same login cookie
+    assert (fresh.query_params["region"], fresh.query_params["municipality"]) == (VT11, "GM1896")
     signins = [e for e in audit_events(data_dir) if e["action"] == "signin"][2:]
     assert [(e["user"], e["role"], e["concerns"]) for e in signins] == [
         ("m@zwartewaterland.nl", "municipality", ["GM1896"])

@@ -27,19 +27,30 @@ if scope == "region":
     status = status.filter(pl.col("veilig_thuis_region") == ctx.region)
 state.banners(ctx, status["municipality_code"].to_list())
 
-reasons = viewer.may("reasons")  # else the reason columns are empty: leave them out
+reasons = viewer.may("reasons")  # else every reason column is empty: leave them out
+everyone = ctx.scope.reach("reasons").all
+
+
+def count(column: str, key: str) -> pl.Expr:
+    """A count of reasons; withheld (another municipality's) shows blank, not "None"."""
+    shown = pl.col(column) if everyone else pl.col(column).cast(pl.String).fill_null("")
+    return shown.alias(t(key, lang))
+
+
+received = fmt.date_expr(pl.col("last_received_at").dt.date(), lang).alias(t("col_received", lang))
 columns = [
     pl.col("municipality_name").alias(t("col_municipality", lang)),
     tables.status_word_expr(lang).alias(t("col_status", lang)),
     fmt.date_expr(pl.col("current_extract_date"), lang).alias(t("col_extract", lang)),
-    fmt.date_expr(pl.col("last_received_at").dt.date(), lang).alias(t("col_received", lang)),
+    *([received] if reasons else []),
     pl.col("days_since_extract").alias(t("col_age", lang)),
-    pl.col("n_warnings").alias(t("col_warnings", lang)),
-    pl.col("n_rejected").alias(t("col_rejections", lang)),
-    pl.col("last_rejection_summary").fill_null("").alias(t("col_note", lang)),
 ]
-if not reasons:
-    columns = [columns[0], columns[1], columns[2], columns[4]]
+if reasons:
+    columns += [
+        count("n_warnings", "col_warnings"),
+        count("n_rejected", "col_rejections"),
+        pl.col("last_rejection_summary").fill_null("").alias(t("col_note", lang)),
+    ]
 table = status.select(columns)
 st.dataframe(table, hide_index=True, key="status_table")
 state.csv_download(
