@@ -129,6 +129,12 @@ def test_the_roles_section_leaves_the_job_s_settings_alone(tmp_path: Path) -> No
         load_config(environ={}, file=config)
 
 
+def test_the_docs_table_says_what_the_declaration_says() -> None:
+    docs = (Path(__file__).resolve().parent.parent / "docs" / "dashboard.md").read_text()
+    for role in access.ROLES.values():
+        assert f"| {role.name} |" in docs and f"| {role.sees} |" in docs, role.name
+
+
 # ---- the audit log
 
 
