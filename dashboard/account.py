@@ -14,11 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import polars as pl
 import streamlit as st
 
 from dashboard.i18n import t
-from hgkm import access, audit, reference
+from hgkm import access, audit
 from hgkm.config import ConfigError, config_file_path
 from hgkm.settings import resolve_paths
 
@@ -167,21 +166,15 @@ def _note_sign_in(viewer: Viewer, grant: access.Grant) -> None:
 
 def scope_words(scope: access.Scope, lang: str) -> str:
     """The role and its municipalities or regions, by name."""
+    names = access.area_names()
+    codes = scope.municipalities + scope.regions
     role = t(f"role_{scope.role}", lang)
-    if scope.municipalities:
-        names = dict(
-            reference.municipalities().select("municipality_code", "municipality_name").iter_rows()
-        )
-        return f"{role}: " + ", ".join(names.get(c, c) for c in scope.municipalities)
-    if scope.regions:
-        names = dict(
-            reference.regions()
-            .filter(pl.col("region_type") == access.REGION_TYPE)
-            .select("region_code", "region_name")
-            .iter_rows()
-        )
-        return f"{role}: " + ", ".join(names.get(r, r) for r in scope.regions)
-    return role
+    return f"{role}: " + ", ".join(names.get(c, c) for c in codes) if codes else role
+
+
+def regions_note(scope: access.Scope, key: str, lang: str) -> str:
+    """Message `key` naming an analyst's regions, for a page's introduction; else empty."""
+    return t(key, lang, regions=scope_words(scope, lang)) if scope.regions else ""
 
 
 def sidebar(viewer: Viewer, lang: str) -> None:
@@ -214,9 +207,7 @@ def refuse(lang: str, page: str, municipality: str | None = None) -> None:
     """A polite refusal instead of the data, recorded once per session and request."""
     viewer = current()
     if municipality:
-        name = dict(
-            reference.municipalities().select("municipality_code", "municipality_name").iter_rows()
-        ).get(municipality, municipality)
+        name = access.area_names().get(municipality, municipality)
         st.warning(
             t("refused_municipality", lang, name=name, scope=scope_words(viewer.scope, lang)),
             icon=":material/lock:",

@@ -290,19 +290,20 @@ def load_roles(
     return parse_roles(raw, str(path))
 
 
+@cache
+def area_names() -> dict[str, str]:
+    """Municipality codes (GM…) and Veilig Thuis region codes (VT…) -> their 2025 names."""
+    municipalities = reference.municipalities().select("municipality_code", "municipality_name")
+    regions = reference.regions().filter(region_type=REGION_TYPE)
+    return dict(
+        [*municipalities.iter_rows(), *regions.select("region_code", "region_name").iter_rows()]
+    )
+
+
 def describe(grant: Grant) -> str:
-    """A grant in words: role and scope with names."""
-    names = dict(
-        reference.municipalities().select("municipality_code", "municipality_name").iter_rows()
-    )
-    regions = dict(
-        reference.regions()
-        .filter(region_type=REGION_TYPE)
-        .select("region_code", "region_name")
-        .iter_rows()
-    )
+    """A grant in words: role and scope with codes and names."""
+    names = area_names()
     scope = ", ".join(
-        [f"{c} {names.get(c, '')}".strip() for c in grant.municipalities]
-        + [f"{r} {regions.get(r, '')}".strip() for r in grant.regions]
+        f"{c} {names.get(c, '')}".strip() for c in grant.municipalities + grant.regions
     )
     return grant.role + (f" of {scope}" if scope else "")

@@ -48,6 +48,21 @@ def require_chromium() -> None:
         pytest.skip("Debian's chromium is not installed: run `make chromium`")
 
 
+def wait_until_up(url: str, process: subprocess.Popen, name: str) -> None:
+    """Wait until `url` answers 200; fail with the process's output if it exits first."""
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                output = process.stdout.read() if process.stdout else ""
+                pytest.fail(f"{name} did not start:\n{output}")
+            time.sleep(0.3)
+
+
 @contextmanager
 def running_dashboard(
     data_dir: Path,
@@ -67,17 +82,7 @@ def running_dashboard(
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    output = process.stdout.read() if process.stdout else ""
-                    pytest.fail(f"dashboard did not start:\n{output}")
-                time.sleep(0.3)
+        wait_until_up(f"{url}/_stcore/health", process, "dashboard")
         yield url
     finally:
         process.terminate()

@@ -12,8 +12,6 @@ import json
 import os
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +24,7 @@ from browser_app import (
     launched_chromium,
     running_dashboard,
     settle,
+    wait_until_up,
 )
 from mart_builder import build_mart
 
@@ -68,19 +67,6 @@ class Site:
     data: Path
 
 
-def wait_for(url: str, process: subprocess.Popen) -> None:
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                output = process.stdout.read() if process.stdout else ""
-                pytest.fail(f"{url} did not come up:\n{output}")
-            time.sleep(0.2)
-
-
 @pytest.fixture(scope="module")
 def provider() -> Iterator[str]:
     """oidc-provider-mock on a free port, with our users predefined."""
@@ -95,7 +81,7 @@ def provider() -> Iterator[str]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_for(f"{url}/.well-known/openid-configuration", process)
+        wait_until_up(f"{url}/.well-known/openid-configuration", process, "oidc-provider-mock")
         yield url
     finally:
         process.terminate()
@@ -242,6 +228,7 @@ def test_analyst_sees_its_region_the_run_status_and_its_audit_lines(page, site: 
     refusal = "De aanleverrapporten van Almere kunt u niet inzien"
     assert ALMERE_FINDING not in open_page(page, site, almere, "Aanleveringen", refusal, "Lelystad")
     open_page(page, site, "verwerking", "Verwerking", "Laatste verwerkingen")
+    page.screenshot(path=SCREENSHOTS / "signin_verwerking.png", full_page=True)
     open_page(page, site, "auditlog", "Auditlog", "a@ijsselland.nl")  # its sign-in: its region
     page.screenshot(path=SCREENSHOTS / "signin_auditlog.png", full_page=True)
 

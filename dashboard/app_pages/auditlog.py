@@ -18,12 +18,7 @@ viewer = account.require("audit", lang, "audit")
 scope = viewer.scope
 
 st.title(t("page_audit", lang))
-where = (
-    t("audit_where_regions", lang, regions=account.scope_words(scope, lang))
-    if scope.regions
-    else ""
-)
-st.markdown(t("audit_intro", lang, where=where))
+st.markdown(t("audit_intro", lang, where=account.regions_note(scope, "audit_where_regions", lang)))
 
 left, middle, right = st.columns(3)
 with left:

@@ -16,12 +16,9 @@ viewer = account.require("run_status", lang, "status")
 scope = viewer.scope
 
 st.title(t("page_status", lang))
-where = (
-    t("status_where_regions", lang, regions=account.scope_words(scope, lang))
-    if scope.regions
-    else ""
+st.markdown(
+    t("status_intro", lang, where=account.regions_note(scope, "status_where_regions", lang))
 )
-st.markdown(t("status_intro", lang, where=where))
 
 view = logs.runs(scope)
 if view.holder is None:
