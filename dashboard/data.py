@@ -303,11 +303,12 @@ def funnel_limits(mart: MartVersion, indicator: str, period: str) -> pl.DataFram
     )
 
 
-def _redacted(table: str) -> str:
-    """`select * replace (...)` that empties the reason columns outside the reach."""
-    return ", ".join(
-        f"case when {IN_REACH} then {column} end as {column}" for column in REASON_COLUMNS[table]
-    )
+def _redacted(table: str, where: str = "true") -> str:
+    """The rows of `table` matching `where`, its reason columns empty outside the reach; the
+    caller may filter further on `in_reach`. (The reach is decided once per row.)"""
+    blanks = ", ".join(f"case when in_reach then {c} end as {c}" for c in REASON_COLUMNS[table])
+    return f"""with matching as (select *, {IN_REACH} as in_reach from {table} where {where})
+               select * exclude (in_reach) replace ({blanks}) from matching"""
 
 
 @_cached
@@ -315,8 +316,7 @@ def delivery_status(mart: MartVersion, scope: Scope) -> pl.DataFrame:
     """Every municipality's delivery status; the reasons only where the scope reaches."""
     return _frame(
         mart,
-        f"""select * replace ({_redacted("delivery_status")}) from delivery_status
-            order by municipality_name""",
+        _redacted("delivery_status") + " order by municipality_name",
         scope.reach("reasons").params(),
     )
 
@@ -327,9 +327,8 @@ def delivery_log(mart: MartVersion, municipality: str, scope: Scope) -> pl.DataF
     accepted ones, without their reasons."""
     return _frame(
         mart,
-        f"""select * replace ({_redacted("delivery_log")}) from delivery_log
-            where municipality_code = $code and ({IN_REACH} or status = 'accepted')
-            order by received_at desc""",
+        _redacted("delivery_log", "municipality_code = $code")
+        + " where in_reach or status = 'accepted' order by received_at desc",
         {"code": municipality, **scope.reach("reasons").params()},
     )
 

@@ -9,6 +9,9 @@ browser by tests/test_signin.py.
 from __future__ import annotations
 
 import inspect
+import json
+import socket
+from dataclasses import asdict
 from pathlib import Path
 
 import polars as pl
@@ -20,6 +23,7 @@ from streamlit.testing.v1 import AppTest
 from dashboard import data
 from hgkm import access, audit
 from hgkm.joblog import JobLog
+from hgkm.lock import Holder, RunLock
 
 APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
 VT11, VT03 = "veilig_thuis_region:VT11", "veilig_thuis_region:VT03"
@@ -261,6 +265,27 @@ def test_analysts_see_their_regions_runs_and_audit_lines(data_dir: Path) -> None
     assert {"earlier@GM1896.nl", "earlier@GM0034.nl"} <= users
 
 
+def test_the_status_page_says_whether_a_run_holds_the_lock(data_dir: Path) -> None:
+    at = session("admin", region=VT11)
+    with RunLock(data_dir / "hgkm.lock") as lock:  # as `hgkm run` holds it
+        assert lock.stale is None
+        assert "Er loopt nu een verwerking (gestart" in visit(at, "verwerking")
+    assert "Er loopt nu geen verwerking" in visit(at, "verwerking")
+    # a run that died holding it: a pid above the kernel's maximum (2**22) is never alive
+    dead = Holder(2**22 + 17, socket.gethostname(), "2026-12-02T02:15:00")
+    (data_dir / "hgkm.lock").write_text(json.dumps(asdict(dead)))
+    assert "(gestart 2026-12-02T02:15:00) is gestopt zonder af te ronden" in visit(at, "verwerking")
+
+
+def test_a_torn_audit_line_is_skipped_and_said(data_dir: Path) -> None:
+    with (data_dir / "logs" / "audit.jsonl").open("ab") as fh:
+        fh.write(b'{"ts": "2026-12-03T1')
+    at = session("admin", region=VT11)
+    page_text = visit(at, "auditlog")
+    assert "earlier@GM1896.nl" in page_text
+    assert "1 regel(s) van het logboek waren onleesbaar" in page_text
+
+
 def test_closed_to_the_public_shows_only_the_sign_in(data_dir: Path) -> None:
     config = Path(data_dir.parent / "hgkm.toml")
     config.write_text(ROLES_TOML.replace("[roles]\n", "[roles]\npublic = false\n"))
@@ -360,7 +385,7 @@ def test_every_restricted_query_takes_the_scope() -> None:
         query = getattr(function, "__wrapped__", function)
         if inspect.isfunction(query) and query.__module__ == data.__name__:
             source = inspect.getsource(query)
-            if any(f"from {table}" in source for table in restricted):
+            if any(f"from {table}" in source or f'"{table}"' in source for table in restricted):
                 readers[name] = inspect.signature(query).parameters
     assert set(readers) == set(restricted)
     assert {name for name, parameters in readers.items() if "scope" not in parameters} == set()
