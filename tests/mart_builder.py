@@ -641,10 +641,13 @@ def _restricted(log: pl.DataFrame) -> dict[str, pl.DataFrame]:
     return {"delivery_issues": issues, "approach_profiles": profiles, "approach_notes": notes}
 
 
-def build_mart(path: Path, revision: int = 1, national: bool = False) -> Path:
+def build_mart(
+    path: Path, revision: int = 1, national: bool = False, approach: bool = True
+) -> Path:
     """Write the mart to `path` the way `hgkm compute` does: into a new file, renamed over.
 
-    `national=True` covers all 342 municipalities (for timing the dashboard at scale).
+    `national=True` covers all 342 municipalities (for timing the dashboard at scale);
+    `approach=False` leaves out the approach tables, as in a mart published before them.
     """
     areas, members, muni = _areas(national)
     values = _indicator_values(areas, members, revision)
@@ -659,6 +662,9 @@ def build_mart(path: Path, revision: int = 1, national: bool = False) -> Path:
         },
         schema_overrides={"as_of": pl.Date},
     )
+    restricted = _restricted(log)
+    if not approach:
+        restricted = {k: v for k, v in restricted.items() if not k.startswith("approach")}
     tables = {
         "indicator_values": values,
         "trends": _trends(values),
@@ -671,7 +677,7 @@ def build_mart(path: Path, revision: int = 1, national: bool = False) -> Path:
         "km_curves": _km_curves(values),
         "delivery_status": status,
         "delivery_log": log,
-        **_restricted(log),
+        **restricted,
         "publication": publication,
         "publication_deliveries": log.filter(pl.col("current")).select(
             "municipality_code", "extract_date", "content_hash"

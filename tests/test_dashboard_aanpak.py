@@ -124,7 +124,7 @@ def test_a_mart_without_approach_tables_still_opens(
 
     data = tmp_path / "data"
     data.mkdir()
-    mart = build_mart(data / "mart.duckdb")
+    mart = build_mart(data / "mart.duckdb", approach=False)
     at = open_page(mart, monkeypatch)
     assert any("aanpakprofiel" in i.value for i in at.info)
 
