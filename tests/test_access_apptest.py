@@ -145,7 +145,9 @@ def visit(at: AppTest, page: str) -> str:
 def text(at: AppTest) -> str:
     """Everything a visitor can read on the page, tables included."""
     parts = [
-        e.value for kind in ("title", "subheader", "markdown", "caption") for e in at.get(kind)
+        e.value
+        for kind in ("title", "header", "subheader", "markdown", "caption")
+        for e in at.get(kind)
     ]
     parts += [
         str(e.value) for kind in ("info", "warning", "error", "success") for e in at.get(kind)

@@ -27,7 +27,9 @@ from browser_app import (
     wait_until_up,
 )
 from mart_builder import build_mart
+from test_accessibility import axe_findings, open_all_tables
 
+from dashboard import accessibility
 from hgkm import audit
 
 pytestmark = pytest.mark.browser
@@ -160,6 +162,20 @@ def open_page(page, site: Site, path: str, heading: str, *shown: str) -> str:
     return page.get_by_test_id("stMain").text_content() or ""
 
 
+def accessible(page, where: str) -> None:
+    """What tests/test_accessibility.py holds every public page to, on the pages that come with
+    sign-in: one h1 and no skipped heading level, and no axe-core finding the app controls."""
+    levels = page.evaluate(
+        "[...document.querySelectorAll('main h1, main h2, main h3, main h4')]"
+        ".map(h => +h.tagName[1])"
+    )
+    assert levels[0] == 1 and levels.count(1) == 1, (where, levels)
+    assert all(b - a <= 1 for a, b in zip(levels, levels[1:], strict=False)), (where, levels)
+    open_all_tables(page)
+    declared = {s.target for s in accessibility.SHORTFALLS if s.axe_rule}
+    assert [f for f in axe_findings(page, where) if f[2] not in declared] == []
+
+
 def nav_links(page) -> list[str]:
     """The page titles in the sidebar's navigation (each link also holds its icon's name)."""
     links = page.get_by_test_id("stSidebarNav").get_by_role("link").all_inner_texts()
@@ -190,6 +206,7 @@ def test_municipality_sees_its_own_reports_and_is_refused_another(page, site: Si
     own = f"aanleveringen?region={VT11}&municipality=GM1896"
     open_page(page, site, own, "Aanleveringen", REJECTION, FINDING)
     page.screenshot(path=SCREENSHOTS / "signin_municipality.png", full_page=True)
+    accessible(page, "municipality /aanleveringen")
 
     # URL tampering: Zwolle's delivery report
     zwolle = f"aanleveringen?region={VT11}&municipality=GM0193"
@@ -198,6 +215,7 @@ def test_municipality_sees_its_own_reports_and_is_refused_another(page, site: Si
     assert ZWOLLE_WARNING not in text and "Alle aanleveringen van Zwolle" in text
     assert page.get_by_test_id("stDataFrame").count() == 1  # the region's status table only
     page.screenshot(path=SCREENSHOTS / "signin_refused.png", full_page=True)
+    accessible(page, "municipality refused")
     refused = [e for e in events(site) if e["action"] == "refused"]
     assert {
         (e["user"], e["role"], e["what"].get("municipality"))
@@ -229,8 +247,10 @@ def test_analyst_sees_its_region_the_run_status_and_its_audit_lines(page, site: 
     assert ALMERE_FINDING not in open_page(page, site, almere, "Aanleveringen", refusal, "Lelystad")
     open_page(page, site, "verwerking", "Verwerking", "Laatste verwerkingen")
     page.screenshot(path=SCREENSHOTS / "signin_verwerking.png", full_page=True)
+    accessible(page, "analyst /verwerking")
     open_page(page, site, "auditlog", "Auditlog", "a@ijsselland.nl")  # its sign-in: its region
     page.screenshot(path=SCREENSHOTS / "signin_auditlog.png", full_page=True)
+    accessible(page, "analyst /auditlog")
 
 
 def test_admin_sees_everything(page, site: Site) -> None:
