@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
@@ -20,6 +21,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from browser_app import SCREENSHOTS, assert_no_error, launched_chromium, running_dashboard, settle
 from conftest import run_hgkm
+from playwright.sync_api import expect
 
 from dashboard import accessibility, charts
 
@@ -219,8 +221,10 @@ def test_keyboard_only_walk(app_url: str, page, tmp_path: Path) -> None:
     focus_next(page, combobox("Indicator"))
     choose(page)
     assert query(page)["indicator"] != before["indicator"]
-    map_title = page.locator(".st-key-region_map .gtitle").text_content()
-    assert map_title.startswith("Geweld niet gestopt na 18 maanden")
+    # while Streamlit redraws, the old map and the new one can stand side by side for a moment
+    map_title = page.locator(".st-key-region_map .gtitle")
+    expect(map_title).to_have_count(1, timeout=30_000)
+    expect(map_title).to_have_text(re.compile(r"^Geweld niet gestopt na 18 maanden"))
 
     focus_next(page, "e.textContent.includes('Download de gegevens van de kaart (CSV)')")
     with page.expect_download() as download:
