@@ -37,7 +37,7 @@ ENV_VARS: dict[str, str] = {f.name: f"HGKM_{f.name.upper()}" for f in fields(Con
 _PATH_SETTINGS = {"data_dir", "inbox"}
 # Tables of the file that are not settings: each is parsed by the module that uses it
 # (`read_section`), so a bad value there names its own table and stops only what needs it.
-SECTIONS = frozenset({"roles"})  # roles: hgkm.access
+SECTIONS = frozenset({"roles", "limits"})  # roles: hgkm.access; limits: hgkm.limits
 
 
 def config_file_path(environ: Mapping[str, str] | None = None) -> Path:

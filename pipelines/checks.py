@@ -12,6 +12,7 @@ people becomes Issue objects.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -22,6 +23,7 @@ import pandera.polars as pa
 import polars as pl
 from pandera.errors import SchemaErrors
 
+from hgkm.limits import DEFAULTS, Limits
 from hgkm.reference import municipality_codes
 from pipelines import guard
 from pipelines.contract import (
@@ -37,6 +39,7 @@ from pipelines.contract import (
 from pipelines.read import ROW, Delivery, RawTable
 from pipelines.report import (
     ERRORS_SHOWN_PER_RULE,
+    RULES,
     WARNING_TEXTS,
     DeliveryWarning,
     Issue,
@@ -78,6 +81,10 @@ class CheckResult:
     warnings: list[DeliveryWarning]
     manifest: ManifestInfo
     formats: dict[str, dict[str, str]] = field(default_factory=dict)
+    # Issues past `errors_per_rule` are only counted, by rule (the too_many_errors issue
+    # says so), and the messages of issues whose message is their own (not the rule's fix).
+    uncounted: dict[str, int] = field(default_factory=dict)
+    messages: dict[tuple[str, int | None, str | None, str], str] = field(default_factory=dict)
 
     @property
     def structural(self) -> bool:
@@ -85,8 +92,14 @@ class CheckResult:
         return any(is_structural(rule) for rule in rules)
 
     def error_counts(self) -> dict[str, int]:
-        counts = self.issues.group_by("rule").len().sort("len", "rule", descending=[True, False])
-        return dict(zip(counts["rule"], counts["len"], strict=True))
+        counts = dict(self.issues.group_by("rule").len().iter_rows())
+        for rule, n in self.uncounted.items():
+            counts[rule] = counts.get(rule, 0) + n
+        return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+
+    @property
+    def error_total(self) -> int:
+        return self.issues.height + sum(self.uncounted.values())
 
     def shown_issues(self) -> list[Issue]:
         """The issues to show, capped per rule: the delivery's own problems first, then each
@@ -102,9 +115,16 @@ class CheckResult:
             .filter(pl.col("_n") < ERRORS_SHOWN_PER_RULE)
         )
         return [
-            Issue(file=f, row=r, column=c, rule=rule)
+            Issue(f, r, c, rule, self.messages.get((f, r, c, rule), ""))
             for f, r, c, rule in first.select("file", "row", "column", "rule").iter_rows()
         ]
+
+
+def failed_result(file: str) -> CheckResult:
+    """The result of a delivery whose checks failed in this program: rejected, nothing kept."""
+    return CheckResult(
+        {}, issues_frame([Issue(file, None, None, "internal_error")]), [], ManifestInfo()
+    )
 
 
 def issues_frame(rows: pl.DataFrame | list[Issue], table: str | None = None) -> pl.DataFrame:
@@ -177,26 +197,79 @@ class _Names:
         )
 
 
-def check_delivery(delivery: Delivery, received_on: date) -> CheckResult:
+def check_delivery(delivery: Delivery, received_on: date, limits: Limits = DEFAULTS) -> CheckResult:
     """Every contract rule over a read delivery; the manifest's extract_date bounds all dates."""
-    (result,) = check_deliveries([delivery], [received_on])
+    (result,) = check_deliveries([delivery], [received_on], limits)
     return result
 
 
+class _Capped:
+    """Issue frames kept within `errors_per_rule` per delivery, table, column and rule: past
+    it, the lowest rows are kept (the report shows the first ones), the rest only counted, and
+    a too_many_errors issue rejects the delivery. A million broken rows so cost a bounded
+    amount of memory, not one frame row each."""
+
+    def __init__(self, limits: Limits) -> None:
+        self.limit = limits.errors_per_rule
+        self.parts: list[pl.DataFrame] = []
+        self.uncounted: dict[int, Counter[str]] = {}
+        self.messages: dict[int, dict[tuple[str, int | None, str | None, str], str]] = {}
+
+    def add(self, part: pl.DataFrame) -> None:
+        if part.height > self.limit:
+            part = self._capped(part)
+        self.parts.append(part)
+
+    def _capped(self, part: pl.DataFrame) -> pl.DataFrame:
+        keys = [DELIVERY, "table", "column", "rule"]
+        over = part.group_by(keys).len().filter(pl.col("len") > self.limit)
+        if over.is_empty():
+            return part
+        files = part.select(*keys, "file").unique(keys)
+        note = f"more than {described_limit(self.limit)} rows break this rule here"
+        extra = []
+        for delivery, table, column, rule, n in over.iter_rows():
+            self.uncounted.setdefault(delivery, Counter())[rule] += n - self.limit
+            (file,) = files.filter(
+                (pl.col(DELIVERY) == delivery)
+                & (pl.col("table") == table)
+                & pl.col("column").eq_missing(column)
+                & (pl.col("rule") == rule)
+            )["file"]
+            extra.append((delivery, table, Issue(file, None, column, "too_many_errors")))
+            self.messages.setdefault(delivery, {})[(file, None, column, "too_many_errors")] = (
+                f"{n:,} rows break {rule}, {note}: the export itself must be fixed"
+            )
+        rank = pl.col("row").rank("ordinal").over(keys)
+        kept = part.filter(rank <= self.limit)
+        return pl.concat([kept, _batch_issues(extra)])
+
+
+def described_limit(n: int) -> str:
+    return f"{n:,} (limit errors_per_rule)"
+
+
 def check_deliveries(
-    deliveries: Sequence[Delivery], received_on: Sequence[date]
+    deliveries: Sequence[Delivery], received_on: Sequence[date], limits: Limits = DEFAULTS
 ) -> list[CheckResult]:
     """check_delivery for each delivery (received on the day given beside it), as one batch.
 
     Each result is what checking its delivery alone gives: only the cost is shared.
     """
     names = _Names.of(deliveries)
-    parts = [
+    capped = _Capped(limits)
+    parts = capped.parts
+    capped.add(
         _batch_issues([(i, None, issue) for i, d in enumerate(deliveries) for issue in d.issues])
-    ]
+    )
+    for i, d in enumerate(deliveries):
+        for issue in d.issues:
+            if issue.message != RULES[issue.rule].fix:
+                key = (issue.file, issue.row, issue.column, issue.rule)
+                capped.messages.setdefault(i, {})[key] = issue.message
     formats: list[dict[str, dict[str, str]]] = [{} for _ in deliveries]
     manifests, manifest_issues = check_manifests(deliveries, received_on, names)
-    parts.append(manifest_issues)
+    capped.add(manifest_issues)
     for i, delivery in enumerate(deliveries):
         if "manifest" in delivery.tables:
             formats[i][delivery.tables["manifest"].file] = delivery.tables["manifest"].format
@@ -207,20 +280,20 @@ def check_deliveries(
         if not raws:
             continue
         batch, table_issues, date_formats, unparsed = type_tables(name, raws, columns, names)
-        parts.append(table_issues)
+        capped.add(table_issues)
         for i, raw in raws.items():
             found = date_formats.get(i)
             formats[i][raw.file] = raw.format | ({"dates": found} if found else {})
         if batch is not None:
             typed[name] = batch
             typed_in[name] = [i for i in raws if i in date_formats]
-            parts.append(validate_batch(name, batch, names, unparsed))
+            capped.add(validate_batch(name, batch, names, unparsed))
     extracts = pl.DataFrame(
         {DELIVERY: range(len(deliveries)), "_extract": [m.extract_date for m in manifests]},
         schema={DELIVERY: pl.Int64, "_extract": pl.Date},
     )
     cross, row_warnings = cross_table_issues(typed, typed_in, extracts, names)
-    parts.append(cross)
+    capped.add(cross)
     issues = pl.concat(parts).unique(keep="first", maintain_order=True)
     warnings = table_warnings(typed, typed_in, row_warnings, names)
     by_delivery = _split(issues, len(deliveries))
@@ -235,6 +308,8 @@ def check_deliveries(
             warnings.get(i, []),
             manifests[i],
             formats[i],
+            dict(capped.uncounted.get(i, {})),
+            capped.messages.get(i, {}),
         )
         for i in range(len(deliveries))
     ]

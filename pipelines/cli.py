@@ -12,8 +12,10 @@ from typing import Any
 import duckdb
 
 from hgkm.cli import UsageError
+from hgkm.escape import printable
+from hgkm.limits import load_limits
 from hgkm.settings import Paths
-from pipelines import warehouse
+from pipelines import files, names, warehouse
 from pipelines.read import find_deliveries
 
 
@@ -40,20 +42,31 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_ingest(args: argparse.Namespace, paths: Paths) -> int:
-    missing = [str(p) for p in args.paths if not p.exists()]
+    missing = [_shown(p) for p in args.paths if files.kind(p) == files.MISSING]
     if missing:
         raise UsageError(f"path not found: {', '.join(missing)}")
+    limits = load_limits()
     sources: list[Path] = []
+    refused = 0
     for path in args.paths:
+        kind = files.kind(path)
+        if kind not in (files.FILE, files.FOLDER):
+            refused += _refuse(path, kind)
+            continue
         found = find_deliveries(path)
-        if path.is_dir() and found != [path]:
-            for child in sorted(path.iterdir()):
-                if child not in found:
-                    print(f"skipped {child}: not a delivery", file=sys.stderr)
+        if kind == files.FOLDER and found != [path]:
+            for position, child in enumerate(sorted(path.iterdir()), start=1):
+                if child in found:
+                    continue
+                child_kind = files.kind(child)
+                if child_kind in (files.FILE, files.FOLDER, files.MISSING):
+                    print(f"skipped {_shown(child, position)}: not a delivery", file=sys.stderr)
+                else:
+                    refused += _refuse(child, child_kind, position)
         elif not found:
-            print(f"skipped {path}: not a delivery", file=sys.stderr)
+            print(f"skipped {_shown(path)}: not a delivery", file=sys.stderr)
         sources.extend(found)
-    if not sources:
+    if not sources and not refused:
         raise UsageError("no delivery found (a folder with manifest.csv, a .zip or an .xlsx)")
     # Imported here: pandera (via the checks) takes seconds to import, and every other
     # `hgkm` command would pay for it at start-up otherwise.
@@ -69,7 +82,9 @@ def run_ingest(args: argparse.Namespace, paths: Paths) -> int:
     # collector stops walking it on each of its passes (~1.7% of a national ingest's CPU).
     gc.freeze()
     try:
-        for report in ingest_many(con, sources, drop_invalid_rows=args.drop_invalid_rows):
+        for report in ingest_many(
+            con, sources, drop_invalid_rows=args.drop_invalid_rows, limits=limits
+        ):
             reports.append(report)
             if not args.json:
                 print(report.render_text(), end="\n\n", flush=True)
@@ -85,8 +100,22 @@ def run_ingest(args: argparse.Namespace, paths: Paths) -> int:
         print(
             f"{statuses.count('accepted')} accepted, {statuses.count('rejected')} rejected, "
             f"{statuses.count('already_loaded')} already loaded"
+            + (f", {refused} refused (not read)" if refused else "")
         )
-    return 1 if "rejected" in statuses else 0
+    return 1 if "rejected" in statuses or refused else 0
+
+
+def _refuse(path: Path, kind: str, position: int | None = None) -> int:
+    """Say on stderr that a path is refused unread (a link, pipe, device or socket); 1."""
+    print(f"refused {_shown(path, position)}: {files.refusal(kind)}", file=sys.stderr)
+    return 1
+
+
+def _shown(path: Path, position: int | None = None) -> str:
+    """A path as printed: its last name guarded ("entry 3" of its folder, or "a path given",
+    when the name fails), controls escaped."""
+    tag = "a path given" if position is None else f"entry {position}"
+    return printable(str(path.parent / names.shown(path.name, tag)))
 
 
 def run_deliveries(args: argparse.Namespace, paths: Paths) -> int:

@@ -10,10 +10,11 @@ each had been ingested alone, and never half loaded.
 from __future__ import annotations
 
 import json
+import logging
 from collections import deque
 from collections.abc import Generator, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import TypeVar, cast
@@ -22,11 +23,12 @@ import duckdb
 import polars as pl
 
 from hgkm.faults import checkpoint
+from hgkm.limits import DEFAULTS, Limits
 from hgkm.settings import Paths
 from pipelines import checks, warehouse
-from pipelines.checks import CheckResult, check_deliveries
+from pipelines.checks import CheckResult, check_deliveries, failed_result
 from pipelines.contract import TABLES
-from pipelines.read import Delivery, open_delivery, parse_csv, read_delivery
+from pipelines.read import Delivery, failed_delivery, open_delivery, parse_csv
 from pipelines.report import DeliveryReport, DeliveryWarning
 
 # A newer delivery with this share fewer cases than the current one is worth a warning.
@@ -42,7 +44,14 @@ BATCH_DELIVERIES = 160
 # opened but not yet checked are bounded by the look-ahead: half a national batch.
 READ_THREADS = 2
 READ_AHEAD = 80
+# ... and by the bytes they hold, and a batch by its deliveries' bytes too: deliveries near the
+# size limits must not be held many at a time. A national batch's rows come to a third of it.
+READ_AHEAD_BYTES = 128 * 1024**2
+BATCH_BYTES = 128 * 1024**2
 BULK_CHECKPOINT = "1GB"
+# A failure of this program on one delivery is that delivery's rejection (`internal_error`);
+# its type and place go to the log, never its message (it could quote a value).
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
@@ -54,6 +63,7 @@ def ingest(
     drop_invalid_rows: bool = False,
     received_at: datetime | None = None,
     con: duckdb.DuckDBPyConnection | None = None,
+    limits: Limits = DEFAULTS,
 ) -> DeliveryReport:
     """Check `source` and record it; its case tables load only when it is accepted.
 
@@ -61,16 +71,61 @@ def ingest(
     deliveries; without it the warehouse is opened and closed here.
     """
     received_at = received_at or _now()
-    delivery = read_delivery(source)
+    (delivery,) = _parsed_safely([_opened_safely(source, limits)])
     checkpoint("ingest.read")
     own = con is None
     con = warehouse.connect(paths.warehouse) if con is None else con
     try:
-        (report,) = _record_batch(con, _checked([(delivery, received_at)], drop_invalid_rows))
+        checked = _checked([(delivery, received_at)], drop_invalid_rows, limits)
+        (report,) = _record_safely(con, checked)
         return report
     finally:
         if own:
             con.close()
+
+
+def _opened_safely(source: Path, limits: Limits) -> Delivery:
+    """`open_delivery`, or a delivery rejected as `internal_error` when this program fails on
+    it (an OSError, e.g. permissions, is the caller's to report)."""
+    try:
+        return open_delivery(source, limits)
+    except OSError:
+        raise
+    except Exception as exc:
+        _log_failure("read", exc)
+        return failed_delivery(source)
+
+
+def _parsed_safely(deliveries: list[Delivery]) -> list[Delivery]:
+    """The deliveries with their CSV rows parsed; when parsing the group fails in this
+    program, each is parsed alone and a failing one is rejected as `internal_error`."""
+    try:
+        parse_csv(deliveries)
+        return deliveries
+    except Exception as exc:
+        if len(deliveries) == 1:
+            _log_failure("parse", exc)
+            return [_failed(deliveries[0])]
+    return [_parsed_safely([delivery])[0] for delivery in deliveries]
+
+
+def _failed(delivery: Delivery) -> Delivery:
+    failed = failed_delivery(delivery.source)
+    failed.name = delivery.name
+    failed.issues[0] = replace(failed.issues[0], file=delivery.name)
+    return failed
+
+
+def _log_failure(stage: str, exc: BaseException) -> None:
+    """The failure's type and the innermost place of this program it came from."""
+    place = "?"
+    trace = exc.__traceback__
+    while trace is not None:
+        name = trace.tb_frame.f_code.co_filename
+        if "/pipelines/" in name or "/hgkm/" in name:
+            place = f"{name.rsplit('/', 2)[-2]}/{name.rsplit('/', 1)[-1]}:{trace.tb_lineno}"
+        trace = trace.tb_next
+    log.error("delivery failed while %s: %s at %s", stage, type(exc).__name__, place)
 
 
 def ingest_many(
@@ -78,6 +133,7 @@ def ingest_many(
     sources: Sequence[Path],
     *,
     drop_invalid_rows: bool = False,
+    limits: Limits = DEFAULTS,
 ) -> Iterator[DeliveryReport]:
     """`ingest` of each source in turn, in batches; yields the reports of a batch once it is
     committed.
@@ -92,27 +148,29 @@ def ingest_many(
     # the growing tables at every one. One checkpoint at the end writes them once.
     con.execute(f"set checkpoint_threshold = '{BULK_CHECKPOINT}'")
     try:
-        batches = _parsed(_batches(_read_ahead(sources)))
-        checked = (_checked(batch, drop_invalid_rows) for batch in batches)
+        batches = _parsed(_batches(_read_ahead(sources, limits)))
+        checked = (_checked(batch, drop_invalid_rows, limits) for batch in batches)
         for batch in _one_ahead(checked):
-            yield from _record_batch(con, batch)
+            yield from _record_safely(con, batch)
         con.execute("checkpoint")
     finally:
         con.execute("reset checkpoint_threshold")
 
 
 def _batches(deliveries: Iterator[Delivery]) -> Iterator[list[tuple[Delivery, datetime]]]:
-    """Deliveries with their reception times, grouped until BATCH_ROWS or BATCH_DELIVERIES."""
+    """Deliveries with their reception times, grouped until BATCH_ROWS, BATCH_BYTES or
+    BATCH_DELIVERIES."""
     batch: list[tuple[Delivery, datetime]] = []
-    rows = 0
+    rows = size = 0
     for delivery in deliveries:
         received_at = _now()
         checkpoint("ingest.read")
         batch.append((delivery, received_at))
         rows += delivery.rows
-        if rows >= BATCH_ROWS or len(batch) >= BATCH_DELIVERIES:
+        size += delivery.size
+        if rows >= BATCH_ROWS or size >= BATCH_BYTES or len(batch) >= BATCH_DELIVERIES:
             yield batch
-            batch, rows = [], 0
+            batch, rows, size = [], 0, 0
     if batch:
         yield batch
 
@@ -122,24 +180,38 @@ def _parsed(
 ) -> Generator[list[tuple[Delivery, datetime]], None, None]:
     """Each batch with its deliveries' CSV rows parsed."""
     for batch in batches:
-        parse_csv([delivery for delivery, _ in batch])
-        yield batch
+        parsed = _parsed_safely([delivery for delivery, _ in batch])
+        yield [(delivery, at) for delivery, (_, at) in zip(parsed, batch, strict=True)]
 
 
-def _read_ahead(sources: Sequence[Path]) -> Iterator[Delivery]:
+def _read_ahead(sources: Sequence[Path], limits: Limits) -> Iterator[Delivery]:
     """The deliveries opened (their CSV rows are parsed with their batch), in order, with up
-    to READ_AHEAD of them opened in the background."""
+    to READ_AHEAD of them (holding up to READ_AHEAD_BYTES) opened in the background."""
     with ThreadPoolExecutor(READ_THREADS, thread_name_prefix="hgkm-read") as pool:
-        pending: deque[Future[Delivery]] = deque()
+        pending: deque[tuple[Path, Future[Delivery]]] = deque()
+
+        def held() -> int:
+            return sum(f.result().size for _, f in pending if f.done() and not f.exception())
+
+        def first() -> Delivery:
+            source, future = pending.popleft()
+            try:
+                return future.result()
+            except OSError:
+                raise
+            except Exception as exc:
+                _log_failure("read", exc)
+                return failed_delivery(source)
+
         try:
             for source in sources:
-                pending.append(pool.submit(open_delivery, source))
-                if len(pending) >= READ_AHEAD:
-                    yield pending.popleft().result()
+                pending.append((source, pool.submit(open_delivery, source, limits)))
+                while pending and (len(pending) >= READ_AHEAD or held() >= READ_AHEAD_BYTES):
+                    yield first()
             while pending:
-                yield pending.popleft().result()
+                yield first()
         finally:
-            for future in pending:
+            for _, future in pending:
                 future.cancel()
 
 
@@ -211,20 +283,63 @@ class _Ledger:
 _Checked = list[tuple[DeliveryReport, dict[str, pl.DataFrame], CheckResult]]
 
 
-def _checked(batch: list[tuple[Delivery, datetime]], drop_invalid_rows: bool) -> _Checked:
-    """Each delivery's report as its checks decide it, the tables it would load, its checks."""
-    results = check_deliveries([d for d, _ in batch], [at.date() for _, at in batch])
+def _checked(
+    batch: list[tuple[Delivery, datetime]], drop_invalid_rows: bool, limits: Limits
+) -> _Checked:
+    """Each delivery's report as its checks decide it, the tables it would load, its checks.
+
+    When the checks fail in this program, each delivery is checked alone, and one that still
+    fails is rejected as `internal_error`: one delivery's failure is no other's.
+    """
+    deliveries = [d for d, _ in batch]
+    try:
+        results = check_deliveries(deliveries, [at.date() for _, at in batch], limits)
+    except Exception as exc:
+        if len(batch) > 1:
+            return [item for one in batch for item in _checked([one], drop_invalid_rows, limits)]
+        _log_failure("check", exc)
+        results = [failed_result(deliveries[0].name)]
     return [
         (*_report(delivery, result, received_at, drop_invalid_rows), result)
         for (delivery, received_at), result in zip(batch, results, strict=True)
     ]
 
 
+def _record_safely(con: duckdb.DuckDBPyConnection, checked: _Checked) -> list[DeliveryReport]:
+    """`_record_batch`; when recording fails in this program (not in DuckDB's file), each
+    delivery is recorded alone, and one that still fails is recorded as rejected
+    (`internal_error`) without its tables."""
+    try:
+        return _record_batch(con, checked)
+    except (duckdb.IOException, duckdb.OutOfMemoryException):
+        raise  # the warehouse cannot be written: no delivery can be
+    except Exception as exc:
+        if len(checked) == 1:
+            _log_failure("record", exc)
+            report, _, _ = checked[0]
+            result = failed_result(report.name)
+            failed = DeliveryReport(
+                source=report.source,
+                status="rejected",
+                shape=report.shape,
+                content_hash=report.content_hash,
+                received_at=report.received_at,
+                errors=result.shown_issues(),
+                error_total=result.error_total,
+                error_counts=result.error_counts(),
+                name=report.name,
+            )
+            return _record_batch(con, [(failed, {}, result)])
+    return [report for item in checked for report in _record_safely(con, [item])]
+
+
 def _record_batch(con: duckdb.DuckDBPyConnection, checked: _Checked) -> list[DeliveryReport]:
     """Judge each checked delivery in order against the warehouse and record the batch in one
-    transaction; the reports, once committed."""
+    transaction; the reports, once committed. The reports are copies: a batch that fails
+    leaves the ones it was given as they were, to be recorded again."""
     if not checked:
         return []
+    checked = [(replace(r, warnings=list(r.warnings)), t, c) for r, t, c in checked]
     ledger = _Ledger.read(con)
     con.execute("begin transaction")
     try:
@@ -254,8 +369,9 @@ def _report(
         counts={name: frame.height for name, frame in result.tables.items()},
         warnings=list(result.warnings),
         errors=result.shown_issues(),
-        error_total=result.issues.height,
+        error_total=result.error_total,
         error_counts=result.error_counts(),
+        name=delivery.name,
     )
     tables = result.tables
     if result.issues.height:
@@ -349,7 +465,7 @@ def _record(
                 report.municipality_code,
                 report.extract_date,
                 result.manifest.source_system,
-                report.source.name,
+                report.name,
                 report.shape,
                 report.received_at,
                 "accepted" if is_accepted else "rejected",

@@ -11,6 +11,8 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from hgkm.escape import printable
+
 # Errors shown per rule; the total per rule is always given.
 ERRORS_SHOWN_PER_RULE = 20
 
@@ -41,7 +43,28 @@ RULES: dict[str, Rule] = {
     "zip_too_deep": Rule(
         True, "put the files at the top of the zip or inside one folder, not deeper"
     ),
-    "zip_too_large": Rule(True, "the zip unpacks to more than the allowed size: check the export"),
+    "not_a_regular_file": Rule(
+        True, "send the file itself: a link, named pipe, device or socket is never read"
+    ),
+    "file_too_large": Rule(True, "the file is larger than the limit: check the export"),
+    "delivery_too_large": Rule(True, "the delivery is larger than the limit: check the export"),
+    "too_many_files": Rule(True, "a delivery holds the contract's six files (or sheets) only"),
+    "too_many_rows": Rule(True, "more rows than the limit: check the export"),
+    "too_many_columns": Rule(True, "more columns than the limit: send only the contract's columns"),
+    "field_too_long": Rule(
+        True, "a value or column name is longer than the limit: check the export"
+    ),
+    "sheet_too_large": Rule(
+        True, "the sheet reaches further than the limit: delete the cells past the data and save"
+    ),
+    "too_many_errors": Rule(
+        True, "so many rows break this rule that the export itself must be fixed at the source"
+    ),
+    "internal_error": Rule(
+        True,
+        "HGKM monitor failed on this delivery (a fault of the program, not of the export): "
+        "the analysts have been told; nothing of it was loaded",
+    ),
     "missing_file": Rule(True, "add this file (or sheet) to the delivery"),
     "duplicate_file": Rule(True, "deliver each table once, as .csv or .parquet, not both"),
     "unexpected_file": Rule(True, "remove this file: a delivery holds only the contract's files"),
@@ -156,10 +179,19 @@ class DeliveryReport:
     error_counts: dict[str, int] = field(default_factory=dict)
     rows_dropped: dict[str, dict[str, int]] = field(default_factory=dict)
     current: bool = False
+    # The delivery's name as it may be shown (`pipelines.read.Delivery.name`): never its own
+    # name unchecked, so a report made without one says only "delivery".
+    name: str = "delivery"
+
+    @property
+    def shown_source(self) -> str:
+        """Where the delivery was, with its name as it may be shown."""
+        return printable(str(self.source.parent / self.name))
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "source": str(self.source),
+            "source": self.shown_source,
+            "name": self.name,
             "status": self.status,
             "shape": self.shape,
             "content_hash": self.content_hash,
@@ -189,7 +221,7 @@ class DeliveryReport:
             )
             if part
         )
-        lines = [f"{self.source.name}: {head} ({who})"]
+        lines = [f"{self.name}: {head} ({who})"]
         if self.formats:
             lines.append(
                 "  formats: " + "; ".join(_format_text(f, i) for f, i in self.formats.items())

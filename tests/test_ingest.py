@@ -510,39 +510,40 @@ def test_batched_ingest_records_like_one_delivery_at_a_time(tmp_path, monkeypatc
     assert without_times(batched.warehouse) == without_times(one_by_one.warehouse)
 
 
-def test_a_batch_that_fails_while_checking_leaves_the_batches_before_it(tmp_path, monkeypatch):
+@pytest.mark.parametrize("batch_deliveries", [1, 160])
+def test_a_delivery_the_checks_fail_on_is_rejected_and_the_others_load(
+    tmp_path, monkeypatch, caplog, batch_deliveries
+):
     sources = [
         write_folder(tmp_path / f"d{n}", with_extract(f"2026-{n + 8:02d}-01")) for n in range(3)
     ]
-    monkeypatch.setattr(load, "BATCH_DELIVERIES", 1)
-    checked = 0
+    monkeypatch.setattr(load, "BATCH_DELIVERIES", batch_deliveries)
 
-    def failing_second_batch(deliveries, received_on):
-        nonlocal checked
-        checked += 1
-        if checked == 2:
-            raise RuntimeError("checks broke")
-        return check_deliveries(deliveries, received_on)
+    def failing_on_d1(deliveries, received_on, limits):
+        if any(d.source.name == "d1" for d in deliveries):
+            raise RuntimeError("checks broke on '123456782'")
+        return check_deliveries(deliveries, received_on, limits)
 
-    # The second batch is checked on the worker thread while the first is recorded.
-    monkeypatch.setattr(load, "check_deliveries", failing_second_batch)
+    # Checked on the worker thread while the batch before is recorded; alone when the batch
+    # of three fails.
+    monkeypatch.setattr(load, "check_deliveries", failing_on_d1)
     target = Paths(tmp_path / "data")
     con = warehouse.connect(target.warehouse)
-    reports = []
     try:
-        with pytest.raises(RuntimeError, match="checks broke"):
-            for report in load.ingest_many(con, sources):
-                reports.append(report)
+        reports = list(load.ingest_many(con, sources))
     finally:
         con.close()
-    assert [r.status for r in reports] == ["accepted"]
+    assert [r.status for r in reports] == ["accepted", "rejected", "accepted"]
+    assert reports[1].error_counts == {"internal_error": 1}
+    assert "123456782" not in repr(reports) + caplog.text
+    assert "delivery failed while check: RuntimeError at " in caplog.text
     tables = dump(target.warehouse)
-    assert [row[0] for row in tables["deliveries"]] == [reports[0].delivery_id]
-    assert {row[0] for row in tables["cases"]} == {reports[0].delivery_id}
-    # Run again, all three load; the first is already there.
+    assert {row[0] for row in tables["cases"]} == {reports[0].delivery_id, reports[2].delivery_id}
+    # The program fixed, the rejected one is taken again; the others are already loaded.
+    monkeypatch.setattr(load, "check_deliveries", check_deliveries)
     con = warehouse.connect(target.warehouse)
     try:
         again = [r.status for r in load.ingest_many(con, sources)]
     finally:
         con.close()
-    assert again == ["already_loaded", "accepted", "accepted"]
+    assert again == ["already_loaded", "accepted", "already_loaded"]

@@ -14,6 +14,7 @@ from deliveries import csv_bytes, valid_rows, write_folder, write_xlsx, write_zi
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from hgkm.limits import Limits
 from pipelines import read
 from pipelines.checks import check_delivery
 from pipelines.contract import TABLES
@@ -174,13 +175,13 @@ def test_corrupt_zip_is_rejected(tmp_path, rows):
     assert _rules(read_delivery(tmp_path / "bad.zip")) <= {"zip_corrupt", "unreadable_file"}
 
 
-def test_zip_bomb_is_rejected_by_declared_size(tmp_path, monkeypatch):
-    monkeypatch.setattr(read, "ZIP_MAX_TOTAL_BYTES", 1_000_000)
+def test_zip_bomb_is_rejected_by_declared_size(tmp_path):
+    limits = Limits(delivery_bytes=1_000_000)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("cases.csv", b"0" * 2_000_000)  # compresses to about 2 kB
     (tmp_path / "bomb.zip").write_bytes(buffer.getvalue())
-    assert _rules(read_delivery(tmp_path / "bomb.zip")) == {"zip_too_large"}
+    assert _rules(read_delivery(tmp_path / "bomb.zip", limits)) == {"delivery_too_large"}
 
 
 def test_content_hash_is_over_the_files_not_the_container(tmp_path, rows):
