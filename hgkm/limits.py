@@ -38,13 +38,13 @@ class Limits:
         1_000, "entries", "entries in a delivery's folder or zip, or sheets in its workbook"
     )
     rows: int = _limit(1_000_000, "rows", "rows of one table (file or sheet)")
-    delivery_rows: int = _limit(2_000_000, "rows", "rows of a delivery's tables together")
     columns: int = _limit(1_000, "columns", "columns in a header")
     field_bytes: int = _limit(64 * 1024, "bytes", "one value or column name")
-    sheet_cells: int = _limit(
-        20_000_000,
+    cells: int = _limit(
+        15_000_000,
         "cells",
-        "a sheet's extent, rows x columns, as its workbook declares it or as its cells reach",
+        "values (rows x columns) of a delivery's tables together; a sheet counts its extent, as "
+        "its workbook declares it or as its cells reach",
     )
     errors_per_rule: int = _limit(
         10_000,

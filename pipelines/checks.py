@@ -57,6 +57,8 @@ ISSUE_SCHEMA = {
 DELIVERY = "__delivery"  # a delivery's position in the batch being checked
 BATCH_ISSUE_SCHEMA = {DELIVERY: pl.Int64, **ISSUE_SCHEMA}
 RESTRAINING_ORDER_LEAD = timedelta(days=14)
+# Rows of a batch table validated by the model at once (see `validate_batch`).
+VALIDATE_ROWS = 500_000
 # The guard takes one row key: delivery * _KEY_SHIFT + row (no file has 2**32 rows).
 _KEY_SHIFT = 2**32
 _GUARD_KEY = "__key"
@@ -151,15 +153,27 @@ def _batch_frame(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.select(list(BATCH_ISSUE_SCHEMA)).cast(BATCH_ISSUE_SCHEMA)  # type: ignore[arg-type]
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Names:
-    """Where each delivery's table came from and how its columns are written there."""
+    """Where each delivery's table came from and how its columns are written there; and the
+    issue frames, located by it, kept within `errors_per_rule`.
+
+    Past that many issues of one rule in one column of a delivery's table, the lowest rows are
+    kept (the report shows the first ones), the rest only counted (`uncounted`), and a
+    too_many_errors issue rejects the delivery: a million broken rows cost a bounded amount of
+    memory, not a frame row each. The cap applies before the issues are named, where they
+    are cheapest.
+    """
 
     files: pl.DataFrame  # DELIVERY, table, file
     shown: pl.DataFrame  # DELIVERY, table, column (normalised), shown (as in the file)
+    limit: int = DEFAULTS.errors_per_rule
+    uncounted: dict[int, Counter[str]] = field(default_factory=dict)
+    # (DELIVERY, table, normalised column) -> [(rule, rows breaking it)] past the limit
+    over: dict[tuple[int, str, str | None], list[tuple[str, int]]] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, deliveries: Sequence[Delivery]) -> _Names:
+    def of(cls, deliveries: Sequence[Delivery], limit: int = DEFAULTS.errors_per_rule) -> _Names:
         files = [
             (i, name, raw.file) for i, d in enumerate(deliveries) for name, raw in d.tables.items()
         ]
@@ -185,10 +199,13 @@ class _Names:
                 },
                 orient="row",
             ),
+            limit,
         )
 
     def locate(self, found: pl.DataFrame) -> pl.DataFrame:
         """Findings (DELIVERY, table, row, normalised column, rule) named as in each file."""
+        if found.height > self.limit:
+            found = self._capped(found.drop("file", strict=False))
         return _batch_frame(
             found.drop("file", strict=False)
             .join(self.files, on=[DELIVERY, "table"], how="left")
@@ -196,57 +213,50 @@ class _Names:
             .with_columns(pl.col("shown").alias("column"))
         )
 
+    def _capped(self, found: pl.DataFrame) -> pl.DataFrame:
+        keys = [DELIVERY, "table", "column", "rule"]
+        over = found.group_by(keys).len().filter(pl.col("len") > self.limit)
+        if over.is_empty():
+            return found
+        for delivery, table, column, rule, n in over.iter_rows():
+            self.uncounted.setdefault(delivery, Counter())[rule] += n - self.limit
+            self.over.setdefault((delivery, table, column), []).append((rule, n))
+        flagged = over.select(
+            DELIVERY,
+            "table",
+            pl.lit(None, dtype=pl.Int64).alias("row"),
+            "column",
+            pl.lit("too_many_errors").alias("rule"),
+        )
+        kept = found.filter(pl.col("row").rank("ordinal").over(keys) <= self.limit)
+        return pl.concat([kept.select(flagged.columns), flagged.cast(kept.schema)])
+
+    def messages(self, delivery: int) -> dict[tuple[str, int | None, str | None, str], str]:
+        """The too_many_errors issues' own messages, keyed as `CheckResult.messages`."""
+        files = dict(((i, table), file) for i, table, file in self.files.iter_rows())
+        written = {(i, t, c): s for i, t, c, s in self.shown.iter_rows()}
+        found: dict[tuple[str, int | None, str | None, str], str] = {}
+        for (i, table, column), rules in self.over.items():
+            if i != delivery:
+                continue
+            broken = "; ".join(f"{n:,} rows break {rule}" for rule, n in rules)
+            key = (
+                files[(i, table)],
+                None,
+                written.get((i, table, column), column),
+                "too_many_errors",
+            )
+            found[key] = (
+                f"{broken}: more than the {self.limit:,} recorded (limit errors_per_rule); the "
+                "export itself must be fixed at the source"
+            )
+        return found
+
 
 def check_delivery(delivery: Delivery, received_on: date, limits: Limits = DEFAULTS) -> CheckResult:
     """Every contract rule over a read delivery; the manifest's extract_date bounds all dates."""
     (result,) = check_deliveries([delivery], [received_on], limits)
     return result
-
-
-class _Capped:
-    """Issue frames kept within `errors_per_rule` per delivery, table, column and rule: past
-    it, the lowest rows are kept (the report shows the first ones), the rest only counted, and
-    a too_many_errors issue rejects the delivery. A million broken rows so cost a bounded
-    amount of memory, not one frame row each."""
-
-    def __init__(self, limits: Limits) -> None:
-        self.limit = limits.errors_per_rule
-        self.parts: list[pl.DataFrame] = []
-        self.uncounted: dict[int, Counter[str]] = {}
-        self.messages: dict[int, dict[tuple[str, int | None, str | None, str], str]] = {}
-
-    def add(self, part: pl.DataFrame) -> None:
-        if part.height > self.limit:
-            part = self._capped(part)
-        self.parts.append(part)
-
-    def _capped(self, part: pl.DataFrame) -> pl.DataFrame:
-        keys = [DELIVERY, "table", "column", "rule"]
-        over = part.group_by(keys).len().filter(pl.col("len") > self.limit)
-        if over.is_empty():
-            return part
-        files = part.select(*keys, "file").unique(keys)
-        note = f"more than {described_limit(self.limit)} rows break this rule here"
-        extra = []
-        for delivery, table, column, rule, n in over.iter_rows():
-            self.uncounted.setdefault(delivery, Counter())[rule] += n - self.limit
-            (file,) = files.filter(
-                (pl.col(DELIVERY) == delivery)
-                & (pl.col("table") == table)
-                & pl.col("column").eq_missing(column)
-                & (pl.col("rule") == rule)
-            )["file"]
-            extra.append((delivery, table, Issue(file, None, column, "too_many_errors")))
-            self.messages.setdefault(delivery, {})[(file, None, column, "too_many_errors")] = (
-                f"{n:,} rows break {rule}, {note}: the export itself must be fixed"
-            )
-        rank = pl.col("row").rank("ordinal").over(keys)
-        kept = part.filter(rank <= self.limit)
-        return pl.concat([kept, _batch_issues(extra)])
-
-
-def described_limit(n: int) -> str:
-    return f"{n:,} (limit errors_per_rule)"
 
 
 def check_deliveries(
@@ -256,20 +266,22 @@ def check_deliveries(
 
     Each result is what checking its delivery alone gives: only the cost is shared.
     """
-    names = _Names.of(deliveries)
-    capped = _Capped(limits)
-    parts = capped.parts
-    capped.add(
+    names = _Names.of(deliveries, limits.errors_per_rule)
+    parts = [
         _batch_issues([(i, None, issue) for i, d in enumerate(deliveries) for issue in d.issues])
-    )
-    for i, d in enumerate(deliveries):
-        for issue in d.issues:
-            if issue.message != RULES[issue.rule].fix:
-                key = (issue.file, issue.row, issue.column, issue.rule)
-                capped.messages.setdefault(i, {})[key] = issue.message
+    ]
+    # The read issues that carry their own message (a limit's value, a link refused).
+    messages: list[dict[tuple[str, int | None, str | None, str], str]] = [
+        {
+            (issue.file, issue.row, issue.column, issue.rule): issue.message
+            for issue in d.issues
+            if issue.message != RULES[issue.rule].fix
+        }
+        for d in deliveries
+    ]
     formats: list[dict[str, dict[str, str]]] = [{} for _ in deliveries]
     manifests, manifest_issues = check_manifests(deliveries, received_on, names)
-    capped.add(manifest_issues)
+    parts.append(manifest_issues)
     for i, delivery in enumerate(deliveries):
         if "manifest" in delivery.tables:
             formats[i][delivery.tables["manifest"].file] = delivery.tables["manifest"].format
@@ -280,20 +292,20 @@ def check_deliveries(
         if not raws:
             continue
         batch, table_issues, date_formats, unparsed = type_tables(name, raws, columns, names)
-        capped.add(table_issues)
+        parts.append(table_issues)
         for i, raw in raws.items():
             found = date_formats.get(i)
             formats[i][raw.file] = raw.format | ({"dates": found} if found else {})
         if batch is not None:
             typed[name] = batch
             typed_in[name] = [i for i in raws if i in date_formats]
-            capped.add(validate_batch(name, batch, names, unparsed))
+            parts.append(validate_batch(name, batch, names, unparsed))
     extracts = pl.DataFrame(
         {DELIVERY: range(len(deliveries)), "_extract": [m.extract_date for m in manifests]},
         schema={DELIVERY: pl.Int64, "_extract": pl.Date},
     )
     cross, row_warnings = cross_table_issues(typed, typed_in, extracts, names)
-    capped.add(cross)
+    parts.append(cross)
     issues = pl.concat(parts).unique(keep="first", maintain_order=True)
     warnings = table_warnings(typed, typed_in, row_warnings, names)
     by_delivery = _split(issues, len(deliveries))
@@ -308,8 +320,8 @@ def check_deliveries(
             warnings.get(i, []),
             manifests[i],
             formats[i],
-            dict(capped.uncounted.get(i, {})),
-            capped.messages.get(i, {}),
+            dict(names.uncounted.get(i, {})),
+            messages[i] | names.messages(i),
         )
         for i in range(len(deliveries))
     ]
@@ -569,8 +581,16 @@ def type_tables(
         *(pl.when(~typed[c].is_in(enums[c])).then(pl.col(c)).alias(c) for c in lowered),
         *(pl.lit(None, dtype=pl.String).alias(c) for c in enums if c not in lowered),
     )
-    personal = guard.scan(_keyed(guarded), _GUARD_KEY, list(contract)).pipe(_unkeyed, name)
-    issues = pl.concat([*parts, names.locate(bad_dates), names.locate(personal)])
+    # In slices, as the model validates: a table of candidates holds one slice's at a time.
+    personal = [
+        names.locate(
+            guard.scan(
+                _keyed(guarded.slice(start, VALIDATE_ROWS)), _GUARD_KEY, list(contract)
+            ).pipe(_unkeyed, name)
+        )
+        for start in range(0, max(guarded.height, 1), VALIDATE_ROWS)
+    ]
+    issues = pl.concat([*parts, names.locate(bad_dates), *personal])
     return typed, issues, date_formats, unparsed_cells
 
 
@@ -598,51 +618,71 @@ def validate_batch(
 
     Uniqueness is judged within each delivery (pandera's own check would compare deliveries):
     like pandera's, every copy of a repeated value (a missing one included) is reported.
-    `unparsed` (DELIVERY, row, column) are date cells whose text was not a date.
+    `unparsed` (DELIVERY, row, column) are date cells whose text was not a date. A batch table
+    longer than VALIDATE_ROWS is validated in slices of it (the model's rules are per row), so
+    a table whose every cell fails holds one slice's failures at a time; a national batch's
+    tables are shorter.
     """
     schema = _batch_schema(name)
     contract = list(schema.columns)
-    rows = typed.select(pl.col(DELIVERY), pl.col(ROW).alias("row")).with_row_index("index")
+    found = []
+    for start in range(0, max(typed.height, 1), VALIDATE_ROWS):
+        part = typed.slice(start, VALIDATE_ROWS)
+        failures = _model_failures(schema, part.select(contract))
+        rows = part.select(pl.col(DELIVERY), pl.col(ROW).alias("row")).with_row_index("index")
+        model = (
+            failures.with_columns(
+                pl.col("check")
+                .str.extract(r"^([a-z_]+)")
+                .replace_strict(CHECK_RULES)
+                .alias("rule"),
+                pl.col("index").cast(pl.UInt32),
+            )
+            # A failure without a row (the frame's schema) is the same for every delivery.
+            .join(rows, on="index", how="left")
+            .select(DELIVERY, "row", "column", "rule")
+        )
+        if model[DELIVERY].has_nulls():
+            every = rows.select(DELIVERY).unique()
+            schema_level = (
+                model.filter(pl.col(DELIVERY).is_null()).drop(DELIVERY).join(every, how="cross")
+            )
+            model = pl.concat(
+                [model.filter(pl.col(DELIVERY).is_not_null()), schema_level.select(model.columns)]
+            )
+        model = model.cast({DELIVERY: pl.Int64, "row": pl.Int64})
+        if unparsed is not None:
+            # An unparsable required date is reported as date_format, not also as required.
+            blank = unparsed.with_columns(pl.lit("required").alias("rule"))
+            model = model.join(blank, on=[DELIVERY, "row", "column", "rule"], how="anti")
+        model = model.with_columns(pl.lit(name).alias("table"))
+        found.append(names.locate(model) if locate else model)
+    duplicates = pl.concat(
+        [
+            pl.DataFrame(schema=found[0].drop("table", "file", strict=False).schema),
+            *(
+                typed.filter(pl.col(c).is_duplicated().over(DELIVERY)).select(
+                    DELIVERY,
+                    pl.col(ROW).alias("row"),
+                    pl.lit(c).alias("column"),
+                    pl.lit("unique").alias("rule"),
+                )
+                for c in _unique_columns(name)
+            ),
+        ]
+    ).with_columns(pl.lit(name).alias("table"))
+    found.append(names.locate(duplicates) if locate else duplicates)
+    return pl.concat(found)
+
+
+def _model_failures(schema: pa.DataFrameSchema, frame: pl.DataFrame) -> pl.DataFrame:
+    """(column, check, index) of every cell the model rejects; never the value."""
     try:
-        schema.validate(typed.select(contract), lazy=True)
+        schema.validate(frame, lazy=True)
     except SchemaErrors as exc:
         # failure_case holds the offending values: select everything but it, straight away.
-        failures = exc.failure_cases.select("column", "check", "index")
-    else:
-        failures = pl.DataFrame(schema={"column": pl.String, "check": pl.String, "index": pl.Int64})
-    found = (
-        failures.with_columns(
-            pl.col("check").str.extract(r"^([a-z_]+)").replace_strict(CHECK_RULES).alias("rule"),
-            pl.col("index").cast(pl.UInt32),
-        )
-        # A failure without a row (the frame's schema) is the same for every delivery.
-        .join(rows, on="index", how="left")
-        .select(DELIVERY, "row", "column", "rule")
-    )
-    if found[DELIVERY].has_nulls():
-        every = rows.select(DELIVERY).unique()
-        schema_level = (
-            found.filter(pl.col(DELIVERY).is_null()).drop(DELIVERY).join(every, how="cross")
-        )
-        found = pl.concat(
-            [found.filter(pl.col(DELIVERY).is_not_null()), schema_level.select(found.columns)]
-        )
-    duplicates = [
-        typed.filter(pl.col(c).is_duplicated().over(DELIVERY)).select(
-            DELIVERY,
-            pl.col(ROW).alias("row"),
-            pl.lit(c).alias("column"),
-            pl.lit("unique").alias("rule"),
-        )
-        for c in _unique_columns(name)
-    ]
-    found = pl.concat([found.cast({DELIVERY: pl.Int64, "row": pl.Int64}), *duplicates])
-    if unparsed is not None:
-        # An unparsable required date is reported as date_format, not also as required.
-        blank = unparsed.with_columns(pl.lit("required").alias("rule"))
-        found = found.join(blank, on=[DELIVERY, "row", "column", "rule"], how="anti")
-    found = found.with_columns(pl.lit(name).alias("table"))
-    return names.locate(found) if locate else found
+        return exc.failure_cases.select("column", "check", "index")
+    return pl.DataFrame(schema={"column": pl.String, "check": pl.String, "index": pl.Int64})
 
 
 def _unparsed_dates(text: pl.DataFrame, typed: pl.DataFrame, dates: list[str]) -> pl.DataFrame:

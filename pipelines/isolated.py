@@ -278,7 +278,7 @@ def _over(found: Extent, limits: Limits) -> tuple[str, int] | None:
         return "rows", found.rows - 1
     if found.columns > limits.columns:
         return "columns", found.columns
-    if found.cells > limits.sheet_cells:
+    if found.cells > limits.cells:
         return "cells", found.cells
     return None
 
@@ -310,11 +310,11 @@ def _child_workbook(request: dict[str, Any], data: bytes, limits: Limits) -> Out
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         paths = sheet_paths(archive, limits)
         extents = {sheet: extent(partial(archive.open, paths[sheet])) for sheet in chosen}
-    rows = sum(max(0, found.rows - 1) for found in extents.values())
+    cells = sum(found.cells for found in extents.values())
     for i, sheet in enumerate(chosen):
         over = _over(extents[sheet], limits)
-        if over is None and rows > limits.delivery_rows:
-            over = ("delivery_rows", rows)
+        if over is None and cells > limits.cells:
+            over = ("cells", cells)
         if over:
             outcome.loaded[sheet] = Sheet(problem=over[0], found=over[1])
             continue
@@ -339,6 +339,8 @@ def _child_parquet(request: dict[str, Any], data: bytes, limits: Limits) -> Outc
             sheet = Sheet(problem="rows", found=meta.num_rows)
         elif meta.num_columns > limits.columns:
             sheet = Sheet(problem="columns", found=meta.num_columns)
+        elif meta.num_rows * meta.num_columns > limits.cells:
+            sheet = Sheet(problem="cells", found=meta.num_rows * meta.num_columns)
         elif unpacked > limits.file_bytes:
             sheet = Sheet(problem="bytes", found=unpacked)
         else:

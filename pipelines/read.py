@@ -423,19 +423,20 @@ def _read_members(
         delivery.issues.extend(issues)
         if table is not None:
             delivery.tables[stem] = table
-    _within_delivery_rows(delivery, limits)
+    _within_cells(delivery, limits)
     return delivery
 
 
-def _within_delivery_rows(delivery: Delivery, limits: Limits) -> None:
-    """Refuse a delivery whose tables hold more rows together than `delivery_rows` allows:
-    its tables are dropped before any is parsed or checked."""
-    if delivery.rows <= limits.delivery_rows:
+def _within_cells(delivery: Delivery, limits: Limits) -> None:
+    """Refuse a delivery whose tables hold more values (rows x columns) together than `cells`
+    allows: its tables are dropped before any is parsed or checked."""
+    cells = sum(raw.frame.height * (raw.frame.width - 1) for raw in delivery.tables.values())
+    cells += sum(max(0, text.lines - 1) * len(text.header) for text in delivery.unparsed)
+    if cells <= limits.cells:
         return
-    found = (
-        f"its tables hold {delivery.rows:,} rows, more than {described(limits, 'delivery_rows')}"
-    )
-    delivery.issues.append(_issue(delivery.name, "too_many_rows", message=_split_advice(found)))
+    found = f"its tables hold {cells:,} values (rows x columns), more than "
+    message = _split_advice(found + described(limits, "cells"))
+    delivery.issues.append(_issue(delivery.name, "too_many_cells", message=message))
     delivery.tables, delivery.unparsed = {}, []
 
 
@@ -693,9 +694,8 @@ def _over_limit(shown: str, sheet: isolated.Sheet, limits: Limits, unreadable: s
     """The issue for a sheet or Parquet table the child did not read, by its problem."""
     rules = {
         "rows": ("too_many_rows", "rows", "rows"),
-        "delivery_rows": ("too_many_rows", "delivery_rows", "rows in the delivery's sheets"),
         "columns": ("too_many_columns", "columns", "columns"),
-        "cells": ("sheet_too_large", "sheet_cells", "cells (rows x columns of its extent)"),
+        "cells": ("too_many_cells", "cells", "values (rows x columns)"),
         "bytes": ("file_too_large", "file_bytes", "bytes unpacked"),
     }
     if sheet.problem not in rules:

@@ -54,8 +54,10 @@ RULES: dict[str, Rule] = {
     "field_too_long": Rule(
         True, "a value or column name is longer than the limit: check the export"
     ),
-    "sheet_too_large": Rule(
-        True, "the sheet reaches further than the limit: delete the cells past the data and save"
+    "too_many_cells": Rule(
+        True,
+        "the tables hold more values than the limit: check the export (in a sheet, delete the "
+        "cells past the data and save)",
     ),
     "too_many_errors": Rule(
         True, "so many rows break this rule that the export itself must be fixed at the source"
