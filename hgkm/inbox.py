@@ -4,18 +4,23 @@ An inbox holds new deliveries at its top level and three folders the job files t
 `processed/` (accepted or loaded before), `rejected/` and `unrecognised/`, each delivery with
 `<name>.report.txt` and `<name>.report.json` beside it. Filing is one `os.replace` within the
 inbox's file system (a folder delivery moves as one rename), after its reports are in place.
+Nothing is followed: an entry that is a link, pipe, device or socket is refused unopened, the
+filing folders must be real folders, and reports are never written through a link.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import stat
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+from pipelines import files
 
 PROCESSED = "processed"
 REJECTED = "rejected"
@@ -33,6 +38,8 @@ READY = "ready"
 UNSETTLED = "unsettled"
 UNREADABLE = "unreadable"
 NOT_A_DELIVERY = "not_a_delivery"
+REFUSED = "refused"  # a link, pipe, device or socket: filed into rejected/, never opened
+_WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
 @dataclass(frozen=True)
@@ -40,8 +47,8 @@ class Entry:
     """One top-level inbox entry and what this run can do with it."""
 
     path: Path
-    state: str  # ready | unsettled | unreadable | not_a_delivery
-    reason: str = ""
+    state: str  # ready | unsettled | unreadable | not_a_delivery | refused
+    reason: str = ""  # never a name: a file inside a folder delivery may be named with data
 
 
 def _files(path: Path) -> list[Path]:
@@ -65,16 +72,41 @@ def _latest_change(signature: tuple[tuple[str, int, int], ...]) -> float:
     return max(mtime for _, _, mtime in signature) / 1e9
 
 
+def _refused_kind(mode: int) -> str | None:
+    """None for a regular file or a folder, else what the entry is (it is not read)."""
+    kind = files.kind_of(mode)
+    return None if kind in (files.FILE, files.FOLDER) else kind
+
+
 def _unreadable(path: Path) -> str | None:
-    """Why the job cannot read the entry, or None; tries to open every file for real."""
-    try:
-        for file in _files(path):
-            if file.is_symlink() and not file.exists():
-                return f"{file.name} is a broken symbolic link"
-            with file.open("rb") as fh:
-                fh.read(1)
-    except OSError as exc:
-        return f"{exc.strerror or type(exc).__name__}: {exc.filename or path}"
+    """Why the job cannot read the entry, or None; tries to open every regular file for real
+    (without following a link or blocking on a pipe: those the reader refuses by name)."""
+    for file in _files(path):
+        try:
+            files.can_open(file)
+        except files.Refused:
+            continue
+        except OSError as exc:
+            inside = "" if file == path else " (a file in it)"
+            return f"{exc.strerror or type(exc).__name__}{inside}"
+    return None
+
+
+def folder_problem(inbox: Path) -> str | None:
+    """Why the run must not start: a filing folder that is not a real folder inside the inbox
+    (a link would make the job write wherever it points); None when all are fine."""
+    for name in FOLDERS:
+        try:
+            mode = os.lstat(inbox / name).st_mode
+        except FileNotFoundError:
+            continue
+        if not stat.S_ISDIR(mode):
+            what = _refused_kind(mode) or "file"
+            return (
+                f"{name}/ in the inbox is a {what}, not a folder: the inbox's own folders "
+                f"({', '.join(f + '/' for f in FOLDERS)}) must be real folders inside it; "
+                "move it away and run again"
+            )
     return None
 
 
@@ -106,9 +138,13 @@ def scan(
             entries[path] = Entry(path, UNSETTLED, "named as an upload in progress")
             continue
         try:
+            kind = _refused_kind(path.lstat().st_mode)
+            if kind is not None:
+                entries[path] = Entry(path, REFUSED, files.refusal(kind))
+                continue
             first[path] = _signature(path)
         except OSError as exc:
-            entries[path] = Entry(path, UNREADABLE, f"{exc.strerror}: {exc.filename or path}")
+            entries[path] = Entry(path, UNREADABLE, exc.strerror or type(exc).__name__)
     started = time.time()
     recent = [p for p, sig in first.items() if _latest_change(sig) > started - settle_seconds]
     if recent:
@@ -200,8 +236,11 @@ def remove_leftovers(inbox: Path) -> list[Path]:
 
 
 def _write_atomic(path: Path, text: str) -> None:
+    """Write a temporary file (never through a link: O_NOFOLLOW), then rename it into place."""
     tmp = _tmp_name(path)
-    tmp.write_text(text, encoding="utf-8")
+    fd = os.open(tmp, _WRITE_FLAGS, 0o644)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
     os.replace(tmp, path)
 
 
@@ -213,14 +252,21 @@ def file_entry(
     report_text: str,
     report_json: dict[str, Any],
     now: datetime,
+    name: str | None = None,
 ) -> Path:
     """Write the entry's reports into `folder`, then move the entry beside them; the new path.
 
-    Reports a killed run already wrote for this same content are kept: they hold the first,
-    fuller outcome, where a re-run only learns that the delivery was loaded before.
+    `name` is what to file it as (its name as it may be shown, see `pipelines.names`); by
+    default its own. Reports a killed run already wrote for this same content are kept: they
+    hold the first, fuller outcome, where a re-run only learns that the delivery was loaded
+    before.
     """
-    folder.mkdir(exist_ok=True)
-    target = target_for(folder, path.name, content_hash, now)
+    try:
+        folder.mkdir()
+    except FileExistsError:
+        if not stat.S_ISDIR(folder.lstat().st_mode):
+            raise NotADirectoryError(20, "not a real folder", str(folder)) from None
+    target = target_for(folder, name or path.name, content_hash, now)
     text_path, json_path = _report_paths(target)
     if not _orphan_reports_of(target, content_hash):
         _write_atomic(text_path, report_text.rstrip("\n") + "\n")

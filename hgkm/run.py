@@ -26,8 +26,11 @@ import duckdb
 
 from hgkm import faults, inbox, runlog, status
 from hgkm.config import Config, ConfigError, load_config
+from hgkm.deadline import TimeLimitReached, deadline
+from hgkm.escape import command_path, printable
 from hgkm.inbox import Entry
 from hgkm.joblog import JobLog
+from hgkm.limits import DEFAULTS, Limits, load_limits
 from hgkm.lock import LockBusy, RunLock
 from hgkm.settings import Paths
 
@@ -74,6 +77,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         const=True,
         help="also write the JSON log lines to stderr (for journald and log collectors)",
     )
+    run.add_argument(
+        "--time-limit",
+        type=float,
+        metavar="SECONDS",
+        help="stop with exit code 4 when the run takes longer (default: run_seconds in "
+        "hgkm.toml's [limits], 3600)",
+    )
     run.set_defaults(handler=run_command)
 
     status = subparsers.add_parser(
@@ -109,8 +119,18 @@ def run_command(args: argparse.Namespace, paths: Paths) -> int:
     if config.inbox is None:
         raise UsageError("no inbox: give --inbox DIR, set HGKM_INBOX, or inbox in hgkm.toml")
     if not config.inbox.is_dir():
-        raise UsageError(f"the inbox {config.inbox} is not a folder")
-    job = Job(paths, config, config.inbox.absolute())
+        raise UsageError(f"the inbox {printable(str(config.inbox))} is not a folder")
+    problem = inbox.folder_problem(config.inbox)
+    if problem:
+        raise UsageError(f"not started: {problem}")
+    try:
+        limits = load_limits()
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from exc
+    seconds = args.time_limit if args.time_limit is not None else limits.run_seconds
+    if seconds <= 0:
+        raise UsageError("--time-limit must be positive")
+    job = Job(paths, config, config.inbox.absolute(), limits=limits, time_limit=seconds)
     return job.run_locked()
 
 
@@ -129,7 +149,7 @@ def status_command(args: argparse.Namespace, paths: Paths) -> int:
 def _default_ingest(paths: Paths, source: Path) -> Any:
     from pipelines.load import ingest
 
-    return ingest(paths, source)
+    return ingest(paths, source, limits=load_limits())
 
 
 def _default_compute(paths: Paths) -> Any:
@@ -147,7 +167,26 @@ def _is_delivery(path: Path) -> bool:
 def _content_hash(path: Path) -> str:
     from pipelines.read import read_delivery
 
-    return read_delivery(path).content_hash
+    return read_delivery(path, load_limits()).content_hash
+
+
+def _shown(name: str, tag: str) -> str:
+    """An inbox name as it may be shown, stored and filed as (`pipelines.names`)."""
+    from pipelines.names import shown
+
+    return shown(name, tag)
+
+
+def _name_fails(name: str) -> bool:
+    from pipelines.names import rules
+
+    return bool(rules(name))
+
+
+def _label(content_hash: str) -> str:
+    from pipelines.read import label
+
+    return label(content_hash)
 
 
 def _report_from_record(path: Path, row: dict[str, Any]) -> Any:
@@ -156,6 +195,7 @@ def _report_from_record(path: Path, row: dict[str, Any]) -> Any:
 
     errors = [Issue(**issue) for issue in json.loads(row["errors"] or "[]")]
     return DeliveryReport(
+        name=row["source_name"],
         source=path,
         status="already_loaded",
         shape=row["shape"],
@@ -185,9 +225,12 @@ class Job:
     compute: Callable[[Paths], Any] = _default_compute
     is_delivery: Callable[[Path], bool] = _is_delivery
     content_hash: Callable[[Path], str] = _content_hash
+    limits: Limits = DEFAULTS
+    time_limit: float | None = None  # seconds; None: no limit
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     counts: Counter[str] = field(default_factory=Counter)
     filed_rejected: int = 0
+    current: str = "starting"  # what the run is on, for the time limit's message
 
     def __post_init__(self) -> None:
         self.log = JobLog(
@@ -238,7 +281,7 @@ class Job:
     def run(self) -> int:
         """The job proper; the caller holds the lock."""
         self.log.event("run.start", inbox=str(self.inbox), data_dir=str(self.paths.data_dir))
-        self.say(f"hgkm run {self.run_id}: inbox {self.inbox}")
+        self.say(f"hgkm run {self.run_id}: inbox {printable(str(self.inbox))}")
         try:
             interrupted = runlog.start(
                 self.paths.warehouse,
@@ -256,43 +299,17 @@ class Job:
             self.log.event("inbox.leftover_removed", path=str(leftover))
 
         error: str | None = None
-        try:
-            entries = inbox.scan(
-                self.inbox, settle_seconds=self.config.settle_seconds, is_delivery=self.is_delivery
-            )
-        except OSError as exc:
-            entries = []
-            error = f"cannot list the inbox: {exc.strerror}: {exc.filename}"
-            self.say(f"ERROR {error}")
-            self.log.event("inbox.unlistable", level="error", error=error)
-        for entry in entries:
-            try:
-                self._handle(entry)
-            except OSError as exc:
-                # Filing failed (e.g. no write access to the inbox): the entry stays put.
-                self.counts["failed"] += 1
-                why = f"{exc.strerror or type(exc).__name__}: {exc.filename or entry.path}"
-                self.say(f"  {entry.path.name}: CANNOT FILE ({why}); left in the inbox")
-                self.log.event(
-                    "inbox.filing_failed", level="error", path=str(entry.path), reason=why
-                )
-
         published = False
         try:
-            reason = self._publish_reason()
-            if reason:
-                self.say(f"publishing the mart ({reason})")
-                self.log.event("compute.start", reason=reason)
-                summary = self.compute(self.paths)
-                published = True
-                self.log.event("compute.done", summary=_plain(summary))
-            else:
-                self.say("mart unchanged (no new accepted delivery)")
-        except Exception as exc:  # the job must end with a log entry and exit code, never a trace
-            error = f"compute/publish failed: {type(exc).__name__}: {exc}"
-            self.say(f"ERROR {error}; the published mart is unchanged")
-            self.log.event("compute.failed", level="error", error=error)
-
+            with self._deadline():
+                error, published = self._work()
+        except TimeLimitReached:
+            error = (
+                f"time limit of {self.time_limit:g} s reached while on {self.current}; "
+                "stopped (what was committed stays; the next run goes on from there)"
+            )
+            self.say(f"ERROR {error}")
+            self.log.event("run.time_limit", level="error", error=error, on=self.current)
         if error or self.counts["failed"]:
             code, outcome = EXIT_FAILED, "failed"
             error = error or f"{self.counts['failed']} delivery(ies) could not be ingested or filed"
@@ -326,6 +343,69 @@ class Job:
             return EXIT_FAILED
         return code
 
+    def _deadline(self) -> Any:
+        """The run's time limit (none when `time_limit` is None)."""
+        import contextlib
+
+        if self.time_limit is None:
+            return contextlib.nullcontext()
+        return deadline(self.time_limit, self._stuck)
+
+    def _stuck(self) -> None:
+        """The main thread did not stop at the time limit: end the process as failed."""
+        error = f"time limit of {self.time_limit:g} s reached while on {self.current}; killed"
+        self.say(f"ERROR {error}")
+        self.log.event("run.time_limit", level="error", error=error, on=self.current)
+        os._exit(EXIT_FAILED)
+
+    def _work(self) -> tuple[str | None, bool]:
+        """File every inbox entry, then publish when needed; (error, whether published)."""
+        error: str | None = None
+        try:
+            entries = inbox.scan(
+                self.inbox, settle_seconds=self.config.settle_seconds, is_delivery=self.is_delivery
+            )
+        except OSError as exc:
+            entries = []
+            error = f"cannot list the inbox: {exc.strerror}"
+            self.say(f"ERROR {error}")
+            self.log.event("inbox.unlistable", level="error", error=error)
+        for position, entry in enumerate(entries, start=1):
+            shown = _shown(entry.path.name, f"inbox entry {position}")
+            self.current = shown
+            try:
+                self._handle(entry, shown)
+            except OSError as exc:
+                # Filing failed (e.g. no write access to the inbox): the entry stays put.
+                self.counts["failed"] += 1
+                why = exc.strerror or type(exc).__name__
+                self.say(f"  {shown}: CANNOT FILE ({why}); left in the inbox")
+                self.log.event(
+                    "inbox.filing_failed", level="error", path=self._path(shown), reason=why
+                )
+
+        published = False
+        self.current = "publishing the mart"
+        try:
+            reason = self._publish_reason()
+            if reason:
+                self.say(f"publishing the mart ({reason})")
+                self.log.event("compute.start", reason=reason)
+                summary = self.compute(self.paths)
+                published = True
+                self.log.event("compute.done", summary=_plain(summary))
+            else:
+                self.say("mart unchanged (no new accepted delivery)")
+        except Exception as exc:  # the job must end with a log entry and exit code, never a trace
+            error = f"compute/publish failed: {type(exc).__name__}: {exc}"
+            self.say(f"ERROR {error}; the published mart is unchanged")
+            self.log.event("compute.failed", level="error", error=error)
+        return error, published
+
+    def _path(self, shown: str) -> str:
+        """An inbox entry's path as logged: the inbox and the entry's name as it may be shown."""
+        return printable(str(self.inbox / shown))
+
     def _abort(self, error: str) -> int:
         self.say(f"ERROR {error}")
         self.log.event(
@@ -333,62 +413,116 @@ class Job:
         )
         return EXIT_FAILED
 
-    def _handle(self, entry: Entry) -> None:
-        name = entry.path.name
+    def _handle(self, entry: Entry, shown: str) -> None:
+        """File or leave one inbox entry; `shown` is its name as it may be shown and filed."""
+        path = self._path(shown)
         if entry.state == inbox.UNSETTLED:
             self.counts["skipped"] += 1
-            self.say(f"  {name}: skipped, {entry.reason}; the next run takes it")
-            self.log.event("inbox.skipped", level="info", path=str(entry.path), reason=entry.reason)
+            self.say(f"  {shown}: skipped, {entry.reason}; the next run takes it")
+            self.log.event("inbox.skipped", level="info", path=path, reason=entry.reason)
         elif entry.state == inbox.UNREADABLE:
             self.counts["unreadable"] += 1
             self.say(
-                f"  {name}: CANNOT READ ({entry.reason}); left in the inbox — fix its permissions"
+                f"  {shown}: CANNOT READ ({entry.reason}); left in the inbox — fix its permissions"
             )
-            self.log.event(
-                "inbox.unreadable", level="warning", path=str(entry.path), reason=entry.reason
-            )
+            self.log.event("inbox.unreadable", level="warning", path=path, reason=entry.reason)
         elif entry.state == inbox.NOT_A_DELIVERY:
             self.counts["unrecognised"] += 1
-            text = f"{name}: NOT RECOGNISED — {entry.reason}. Nothing was loaded from it."
-            target = inbox.file_entry(
-                entry.path,
-                self.inbox / inbox.UNRECOGNISED,
-                content_hash=None,
-                report_text=text,
-                report_json={
-                    "source": str(entry.path),
-                    "status": "unrecognised",
-                    "reason": entry.reason,
-                },
-                now=datetime.now(),
-            )
-            self.say(f"  {name}: not a delivery; moved to {_rel(target, self.inbox)}")
+            text = f"{shown}: NOT RECOGNISED — {entry.reason}. Nothing was loaded from it."
+            target = self._file(entry.path, shown, inbox.UNRECOGNISED, text, "unrecognised", entry)
+            self.say(f"  {shown}: not a delivery; moved to {_rel(target, self.inbox)}")
+            self.log.event("inbox.unrecognised", level="warning", path=path, filed_as=str(target))
+        elif entry.state == inbox.REFUSED:
+            self.counts["seen"] += 1
+            self.counts["rejected"] += 1
+            self.filed_rejected += 1
+            text = f"{shown}: REFUSED — {entry.reason}. Nothing was read from it."
+            target = self._file(entry.path, shown, inbox.REJECTED, text, "refused", entry)
+            self.say(f"  {shown}: REFUSED ({entry.reason}); moved to {_rel(target, self.inbox)}")
             self.log.event(
-                "inbox.unrecognised", level="warning", path=str(entry.path), filed_as=str(target)
+                "inbox.refused",
+                level="warning",
+                path=path,
+                filed_as=str(target),
+                reason=entry.reason,
             )
         else:
-            self._ingest(entry.path)
+            self._ingest(entry.path, shown)
 
-    def _ingest(self, path: Path) -> None:
+    def _file(
+        self, source: Path, shown: str, folder: str, text: str, status: str, entry: Entry
+    ) -> Path:
+        """File an entry that was not ingested, with a short report."""
+        return inbox.file_entry(
+            source,
+            self.inbox / folder,
+            content_hash=None,
+            report_text=text,
+            report_json={"source": self._path(shown), "status": status, "reason": entry.reason},
+            now=datetime.now(),
+            name=shown,
+        )
+
+    def _ingest(self, path: Path, shown: str) -> None:
         self.counts["seen"] += 1
         try:
             report = self._recorded_rejection(path) or self.ingest(self.paths, path)
         except OSError as exc:
             # Lost read access between the scan and the read: leave it for a later run.
             self.counts["unreadable"] += 1
-            reason = f"{exc.strerror or type(exc).__name__}: {exc.filename or path}"
-            self.say(f"  {path.name}: CANNOT READ ({reason}); left in the inbox")
-            self.log.event("inbox.unreadable", level="warning", path=str(path), reason=reason)
+            reason = exc.strerror or type(exc).__name__
+            self.say(f"  {shown}: CANNOT READ ({reason}); left in the inbox")
+            self.log.event(
+                "inbox.unreadable", level="warning", path=self._path(shown), reason=reason
+            )
             return
-        except Exception as exc:
-            # The message could quote a value from the delivery: only its type is shown.
+        except duckdb.Error as exc:
+            # The warehouse, not the delivery: it stays for the next run.
             self.counts["failed"] += 1
             self.say(
-                f"  {path.name}: INGEST FAILED ({type(exc).__name__}); left in the inbox. "
-                f"Run `hgkm ingest {path}` by hand to see the error."
+                f"  {shown}: INGEST FAILED ({type(exc).__name__}: the warehouse); left in the "
+                "inbox for the next run"
             )
             self.log.event(
-                "delivery.failed", level="error", path=str(path), exception=type(exc).__name__
+                "delivery.failed",
+                level="error",
+                path=self._path(shown),
+                exception=type(exc).__name__,
+            )
+            return
+        except Exception as exc:
+            # This program failed on the delivery: filed as rejected, so that no later run
+            # stops on it again. The message could quote a value: only its type is shown.
+            self.counts["failed"] += 1
+            self.filed_rejected += 1
+            text = (
+                f"{shown}: INGEST FAILED ({type(exc).__name__}) — HGKM monitor failed on this "
+                "delivery; nothing of it was loaded. The analysts must look at it."
+            )
+            target = inbox.file_entry(
+                path,
+                self.inbox / inbox.REJECTED,
+                content_hash=None,
+                report_text=text,
+                report_json={
+                    "source": self._path(shown),
+                    "status": "failed",
+                    "exception": type(exc).__name__,
+                },
+                now=datetime.now(),
+                name=shown,
+            )
+            self.say(
+                f"  {shown}: INGEST FAILED ({type(exc).__name__}); moved to "
+                f"{_rel(target, self.inbox)}. `hgkm ingest {command_path(target)}` by hand "
+                "shows what went wrong."
+            )
+            self.log.event(
+                "delivery.failed",
+                level="error",
+                path=self._path(shown),
+                filed_as=str(target),
+                exception=type(exc).__name__,
             )
             return
         # Loaded and committed, not yet filed: a kill here must leave nothing lost or doubled.
@@ -401,6 +535,8 @@ class Job:
         # A rejection first filed by this run (its load was committed by a killed run) has not
         # been announced yet: it calls for attention as a fresh rejection would.
         self.filed_rejected += folder == inbox.REJECTED
+        # Filed under its name as the report shows it: a name failing the guard is replaced.
+        filed_as = getattr(report, "name", shown)
         target = inbox.file_entry(
             path,
             self.inbox / folder,
@@ -408,13 +544,14 @@ class Job:
             report_text=report.render_text(),
             report_json=report.to_dict(),
             now=datetime.now(),
+            name=filed_as,
         )
         self.say(report.render_text())
-        self.say(f"  -> {_rel(target, self.inbox)}")
+        self.say(f"  -> {printable(_rel(target, self.inbox))}")
         self.log.event(
             "delivery.filed",
             level="warning" if original == "rejected" else "info",
-            path=str(path),
+            path=self._path(filed_as),
             status=report.status,
             filed_as=str(target),
             municipality_code=report.municipality_code,
@@ -428,20 +565,23 @@ class Job:
 
         The ingest only recognises content it accepted before; a rejection it recorded just
         before a run was killed would be recorded again. Only a rejected delivery of the same
-        name costs the extra read of its content hash.
+        name (as recorded: a name failing the guard is recorded by its label, which needs the
+        content hash) costs the extra read of its content hash.
         """
+        content_hash = self.content_hash(path) if _name_fails(path.name) else None
+        recorded = _label(content_hash) if content_hash else printable(path.name)
         con = duckdb.connect(str(self.paths.warehouse), read_only=True)
         try:
             rows = con.sql(
                 "select * from deliveries where status = 'rejected' and source_name = ?"
                 " order by delivery_id",
-                params=[path.name],
+                params=[recorded],
             ).pl()
         finally:
             con.close()
         if rows.is_empty():
             return None
-        matching = rows.filter(content_hash=self.content_hash(path))
+        matching = rows.filter(content_hash=content_hash or self.content_hash(path))
         return _report_from_record(path, matching.row(0, named=True)) if matching.height else None
 
     def _original_status(self, content_hash: str) -> str:
@@ -475,7 +615,7 @@ class Job:
             f"{c['already_loaded']} already loaded"
         ]
         for key, text in (
-            ("failed", "failed to ingest (left in the inbox)"),
+            ("failed", "failed to ingest (see above: filed into rejected/ or left in the inbox)"),
             ("skipped", "still being written (next run)"),
             ("unreadable", "unreadable (left in the inbox)"),
             ("unrecognised", "not a delivery (moved to unrecognised/)"),
@@ -487,7 +627,7 @@ class Job:
 
 
 def _rel(path: Path, base: Path) -> str:
-    return str(path.relative_to(base))
+    return printable(str(path.relative_to(base)))
 
 
 def _plain(value: Any) -> Any:

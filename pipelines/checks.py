@@ -514,14 +514,14 @@ def type_tables(
             good.append(i)
             continue
         # Without the right columns nothing else is checked, but the guard still looks at all.
-        personal = guard.scan(raw.frame, ROW, list(raw.columns))
+        parts.append(_batch_issues([(i, name, issue) for issue in problems]))
         parts += [
-            _batch_issues([(i, name, issue) for issue in problems]),
             names.locate(
-                personal.with_columns(
+                guard.scan(part, ROW, list(raw.columns)).with_columns(
                     pl.lit(i, dtype=pl.Int64).alias(DELIVERY), pl.lit(name).alias("table")
                 )
-            ),
+            )
+            for part in _slices_of(raw.frame)
         ]
     if not good:
         return None, pl.concat([_batch_issues([]), *parts]), {}, None
@@ -582,16 +582,19 @@ def type_tables(
         *(pl.lit(None, dtype=pl.String).alias(c) for c in enums if c not in lowered),
     )
     # In slices, as the model validates: a table of candidates holds one slice's at a time.
-    personal = [
-        names.locate(
-            guard.scan(
-                _keyed(guarded.slice(start, VALIDATE_ROWS)), _GUARD_KEY, list(contract)
-            ).pipe(_unkeyed, name)
-        )
-        for start in range(0, max(guarded.height, 1), VALIDATE_ROWS)
+    candidates = [
+        names.locate(guard.scan(_keyed(part), _GUARD_KEY, list(contract)).pipe(_unkeyed, name))
+        for part in _slices_of(guarded)
     ]
-    issues = pl.concat([*parts, names.locate(bad_dates), *personal])
+    issues = pl.concat([*parts, names.locate(bad_dates), *candidates])
     return typed, issues, date_formats, unparsed_cells
+
+
+def _slices_of(frame: pl.DataFrame) -> list[pl.DataFrame]:
+    """The frame in slices of VALIDATE_ROWS (one, as a rule; none are copied)."""
+    return [
+        frame.slice(start, VALIDATE_ROWS) for start in range(0, max(frame.height, 1), VALIDATE_ROWS)
+    ]
 
 
 @cache
@@ -626,8 +629,7 @@ def validate_batch(
     schema = _batch_schema(name)
     contract = list(schema.columns)
     found = []
-    for start in range(0, max(typed.height, 1), VALIDATE_ROWS):
-        part = typed.slice(start, VALIDATE_ROWS)
+    for part in _slices_of(typed):
         failures = _model_failures(schema, part.select(contract))
         rows = part.select(pl.col(DELIVERY), pl.col(ROW).alias("row")).with_row_index("index")
         model = (

@@ -245,14 +245,19 @@ def test_scan_ignores_filing_folders_hidden_files_and_names_uploads(tmp_path: Pa
     drop(tmp_path, "big.zip.part", "x")
     drop(tmp_path, "notes.txt", "x")
     (tmp_path / "broken.zip").symlink_to(tmp_path / "nowhere")
+    (tmp_path / "linked.zip").symlink_to(tmp_path / "notes.txt")
+    os.mkfifo(tmp_path / "pipe.zip")
     entries = inbox_mod.scan(
         tmp_path, settle_seconds=0, is_delivery=lambda p: p.suffix == ".zip", sleep=lambda s: None
     )
     states = {e.path.name: e.state for e in entries}
+    # Links and pipes are refused unopened (a pipe would block the run).
     assert states == {
         "big.zip.part": inbox_mod.UNSETTLED,
         "notes.txt": inbox_mod.NOT_A_DELIVERY,
-        "broken.zip": inbox_mod.UNREADABLE,
+        "broken.zip": inbox_mod.REFUSED,
+        "linked.zip": inbox_mod.REFUSED,
+        "pipe.zip": inbox_mod.REFUSED,
     }
 
 
@@ -382,19 +387,37 @@ def test_a_failed_publication_exits_4_and_the_next_run_catches_up(tmp_path: Path
     assert status.mart_state(job.paths)["behind"] is False
 
 
-def test_an_ingest_crash_keeps_the_delivery_and_never_shows_its_message(
+def test_an_ingest_crash_files_the_delivery_and_never_shows_its_message(
     tmp_path: Path, capsys
 ) -> None:
     def crashing(paths: Paths, source: Path) -> None:
         raise ValueError("could not parse '123456782' in column case_id")
 
     job = make_job(tmp_path, ingest=crashing)
+    drop(job.inbox, "a b.zip", "GM0014 2026-06-30 accept")
+    assert job.run_locked() == EXIT_FAILED
+    # Filed, so that no later run stops on it again; the command to look at it is quoted.
+    assert (job.inbox / "rejected/a b.zip").exists()
+    report = (job.inbox / "rejected/a b.zip.report.txt").read_text()
+    assert "INGEST FAILED (ValueError)" in report
+    printed = capsys.readouterr().out + (job.paths.logs / "hgkm.jsonl").read_text() + report
+    assert f"hgkm ingest '{job.inbox}/rejected/a b.zip'" in printed
+    assert "123456782" not in printed
+    assert "123456782" not in json.dumps(runs(job.paths), default=str)
+    assert make_job(tmp_path).run_locked() == EXIT_OK
+
+
+def test_a_warehouse_failure_leaves_the_delivery_for_the_next_run(tmp_path: Path, capsys) -> None:
+    def locked(paths: Paths, source: Path) -> None:
+        raise duckdb.IOException("could not set lock on file")
+
+    job = make_job(tmp_path, ingest=locked)
     drop(job.inbox, "a.zip", "GM0014 2026-06-30 accept")
     assert job.run_locked() == EXIT_FAILED
     assert (job.inbox / "a.zip").exists()
-    printed = capsys.readouterr().out + (job.paths.logs / "hgkm.jsonl").read_text()
-    assert "INGEST FAILED (ValueError)" in printed and "123456782" not in printed
-    assert "123456782" not in json.dumps(runs(job.paths), default=str)
+    assert "a.zip: INGEST FAILED (IOException: the warehouse); left" in capsys.readouterr().out
+    assert make_job(tmp_path).run_locked() == EXIT_OK
+    assert (job.inbox / "processed/a.zip").exists()
 
 
 def test_a_delivery_that_cannot_be_filed_stays_and_exits_4(tmp_path: Path, capsys) -> None:
