@@ -16,11 +16,12 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import fastexcel
 import polars as pl
 
 from hgkm import reference
-from pipelines import guard
+from hgkm.escape import printable
+from hgkm.limits import DEFAULTS, Limits
+from pipelines import files, guard, isolated, names
 from pipelines.contract import (
     APPROACH_COLUMNS,
     APPROACH_ELEMENTS,
@@ -28,7 +29,14 @@ from pipelines.contract import (
     APPROACH_SCHEMA,
     EARLIEST_DATE,
 )
-from pipelines.read import ROW, RawTable, normalise_table, read_csv_bytes
+from pipelines.read import (
+    ROW,
+    RawTable,
+    over_limit,
+    read_csv_bytes,
+    reader_failed,
+    sheet_table,
+)
 from pipelines.report import ERRORS_SHOWN_PER_RULE, STATUS_HEADINGS, Issue, error_lines
 
 SUFFIXES = (".csv", ".xlsx")
@@ -135,6 +143,7 @@ class ImportReport:
     source: Path
     status: str  # accepted | rejected | already_loaded
     content_hash: str
+    name: str  # the file's name as it may be shown (`pipelines.names`)
     import_id: int | None = None
     municipalities: list[str] = field(default_factory=list)
     rows: int = 0
@@ -143,7 +152,8 @@ class ImportReport:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "source": str(self.source),
+            "source": printable(str(self.source.parent / self.name)),
+            "name": self.name,
             "status": self.status,
             "content_hash": self.content_hash,
             "import_id": self.import_id,
@@ -156,7 +166,7 @@ class ImportReport:
 
     def render_text(self) -> str:
         head = STATUS_HEADINGS[self.status]
-        lines = [f"{self.source.name}: {head}"]
+        lines = [f"{self.name}: {head}"]
         if self.status != "rejected":
             lines.append(
                 f"  {self.rows} period(s) for {len(self.municipalities)} municipalit"
@@ -167,29 +177,33 @@ class ImportReport:
         return "\n".join(lines)
 
 
-def issue(file: str, row: int | None, column: str | None, rule: str) -> Issue:
+def issue(file: str, row: int | None, column: str | None, rule: str, message: str = "") -> Issue:
     """An Issue of this contract: its own rules carry their fix, shared ones get report's."""
-    return Issue(file=file, row=row, column=column, rule=rule, message=FIXES.get(rule, ""))
+    return Issue(file, row, column, rule, message or FIXES.get(rule, ""))
 
 
-def read_profiles(path: Path) -> tuple[RawTable | None, list[Issue]]:
-    """The file as text columns (normalised names, trimmed values, ROW numbers)."""
-    data = path.read_bytes()
+def read_profiles(
+    path: Path, data: bytes, shown: str, limits: Limits = DEFAULTS
+) -> tuple[RawTable | None, list[Issue]]:
+    """The file's bytes as text columns (normalised names, trimmed values, ROW numbers); a
+    workbook is read in a child process (`isolated`), its sheet measured first."""
     if path.suffix.lower() == ".csv":
-        return read_csv_bytes(STEM, path.name, data)
+        return read_csv_bytes(STEM, shown, data, limits)
     try:
-        workbook = fastexcel.read_excel(data)
-        names = workbook.sheet_names
-        # One sheet, or the one named after the table when the workbook holds more.
-        sheet = next((n for n in names if n.strip().lower() == STEM), names[0])
-        frame = workbook.load_sheet(sheet, dtypes="string").to_polars()
-    except Exception:  # fastexcel raises its own error types for any damaged workbook
-        return None, [issue(path.name, None, None, "unreadable_file")]
-    header = [str(c) for c in frame.columns]
-    frame = frame.select(
-        pl.col(c).cast(pl.String).alias(f"c{i}") for i, c in enumerate(frame.columns)
-    ).with_columns(pl.all().str.replace(r"^(\d{4}-\d{2}-\d{2})[ T]00:00:00$", "$1"))
-    return normalise_table(STEM, f"{path.name} sheet {sheet}", frame, header, {"format": "xlsx"}, 2)
+        outcome, frames = isolated.read_workbook(data, [STEM], limits, first_if_none=True)
+    except isolated.ReaderFailed as exc:
+        return None, [issue(shown, None, None, "unreadable_file", reader_failed("workbook", exc))]
+    if not outcome.loaded:
+        return None, [issue(shown, None, None, "unreadable_file")]
+    # One sheet, or the one named after the table when the workbook holds more.
+    ((sheet, loaded),) = outcome.loaded.items()
+    position = outcome.sheets.index(sheet) + 1
+    where = f"{shown} sheet {names.shown(sheet, f'#{position}')}"
+    found = names.issues(sheet, f"{shown} sheet #{position}")
+    if sheet not in frames:
+        return None, [*found, over_limit(where, loaded, limits, "unreadable sheet")]
+    table, issues = sheet_table(STEM, where, frames[sheet], loaded.header, limits)
+    return table, [*found, *issues]
 
 
 def parse_dates(frame: pl.DataFrame) -> pl.DataFrame:
@@ -301,18 +315,26 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def import_profiles(
-    con: duckdb.DuckDBPyConnection, path: Path, *, today: date | None = None
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    *,
+    today: date | None = None,
+    limits: Limits = DEFAULTS,
 ) -> ImportReport:
     """Check one profile file and, when it passes, store it in one transaction.
 
     A rejected file is recorded (hash, name, rule counts and capped errors) with no rows.
     Re-importing content already current for every municipality it names changes nothing.
+    Raises files.Refused for a path that is not a regular file, or is larger than the limit.
     """
     ensure_schema(con)
-    data = path.read_bytes()
-    report = ImportReport(path, "rejected", hashlib.sha256(data).hexdigest())
+    data = files.read_bytes(path, limits.file_bytes)
+    content_hash = hashlib.sha256(data).hexdigest()
+    shown = names.shown(path.name, f"profile file {content_hash[:12]}")
+    report = ImportReport(path, "rejected", content_hash, shown)
     today = today or date.today()
-    table, issues = read_profiles(path)
+    table, issues = read_profiles(path, data, shown, limits)
+    issues = names.issues(path.name, shown) + issues
     parsed = pl.DataFrame()
     if table is not None and not issues:
         issues = column_issues(table)
@@ -324,10 +346,10 @@ def import_profiles(
         counts: dict[str, int] = {}
         for found in issues:
             counts[found.rule] = counts.get(found.rule, 0) + 1
-        shown: dict[str, int] = {}
+        shown_per_rule: dict[str, int] = {}
         for found in issues:
-            shown[found.rule] = shown.get(found.rule, 0) + 1
-            if shown[found.rule] <= ERRORS_SHOWN_PER_RULE:
+            shown_per_rule[found.rule] = shown_per_rule.get(found.rule, 0) + 1
+            if shown_per_rule[found.rule] <= ERRORS_SHOWN_PER_RULE:
                 report.errors.append(found)
         report.error_counts = counts
         report.import_id = record(con, report, pl.DataFrame())
@@ -366,7 +388,7 @@ def record(con: duckdb.DuckDBPyConnection, report: ImportReport, periods: pl.Dat
             """,
             [
                 report.content_hash,
-                report.source.name,
+                report.name,
                 datetime.now(),
                 report.status,
                 json.dumps(report.municipalities),

@@ -10,9 +10,11 @@ from pathlib import Path
 import duckdb
 
 from hgkm.cli import UsageError
+from hgkm.escape import printable
+from hgkm.limits import described, load_limits
 from hgkm.reference import municipality_codes
 from hgkm.settings import Paths
-from pipelines import warehouse
+from pipelines import files, names, warehouse
 
 SUFFIXES = (".csv", ".xlsx")
 
@@ -47,10 +49,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run_import(args: argparse.Namespace, paths: Paths) -> int:
     source: Path = args.file
-    if not source.is_file():
-        raise UsageError(f"file not found: {source}")
+    shown = printable(str(source.parent / names.shown(source.name, "the file given")))
+    kind = files.kind(source)
+    if kind == files.MISSING:
+        raise UsageError(f"file not found: {shown}")
+    if kind != files.FILE:
+        print(f"hgkm approach import: refused {shown}: {files.refusal(kind)}", file=sys.stderr)
+        return 1
     if source.suffix.lower() not in SUFFIXES:
-        raise UsageError(f"expected a .csv or .xlsx file, got {source.name}")
+        raise UsageError(f"expected a .csv or .xlsx file, got {shown}")
+    limits = load_limits()
     # Imported here: pandera takes seconds to import; other commands should not pay for it.
     from pipelines.approach import import_profiles
 
@@ -62,7 +70,17 @@ def run_import(args: argparse.Namespace, paths: Paths) -> int:
         )
         return 1
     try:
-        report = import_profiles(con, source)
+        report = import_profiles(con, source, limits=limits)
+    except files.Refused as exc:
+        why = (
+            files.refusal(exc.kind)
+            if exc.size is None
+            else (
+                f"{exc.size:,} bytes, more than {described(limits, 'file_bytes')}: check the file"
+            )
+        )
+        print(f"hgkm approach import: refused {shown}: {why}", file=sys.stderr)
+        return 1
     finally:
         con.close()
     print(json.dumps(report.to_dict(), indent=2) if args.json else report.render_text())
@@ -101,7 +119,7 @@ def run_list(args: argparse.Namespace, paths: Paths) -> int:
             str(r["in_place_from"]),
             str(r["in_place_until"] or ""),
             str(r["import_id"]),
-            r["note"] or "",
+            printable(r["note"] or ""),
         )
         for r in rows
     ]

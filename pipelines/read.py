@@ -506,6 +506,10 @@ def open_csv(
     if len(set(named)) < len(named):
         # polars would rename a repeated name; report it on the names as written instead.
         return normalise_table(stem, shown, pl.DataFrame(), header, {}, first_row=2)
+    cells = max(0, lines - 1) * len(header)
+    if cells > limits.cells:
+        found = f"{cells:,} values (rows x columns), more than {described(limits, 'cells')}"
+        return None, [_issue(shown, "too_many_cells", message=_split_advice(found))]
     fmt = {"encoding": encoding, "delimiter": delimiter}
     long_lines = limits.field_bytes if _long_line(text, limits.field_bytes) else None
     return CsvText(
@@ -670,9 +674,9 @@ def _read_parquet(
     try:
         sheet, frame = isolated.read_parquet(data, limits)
     except isolated.ReaderFailed as exc:
-        return None, [_issue(shown, "unreadable_file", message=_reader_failed("file", exc))]
+        return None, [_issue(shown, "unreadable_file", message=reader_failed("file", exc))]
     if sheet.problem or frame is None:
-        return None, [_over_limit(shown, sheet, limits, "not a readable parquet file")]
+        return None, [over_limit(shown, sheet, limits, "not a readable parquet file")]
     try:
         frame = frame.select(pl.col(c).cast(pl.String) for c in frame.columns)
     except pl.exceptions.PolarsError:
@@ -683,14 +687,14 @@ def _read_parquet(
     )
 
 
-def _reader_failed(what: str, exc: isolated.ReaderFailed) -> str:
+def reader_failed(what: str, exc: isolated.ReaderFailed) -> str:
     return (
         f"the {what} could not be read: {exc.why}. It may be damaged or built to exhaust the "
         "reader: save it again from its program"
     )
 
 
-def _over_limit(shown: str, sheet: isolated.Sheet, limits: Limits, unreadable: str) -> Issue:
+def over_limit(shown: str, sheet: isolated.Sheet, limits: Limits, unreadable: str) -> Issue:
     """The issue for a sheet or Parquet table the child did not read, by its problem."""
     rules = {
         "rows": ("too_many_rows", "rows", "rows"),
@@ -710,7 +714,7 @@ def _read_workbook(path: Path, data: bytes, limits: Limits) -> Delivery:
     try:
         outcome, frames = isolated.read_workbook(data, FILES, limits)
     except isolated.ReaderFailed as exc:
-        message = _reader_failed("workbook", exc)
+        message = reader_failed("workbook", exc)
         delivery.issues.append(_issue(delivery.name, "unreadable_delivery", message=message))
         return delivery
     if len(outcome.sheets) > limits.files:
@@ -736,7 +740,7 @@ def _read_workbook(path: Path, data: bytes, limits: Limits) -> Delivery:
         sheet = chosen[stem]
         loaded = outcome.loaded[sheet]
         if sheet not in frames:
-            delivery.issues.append(_over_limit(shown[sheet], loaded, limits, "unreadable sheet"))
+            delivery.issues.append(over_limit(shown[sheet], loaded, limits, "unreadable sheet"))
             continue
         table, issues = sheet_table(stem, shown[sheet], frames[sheet], loaded.header, limits)
         delivery.issues.extend(issues)
