@@ -9,12 +9,15 @@ import sys
 import tomllib
 from pathlib import Path
 
+from dashboard.server import METRICS_ENV
 from hgkm import access
 from hgkm.config import ENV_CONFIG, config_file_path
 from hgkm.settings import ENV_DATA_DIR, Paths
 
 APP = Path(__file__).resolve().parent / "app.py"
 PROJECT = APP.parent.parent
+# The names the server answers to out of the box: the machine itself.
+LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
 NO_MART = "no published figures in {path}: run `hgkm compute` first"
 # Where Streamlit looks for secrets.toml unless told otherwise (the server runs in PROJECT).
 DEFAULT_SECRETS = (
@@ -34,6 +37,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         type=Path,
         help="the secrets.toml whose [auth] turns sign-in on (default: Streamlit's own, "
         ".streamlit/secrets.toml in the project folder or the home folder)",
+    )
+    dash.add_argument(
+        "--allowed-host",
+        action="append",
+        metavar="NAME",
+        help="a host name the browser uses to reach the dashboard (behind a reverse proxy: "
+        "its public name; repeatable); other Host headers are refused (DNS rebinding)",
+    )
+    dash.add_argument(
+        "--metrics",
+        action="store_true",
+        help="serve Streamlit's /_stcore/metrics (off: it is open to anyone who reaches it)",
     )
     dash.set_defaults(handler=run_dashboard)
 
@@ -55,12 +70,16 @@ def run_dashboard(args: argparse.Namespace, paths: Paths) -> int:
     config = config_file_path()
     if config.is_file():  # the server runs in the project folder: name the file absolutely
         env[ENV_CONFIG] = str(config.resolve())
+    if args.metrics:
+        env[METRICS_ENV] = "1"
+    hosts = [*LOCAL_HOSTS, *(args.allowed_host or [])]
     command = [
-        sys.executable, "-m", "streamlit", "run", str(APP),
+        sys.executable, "-m", "dashboard.server", "run", str(APP),
         "--server.address", args.host,
         "--server.port", str(args.port),
         "--server.headless", "true",
         "--browser.gatherUsageStats", "false",
+        *(option for host in hosts for option in ("--server.allowedHosts", host)),
     ]  # fmt: skip
     if args.secrets:
         command += ["--secrets.files", str(args.secrets.resolve())]

@@ -21,6 +21,7 @@ from dashboard import format as fmt
 from dashboard.i18n import DEFAULT_LANGUAGE, LANGUAGES, t
 from hgkm.access import Scope
 from hgkm.reference import SOURCE_NOTE
+from hgkm.safe_csv import csv_text
 
 LANGUAGE_NAMES = {"nl": "Nederlands", "en": "English"}
 CONTEXT_KEY = "_hgkm_context"
@@ -286,7 +287,7 @@ def csv_download(frame: pl.DataFrame, name: str, context: Context, key: str, wha
     columns = [c for c in frame.columns if c not in {"hover", "sort_key"}]
     st.download_button(
         t("download_csv_of", context.lang, what=what),
-        frame.select(columns).write_csv(),
+        csv_text(frame.select(columns)),
         file_name=f"hgkm_{name}_{context.period}.csv",
         mime="text/csv",
         key=key,

@@ -29,6 +29,24 @@ class UsageError(Exception):
     """Bad usage found after parsing (a missing file, a bad filter): exit code 2."""
 
 
+EXIT_FAILED = 4  # the command failed in this program (as `hgkm run`'s failed run)
+_PROJECT = ("hgkm", "pipelines", "metrics", "dashboard", "generator")
+
+
+def failure_place(exc: BaseException) -> str:
+    """Where in this program a failure came from: the innermost of its own frames, as
+    `package/module.py:line`. Never the failure's message, which could quote a value."""
+    place = "?"
+    trace = exc.__traceback__
+    while trace is not None:
+        folder, _, module = trace.tb_frame.f_code.co_filename.rpartition("/")
+        package = folder.rpartition("/")[2]
+        if package in _PROJECT:
+            place = f"{package}/{module}:{trace.tb_lineno}"
+        trace = trace.tb_next
+    return place
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="hgkm",
@@ -67,6 +85,14 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:
+        # No traceback for the user: its message or a local variable could quote a value.
+        print(
+            f"hgkm {args.command}: failed in HGKM monitor ({type(exc).__name__} at "
+            f"{failure_place(exc)}); what was committed before stays. Please report it.",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ import duckdb
 import polars as pl
 
 from hgkm.cli import UsageError
+from hgkm.safe_csv import csv_text
 from hgkm.settings import Paths
 from metrics.publish import SPEC_COLUMNS, WarehouseUnavailable, compute
 
@@ -88,7 +89,7 @@ def run_export(args: argparse.Namespace, paths: Paths) -> int:
     table = table.select(*SPEC_COLUMNS, *rest)
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix.lower() == ".csv":
-        table.write_csv(out)
+        out.write_text(csv_text(table), encoding="utf-8")
     else:
         table.write_parquet(out)
     print(f"wrote {table.height} rows to {out}")

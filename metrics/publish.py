@@ -97,7 +97,8 @@ def open_warehouse(path: Path, as_of: date | None = None) -> Iterator[duckdb.Duc
     deadline = time.monotonic() + LOCK_WAIT_SECONDS
     while True:
         try:
-            con.execute(f"attach '{path}' as wh (read_only)")
+            # Bound, never formatted in: a data folder's path may hold a quote.
+            con.execute("attach ? as wh (read_only)", [str(path)])
             if not warehouse.lacks_case_hashes(con, "wh"):
                 break
             con.execute("detach wh")

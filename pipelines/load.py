@@ -22,6 +22,7 @@ from typing import TypeVar, cast
 import duckdb
 import polars as pl
 
+from hgkm.cli import failure_place
 from hgkm.faults import checkpoint
 from hgkm.limits import DEFAULTS, Limits
 from hgkm.settings import Paths
@@ -117,15 +118,8 @@ def _failed(delivery: Delivery) -> Delivery:
 
 
 def _log_failure(stage: str, exc: BaseException) -> None:
-    """The failure's type and the innermost place of this program it came from."""
-    place = "?"
-    trace = exc.__traceback__
-    while trace is not None:
-        name = trace.tb_frame.f_code.co_filename
-        if "/pipelines/" in name or "/hgkm/" in name:
-            place = f"{name.rsplit('/', 2)[-2]}/{name.rsplit('/', 1)[-1]}:{trace.tb_lineno}"
-        trace = trace.tb_next
-    log.error("delivery failed while %s: %s at %s", stage, type(exc).__name__, place)
+    """The failure's type and the place in this program it came from; never its message."""
+    log.error("delivery failed while %s: %s at %s", stage, type(exc).__name__, failure_place(exc))
 
 
 def ingest_many(
