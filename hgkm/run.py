@@ -361,6 +361,7 @@ class Job:
     def _work(self) -> tuple[str | None, bool]:
         """File every inbox entry, then publish when needed; (error, whether published)."""
         error: str | None = None
+        self.current = "the inbox's listing"
         try:
             entries = inbox.scan(
                 self.inbox, settle_seconds=self.config.settle_seconds, is_delivery=self.is_delivery
@@ -535,8 +536,11 @@ class Job:
         # A rejection first filed by this run (its load was committed by a killed run) has not
         # been announced yet: it calls for attention as a fresh rejection would.
         self.filed_rejected += folder == inbox.REJECTED
-        # Filed under its name as the report shows it: a name failing the guard is replaced.
+        # Filed under its name as the report shows it: a name failing the guard is replaced by
+        # its label (keeping a .zip or .xlsx suffix, so that it still opens).
         filed_as = getattr(report, "name", shown)
+        if filed_as != printable(path.name) and path.suffix.lower() in (".zip", ".xlsx"):
+            filed_as += path.suffix.lower()
         target = inbox.file_entry(
             path,
             self.inbox / folder,

@@ -310,9 +310,11 @@ def _child_workbook(request: dict[str, Any], data: bytes, limits: Limits) -> Out
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         paths = sheet_paths(archive, limits)
         extents = {sheet: extent(partial(archive.open, paths[sheet])) for sheet in chosen}
-    cells = sum(found.cells for found in extents.values())
+    overs = {sheet: _over(found, limits) for sheet, found in extents.items()}
+    # The sheets within their own limits must be within the delivery's together.
+    cells = sum(found.cells for sheet, found in extents.items() if overs[sheet] is None)
     for i, sheet in enumerate(chosen):
-        over = _over(extents[sheet], limits)
+        over = overs[sheet]
         if over is None and cells > limits.cells:
             over = ("cells", cells)
         if over:
