@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import fields, replace
 from pathlib import Path
 
 import pytest
-from conftest import run_hgkm
+from conftest import ROOT, run_hgkm
 
-from hgkm.config import Config, ConfigError, load_config
+from hgkm.config import Config, ConfigError, load_config, read_table
+from hgkm.limits import Limits, docs_table, load_limits, parse_limits
 from hgkm.settings import resolve_paths
 
 
@@ -117,3 +120,39 @@ def test_cli_takes_the_inbox_from_hgkm_toml(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"inbox {inbox}" in result.stdout
     assert (tmp_path / "store" / "logs" / "hgkm.jsonl").exists()
+
+
+def test_the_limits_table_in_the_docs_is_the_declared_one() -> None:
+    docs = (ROOT / "docs" / "operations.md").read_text(encoding="utf-8")
+    assert docs_table() in docs
+
+
+def test_the_example_file_lists_every_limit_with_its_default(tmp_path: Path) -> None:
+    example = (ROOT / "deploy" / "hgkm.toml.example").read_text(encoding="utf-8")
+    uncommented = re.sub(r"(?m)^# (\w+ = )", r"\1", example)
+    conf = write_toml(tmp_path / "hgkm.toml", uncommented)
+    table = read_table(conf, "limits")
+    assert sorted(table) == sorted(f.name for f in fields(Limits))
+    assert parse_limits(table, str(conf)) == Limits()
+    assert load_config(environ={}, file=conf).inbox == Path("/srv/hgkm/inbox")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[limits]\nrowz = 5\n", "unknown limit(s) rowz"),
+        ("[limits]\nrows = -5\n", "rows = -5 is not a positive integer"),
+        ("[limits]\nrows = '5'\n", "is not a positive integer"),
+        ("limits = 5\n", "limits must be a table"),
+    ],
+)
+def test_bad_limits_are_named_errors(tmp_path: Path, text: str, message: str) -> None:
+    conf = write_toml(tmp_path / "hgkm.toml", text)
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load_limits(environ={}, file=conf)
+
+
+def test_limits_not_set_keep_their_defaults(tmp_path: Path) -> None:
+    conf = write_toml(tmp_path / "hgkm.toml", 'inbox = "x"\n[limits]\nrows = 5\n')
+    assert load_limits(environ={}, file=conf) == replace(Limits(), rows=5)
+    assert load_limits(environ={"HGKM_CONFIG": str(conf)}).rows == 5

@@ -14,7 +14,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipelines.checks import check_delivery
-from pipelines.guard import CANDIDATE, CHECKSUM_RULES, PATTERN_RULES, bsn_valid, iban_valid, scan
+from pipelines.guard import (
+    CANDIDATE,
+    CHECKSUM_RULES,
+    PATTERN_RULES,
+    bsn_valid,
+    iban_valid,
+    scan,
+    text_rules,
+)
+from pipelines.names import rules, shown
 from pipelines.read import read_delivery
 
 
@@ -231,3 +240,30 @@ def test_personal_data_in_an_enum_or_date_column_is_found(tmp_path, date_value):
     in_date = ("reports.csv", 2, "report_date", "personal_data_phone") in found
     assert in_date == (date_value != "2025-02-01")
     assert "12345678" not in repr(result.shown_issues())
+
+
+# What a name may look like: delivery and file names with separators, dates, codes, and the
+# identifiers above spliced in.
+_NAME_PIECES = [
+    "GM0193", "_", "-", " ", ".", "2026-10-01", "cases", ".csv", "06", "12345678", "123456782",
+    "1234", "AB", "NL91ABNA0417164300", "jan@example.nl", "0031", "(0)", "999999990", "x",
+]  # fmt: skip
+KNOWN = [*KNOWN_BSNS, *KNOWN_IBANS, "jan.jansen@example.nl", "06-12345678", "1234 AB"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.one_of(st.sampled_from(_NAME_PIECES), st.sampled_from(KNOWN)), max_size=8))
+def test_the_plain_python_guard_for_names_agrees_with_the_scan(pieces):
+    text = "".join(pieces)
+    assert set(text_rules(text)) == rules_of([text])[0]
+
+
+@pytest.mark.parametrize("value", [*KNOWN, "GM0150 123456782", "cases_123456782.csv"])
+def test_a_name_holding_an_identifier_fails_even_between_underscores(value):
+    assert rules(value.replace(" ", "_"))
+    assert shown(value.replace(" ", "_"), "file 3 of the zip") == "file 3 of the zip"
+
+
+@pytest.mark.parametrize("value", ["GM0193_2026-10-01", "cases.csv", "GM1896_2026-10-01.zip"])
+def test_an_everyday_delivery_name_passes(value):
+    assert rules(value) == [] and shown(value, "label") == value

@@ -286,3 +286,19 @@ def test_a_folder_with_only_a_link_named_as_a_contract_file_is_a_delivery(tmp_pa
     folder.mkdir()
     (folder / "cases.csv").symlink_to("/etc/hostname")
     assert is_delivery(folder)
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("GM0193_2026-10-01", "GM0193_2026-10-01"),
+        ("a\nsummary: 0", r"a\x0asummary: 0"),
+        ("\x1b[2Jx\x7f", r"\x1b[2Jx\x7f"),
+        ("abc\u202eexe.zip", r"abc\u202eexe.zip"),
+        ("caf\udce9", r"caf\xe9"),  # an undecodable byte of a file name
+        ("Café – ëxport", "Café – ëxport"),
+    ],
+)
+def test_printable_escapes_controls_and_keeps_the_rest(text, shown) -> None:
+    assert printable(text) == shown
+    assert printable(shown) == shown
