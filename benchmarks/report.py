@@ -72,6 +72,14 @@ BUDGETS = (
         "MB",
         "≤ 1 GB (half of 2 GB)",
     ),
+    Budget(
+        "intake_checks_percent",
+        "the checks against hostile files cost at most 5% of the national ingest (issue 15)",
+        5.0,
+        "%",
+        "the worse of wall and CPU time, median of pairs run alternately in one process, "
+        "with the checks against without them",
+    ),
 )
 
 
@@ -281,6 +289,21 @@ def markdown(results: dict[str, Any]) -> str:
     checks = national.get("same_work")
     if checks:
         out += [f"Same work: {checks}", ""]
+    intake = steps.get("intake_checks")
+    if intake:
+        extra = intake["runs"][0]["extra"]
+        shown = "; ".join(
+            f"{p['without_seconds']:.2f} s then {p['with_seconds']:.2f} s "
+            f"(CPU {p['without_cpu']:.2f} s then {p['with_cpu']:.2f} s)"
+            for p in extra["pairs"]
+        )
+        out += [
+            "The intake's checks against hostile files (file kinds, limits, names, bounded "
+            "read-ahead), ingest without then with them in one process: "
+            f"{shown}; median cost {extra['cost_percent']:+.1f}% wall, "
+            f"{extra['cpu_cost_percent']:+.1f}% CPU.",
+            "",
+        ]
     dash = national.get("dashboard")
     if dash:
         out += [
@@ -349,6 +372,8 @@ def markdown(results: dict[str, Any]) -> str:
                 if row["unit"] == "×"
                 else _mb(value)
                 if row["unit"] == "MB"
+                else f"{value:.1f}%"
+                if row["unit"] == "%"
                 else _s(value)
             )
         )

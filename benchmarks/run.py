@@ -251,6 +251,12 @@ def national_steps(
         ("floor", {"database": str(work / "floor.duckdb"), "folder": folder}, None),
     )
     shutil.rmtree(alternate_dir, ignore_errors=True)
+    steps["intake_checks"] = session.step(
+        "intake checks: ingest without and with them, alternately in one process",
+        "intake_checks",
+        {"work": str(work / "data-checks"), "folder": folder, "pairs": plan.repeats},
+        repeats=1,
+    )
     one = generate(
         plan,
         f"one-{plan.one_municipality}-s{sample['scale']}",
@@ -322,6 +328,15 @@ def ratios(steps: dict[str, Any]) -> dict[str, float]:
     if steps.get("alternating"):
         found[ALTERNATING] = steps["alternating"]["ratio_median"]
     return found
+
+
+def _checks_cost(step: dict[str, Any] | None) -> float | None:
+    """The intake checks' cost in percent of the national ingest: the worse of wall and CPU
+    time (pairs' medians), never below zero."""
+    if step is None:
+        return None
+    extra = step["runs"][0]["extra"]
+    return max(0.0, extra["cost_percent"], extra["cpu_cost_percent"])
 
 
 def dashboard_steps(session: Session, mart: Path) -> dict[str, Any] | None:
@@ -489,6 +504,7 @@ def finish(
                 "compute_seconds": median("compute"),
                 "dashboard_warm_p95_seconds": dash["warm"]["p95"] if dash else None,
                 "ingest_peak_rss_mb": median("ingest", "peak_rss_mb_max"),
+                "intake_checks_percent": _checks_cost(steps.get("intake_checks")),
             }
         ),
         "notes": session.notes,

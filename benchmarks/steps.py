@@ -65,6 +65,12 @@ def ingest_folder(data_dir: str, folder: str) -> dict[str, Any]:
     return {"exit_code": code, "statuses": statuses, "rows": _warehouse_rows(data_dir)}
 
 
+def intake_checks(work: str, folder: str, pairs: int) -> dict[str, Any]:
+    from benchmarks import intake_checks as checks
+
+    return checks.cost(work, folder, pairs)
+
+
 def floor(database: str, folder: str) -> dict[str, Any]:
     from benchmarks import floor as bare
 
@@ -115,6 +121,7 @@ def dashboard(mart: str, interactions: int, cold: bool) -> dict[str, Any]:
 # Per step: the modules it needs, imported before its clock starts, and the step itself.
 STEPS: dict[str, tuple[tuple[str, ...], Callable[..., dict[str, Any]]]] = {
     "ingest_folder": (CLI_MODULES, ingest_folder),
+    "intake_checks": ((*CLI_MODULES, "benchmarks.intake_checks"), intake_checks),
     "floor": (("benchmarks.floor", "pipelines.read"), floor),
     "floor_per_delivery": (("benchmarks.floor", "pipelines.read"), floor_per_delivery),
     "pandas_baseline": (("benchmarks.pandas_baseline", "pipelines.read"), pandas_baseline),

@@ -233,6 +233,8 @@ class _Names:
 
     def messages(self, delivery: int) -> dict[tuple[str, int | None, str | None, str], str]:
         """The too_many_errors issues' own messages, keyed as `CheckResult.messages`."""
+        if not any(i == delivery for i, _, _ in self.over):
+            return {}
         files = dict(((i, table), file) for i, table, file in self.files.iter_rows())
         written = {(i, t, c): s for i, t, c, s in self.shown.iter_rows()}
         found: dict[tuple[str, int | None, str | None, str], str] = {}
@@ -628,53 +630,67 @@ def validate_batch(
     """
     schema = _batch_schema(name)
     contract = list(schema.columns)
-    found = []
-    for part in _slices_of(typed):
-        failures = _model_failures(schema, part.select(contract))
-        rows = part.select(pl.col(DELIVERY), pl.col(ROW).alias("row")).with_row_index("index")
-        model = (
-            failures.with_columns(
-                pl.col("check")
-                .str.extract(r"^([a-z_]+)")
-                .replace_strict(CHECK_RULES)
-                .alias("rule"),
-                pl.col("index").cast(pl.UInt32),
-            )
-            # A failure without a row (the frame's schema) is the same for every delivery.
-            .join(rows, on="index", how="left")
-            .select(DELIVERY, "row", "column", "rule")
+    duplicates = [
+        typed.filter(pl.col(c).is_duplicated().over(DELIVERY)).select(
+            DELIVERY,
+            pl.col(ROW).alias("row"),
+            pl.lit(c).alias("column"),
+            pl.lit("unique").alias("rule"),
         )
-        if model[DELIVERY].has_nulls():
-            every = rows.select(DELIVERY).unique()
-            schema_level = (
-                model.filter(pl.col(DELIVERY).is_null()).drop(DELIVERY).join(every, how="cross")
+        for c in _unique_columns(name)
+    ]
+    slices = _slices_of(typed)
+    # Each slice's failures named (and capped) before the next slice is validated; one slice
+    # (a national batch) is named once, with the duplicates.
+    found = [
+        _model_issues(
+            name, schema, contract, part, [*duplicates] if len(slices) == 1 else [], unparsed
+        )
+        for part in slices
+    ]
+    if len(slices) > 1:
+        found.append(
+            pl.concat([found[0].clear().drop("table"), *duplicates]).with_columns(
+                pl.lit(name).alias("table")
             )
-            model = pl.concat(
-                [model.filter(pl.col(DELIVERY).is_not_null()), schema_level.select(model.columns)]
-            )
-        model = model.cast({DELIVERY: pl.Int64, "row": pl.Int64})
-        if unparsed is not None:
-            # An unparsable required date is reported as date_format, not also as required.
-            blank = unparsed.with_columns(pl.lit("required").alias("rule"))
-            model = model.join(blank, on=[DELIVERY, "row", "column", "rule"], how="anti")
-        model = model.with_columns(pl.lit(name).alias("table"))
-        found.append(names.locate(model) if locate else model)
-    duplicates = pl.concat(
-        [
-            pl.DataFrame(schema=found[0].drop("table", "file", strict=False).schema),
-            *(
-                typed.filter(pl.col(c).is_duplicated().over(DELIVERY)).select(
-                    DELIVERY,
-                    pl.col(ROW).alias("row"),
-                    pl.lit(c).alias("column"),
-                    pl.lit("unique").alias("rule"),
-                )
-                for c in _unique_columns(name)
-            ),
-        ]
-    ).with_columns(pl.lit(name).alias("table"))
-    found.append(names.locate(duplicates) if locate else duplicates)
-    return pl.concat(found)
+        )
+    return pl.concat([names.locate(part) if locate else part for part in found])
+
+
+def _model_issues(
+    name: str,
+    schema: pa.DataFrameSchema,
+    contract: list[str],
+    part: pl.DataFrame,
+    duplicates: list[pl.DataFrame],
+    unparsed: pl.DataFrame | None,
+) -> pl.DataFrame:
+    """The model's failures on one slice of the batch table (with `duplicates`), unnamed."""
+    rows = part.select(pl.col(DELIVERY), pl.col(ROW).alias("row")).with_row_index("index")
+    found = (
+        _model_failures(schema, part.select(contract))
+        .with_columns(
+            pl.col("check").str.extract(r"^([a-z_]+)").replace_strict(CHECK_RULES).alias("rule"),
+            pl.col("index").cast(pl.UInt32),
+        )
+        # A failure without a row (the frame's schema) is the same for every delivery.
+        .join(rows, on="index", how="left")
+        .select(DELIVERY, "row", "column", "rule")
+    )
+    if found[DELIVERY].has_nulls():
+        every = rows.select(DELIVERY).unique()
+        schema_level = (
+            found.filter(pl.col(DELIVERY).is_null()).drop(DELIVERY).join(every, how="cross")
+        )
+        found = pl.concat(
+            [found.filter(pl.col(DELIVERY).is_not_null()), schema_level.select(found.columns)]
+        )
+    found = pl.concat([found.cast({DELIVERY: pl.Int64, "row": pl.Int64}), *duplicates])
+    if unparsed is not None:
+        # An unparsable required date is reported as date_format, not also as required.
+        blank = unparsed.with_columns(pl.lit("required").alias("rule"))
+        found = found.join(blank, on=[DELIVERY, "row", "column", "rule"], how="anti")
+    return found.with_columns(pl.lit(name).alias("table"))
 
 
 def _model_failures(schema: pa.DataFrameSchema, frame: pl.DataFrame) -> pl.DataFrame:

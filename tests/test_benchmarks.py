@@ -72,6 +72,11 @@ def test_quick_run_measures_ingest_compute_and_dashboard(quick: tuple[Path, dict
         "accepted": national["data"]["municipalities"]
     }
     assert national["steps"]["ingest_one"] is not None
+    intake = national["steps"]["intake_checks"]["runs"][0]["extra"]
+    assert len(intake["pairs"]) == results["repeats"]
+    assert all(p["with_seconds"] > 0 and p["without_cpu"] > 0 for p in intake["pairs"])
+    budget = {row["key"]: row for row in results["budgets"]}["intake_checks_percent"]
+    assert budget["measured"] is not None and budget["measured"] >= 0
     alternating = national["steps"]["alternating"]
     assert len(alternating["pairs"]) == results["repeats"]
     assert national["ratios"][ALTERNATING] == alternating["ratio_median"] > 0
