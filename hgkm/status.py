@@ -13,6 +13,7 @@ import duckdb
 import polars as pl
 
 from hgkm import runlog
+from hgkm.escape import printable
 from hgkm.lock import is_held
 from hgkm.reference import municipalities
 from hgkm.settings import Paths
@@ -198,7 +199,8 @@ def render(report: dict[str, Any]) -> str:
     for m in rejected:
         rules = ", ".join(m["last_error_rules"] or [])
         lines.append(
-            f"  {m['municipality_code']} {m['municipality_name'] or ''}: {m['last_source_name']} "
+            f"  {m['municipality_code']} {m['municipality_name'] or ''}: "
+            f"{printable(m['last_source_name'])} "
             f"received {m['last_received_at']:%Y-%m-%d}, {m['last_error_count']} error(s) [{rules}]"
             + (
                 f"; current data from {m['current_extract_date']}"
@@ -216,7 +218,7 @@ def render(report: dict[str, Any]) -> str:
         lines.append("Rejected deliveries whose municipality could not be read:")
         for d in report["unknown_municipality_rejections"]:
             lines.append(
-                f"  {d['source_name']} received {d['received_at']:%Y-%m-%d %H:%M}, "
+                f"  {printable(d['source_name'])} received {d['received_at']:%Y-%m-%d %H:%M}, "
                 f"{d['error_count']} error(s) [{', '.join(d['error_rules'] or [])}]"
             )
     mart = report["mart"]
