@@ -13,15 +13,17 @@ from pathlib import Path
 
 import duckdb
 import pytest
+import xlsxwriter
 from conftest import SAMPLE_DATA, run_hgkm
 from hostile import BSN, HOSTILE, SECRET, VALID, build_all
 
 from hgkm import deadline
 from hgkm.escape import printable
 from hgkm.inbox import FOLDERS
+from hgkm.limits import Limits
 from hgkm.settings import Paths
 from pipelines.load import ingest
-from pipelines.read import is_delivery
+from pipelines.read import is_delivery, read_delivery
 
 ARRIVED = time.time() - 3600
 PLANTED = {"HGKM_PLANTED": SECRET}  # in the environment /proc/self/environ would show
@@ -302,3 +304,41 @@ def test_a_folder_with_only_a_link_named_as_a_contract_file_is_a_delivery(tmp_pa
 def test_printable_escapes_controls_and_keeps_the_rest(text, shown) -> None:
     assert printable(text) == shown
     assert printable(shown) == shown
+
+
+def test_a_reader_that_aborts_costs_only_its_workbook(made) -> None:
+    """With the sheet limits lifted, calamine meets the far cell for real: it tries to allocate
+    the whole range and dies — in the child process, so the delivery is only rejected."""
+    unlimited = Limits(rows=10**9, columns=10**9, cells=10**15)
+    delivery = read_delivery(made[0]["far_cell_xlsx"], unlimited)
+    (issue,) = [i for i in delivery.issues if i.rule == "unreadable_delivery"]
+    assert "its reader stopped" in issue.message
+    assert read_delivery(made[1]["GM1896_2026-10-01.xlsx"], unlimited).issues == []
+
+
+def test_a_reader_out_of_memory_costs_only_its_workbook(made) -> None:
+    starved = Limits(reader_memory_bytes=48 * 1024**2)
+    delivery = read_delivery(made[1]["GM1896_2026-10-01.xlsx"], starved)
+    rules = {i.rule for i in delivery.issues}
+    assert rules and rules <= {"unreadable_delivery", "unreadable_file"}
+
+
+def test_approach_import_refuses_hostile_files(tmp_path) -> None:
+    data = tmp_path / "data"
+    book = xlsxwriter.Workbook(str(tmp_path / "profielen.xlsx"))
+    sheet = book.add_worksheet("approach_profiles")
+    sheet.write_row(0, 0, ["municipality_code", "element", "in_place_from"])
+    sheet.write_string(1_048_575, 16_383, "x")
+    book.close()
+    far = run_hgkm("approach", "import", tmp_path / "profielen.xlsx", data_dir=data, timeout=120)
+    assert far.returncode == 1 and "too_many_rows" in far.stdout, far.stdout + far.stderr
+    link = tmp_path / "profiles.csv"
+    link.symlink_to(SAMPLE_DATA / "approach_profiles.csv")
+    linked = run_hgkm("approach", "import", link, data_dir=data, timeout=120)
+    assert linked.returncode == 1 and "symbolic link is never followed" in linked.stderr
+    named = tmp_path / f"profielen_{BSN}.csv"
+    named.write_bytes((SAMPLE_DATA / "approach_profiles.csv").read_bytes())
+    result = run_hgkm("approach", "import", named, "--json", data_dir=data, timeout=120)
+    assert result.returncode == 1
+    assert "personal_data_bsn" in result.stdout
+    assert leaks(far.stdout, linked.stderr, result.stdout, result.stderr, stored(data)) == []
