@@ -158,5 +158,5 @@ def test_a_dashboard_download_is_the_neutralised_csv(monkeypatch) -> None:
     )
     frame = pl.DataFrame({"area_name": ["=1+2"], "value": [-0.5], "hover": ["<b>x</b>"]})
     context = state.Context(None, "nl", "", "", "", "", "2024")  # type: ignore[arg-type]
-    state.csv_download(frame, "x", context, key="k")
+    state.csv_download(frame, "x", context, key="k", what="de tabel")
     assert captured["data"] == "area_name,value\n'=1+2,-0.5\n"
