@@ -195,12 +195,7 @@ def _unread(path: Path, shape: str, issue: Issue) -> Delivery:
 
 def _refused(path: Path, refused: files.Refused, limits: Limits) -> Delivery:
     """The delivery `path` refused as a whole: not a regular file or folder, or too large."""
-    if refused.size is not None:
-        message = f"{_size(refused.size)} is more than {described(limits, 'file_bytes')}"
-        issue = _issue(_OWN_NAME, "file_too_large", message=_split_advice(message))
-    else:
-        issue = _issue(_OWN_NAME, "not_a_regular_file", message=files.refusal(refused.kind))
-    return _unread(path, "unknown", issue)
+    return _unread(path, "unknown", _file_refused(_OWN_NAME, refused, limits))
 
 
 def _issue(file: str, rule: str, column: str | None = None, message: str = "") -> Issue:

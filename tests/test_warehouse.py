@@ -9,7 +9,6 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
-import pytest
 from deliveries import valid_rows, write_folder
 
 from hgkm.settings import Paths
@@ -78,14 +77,21 @@ def test_cases_whose_hashes_clash_are_hashed_again_apart(tmp_path, data_dir, mon
         con.close()
 
 
-def test_hashes_that_never_part_fail_the_load_and_change_nothing(tmp_path, data_dir, monkeypatch):
+def test_hashes_that_never_part_fail_the_load_and_load_nothing(tmp_path, data_dir, monkeypatch):
     paths = Paths(data_dir)
     ingest(paths, write_folder(tmp_path / "a", valid_rows()), received_at=T0)
     before = every_row(paths.warehouse)
     monkeypatch.setattr(warehouse, "CASE_HASH", "7::ubigint")
-    with pytest.raises(RuntimeError, match="share hashes"):
-        ingest(paths, write_folder(tmp_path / "b", second_municipality()), received_at=T0)
-    assert every_row(paths.warehouse) == before
+    # The load fails inside its transaction: rolled back, the delivery is rejected as a
+    # failure of the program (one delivery's failure is its own rejection, never a crash).
+    report = ingest(paths, write_folder(tmp_path / "b", second_municipality()), received_at=T0)
+    assert (report.status, report.error_counts) == ("rejected", {"internal_error": 1})
+    after = every_row(paths.warehouse)
+    assert {t: rows for t, rows in after.items() if t != "deliveries"} == {
+        t: rows for t, rows in before.items() if t != "deliveries"
+    }
+    assert after["deliveries"][: len(before["deliveries"])] == before["deliveries"]
+    assert [row[8] for row in after["deliveries"][len(before["deliveries"]) :]] == ["rejected"]
 
 
 def every_row(path: Path) -> dict[str, list[tuple]]:
