@@ -248,11 +248,6 @@ def test_a_data_folder_whose_path_holds_a_quote(tmp_path) -> None:
     assert out.read_text().startswith("indicator_id,")
     status = run_hgkm("status", data_dir=data, timeout=60)
     assert status.returncode in (0, 1) and "Traceback" not in status.stderr
-    inbox = tmp_path / "in'box"
-    VALID["GM0148_2026-10-01"](inbox)
-    _arrived_long_ago(inbox)
-    run = run_hgkm("run", "--inbox", inbox, data_dir=data, timeout=300)
-    assert run.returncode == 0, run.stdout + run.stderr
 
 
 def test_limits_come_from_hgkm_toml(tmp_path) -> None:
