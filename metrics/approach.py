@@ -56,7 +56,6 @@ COMPARISON_SCHEMA: dict[str, pl.DataType] = {
     "difference_low": pl.Float64(),
     "difference_high": pl.Float64(),
     "suppressed": pl.Boolean(),
-    "suppression_reason": pl.String(),
 }
 COMPARISON_COLUMNS = tuple(COMPARISON_SCHEMA)
 # Statuses of a piece: with/without for the first comparison; before/after (and `other`: under
@@ -359,7 +358,6 @@ def with_statistics(counts: pl.DataFrame) -> pl.DataFrame:
             difference_low=pl.Series(low),
             difference_high=pl.Series(high),
             suppressed=hidden,
-            suppression_reason=pl.when(hidden).then(pl.lit("primary")),
         )
         .with_columns(
             pl.when(pl.col("suppressed")).then(None).otherwise(pl.col(c)).alias(c)

@@ -52,6 +52,9 @@ class Indicator:
     breakdowns: tuple[str, ...]
     approach_elements: tuple[str, ...]
     sql_name: str
+    # Quarters per municipality: not for a population of a few cases per municipality and
+    # year, whose quarters would nearly all be suppressed (regions and the country keep them).
+    municipal_quarters: bool = True
 
     @property
     def sql(self) -> str:
@@ -508,12 +511,12 @@ INDICATORS: tuple[Indicator, ...] = (
         caveats_nl=(
             "Meet meldingen, niet politieregistraties zoals de bron; het cohort is het jaar van "
             "de indexmelding, het venster loopt vanaf het huisverbod. Kleine aantallen: vaak "
-            "onderdrukt."
+            "onderdrukt; kwartalen alleen voor regio's en het land."
         ),
         caveats_en=(
             "Measures reports, not police registrations as the source does; the cohort is the "
             "index report's year, the window runs from the order. Small numbers: often "
-            "suppressed."
+            "suppressed; quarters only for regions and the country."
         ),
         breakdowns=("violence_type",),
         approach_elements=(
@@ -523,6 +526,7 @@ INDICATORS: tuple[Indicator, ...] = (
             "long_term_monitoring",
         ),
         sql_name="recurrence_after_restraining_order",
+        municipal_quarters=False,
     ),
 )
 
@@ -554,6 +558,7 @@ def catalogue_frame() -> pl.DataFrame:
                 "caveats_en": ind.caveats_en,
                 "breakdowns": ",".join(ind.breakdowns),
                 "approach_elements": ",".join(ind.approach_elements),
+                "municipal_quarters": ind.municipal_quarters,
             }
             for order, ind in enumerate(INDICATORS, start=1)
         ]

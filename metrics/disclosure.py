@@ -1,13 +1,12 @@
-"""Disclosure control of the published table: primary and secondary suppression (INDICATORS.md).
+"""Disclosure control of the published table (INDICATORS.md, docs/methods.md "The guarantee").
 
 Flow: `primary` marks the cells that are too small to show and keeps their figures, because
-`secondary` needs the true counts to pool the suppressed cells; `secondary` (which applies
-`primary` itself when the frame has no `suppressed` column yet) protects them against
-recovery by subtraction and then empties every suppressed row's figures. Only the output of
-`secondary` may be published.
+protecting them needs the true counts; `protect` (which applies `primary` itself when the
+frame has no `suppressed` column yet) suppresses more until the guarantee holds and then
+empties every suppressed row's figures. Only the output of `protect` may be published.
 
-The table is read as a set of additive equations "total = sum of parts", over numerators and
-denominators alike:
+Protection has two steps. Secondary suppression reads the table as a set of additive
+equations "total = sum of parts", over numerators and denominators alike:
 - a breakdown family: the `all` row = the sum of its categories (e.g. every `violence_type=`);
 - a region (or NL): the area's row = the sum of its member municipalities' rows;
 - a period: a cohort year's row = the sum of its four quarters' rows;
@@ -18,18 +17,25 @@ nested regions and partitions count, per indicator, the municipalities with rows
 without any holds none of its cases, in any region).
 
 Each equation with a published total must leave either no suppressed part or at least two
-suppressed parts with cases that, pooled, pass the primary rule themselves; otherwise the
-published part with the smallest non-zero denominator is suppressed too (on a tie the first
-in key order, so the result never depends on the order of the rows), or the total when no such
-part is left. An equation with a suppressed total must not have all parts with cases
-published (their sum would give the total back); its smallest part is suppressed. Passes
-repeat until nothing changes, so a cell suppressed for one equation is then protected in
-every other equation it belongs to.
+suppressed parts with cases that, pooled, pass the primary rule themselves and keep a
+numerator and a complement where the total has one (a pool of 0 would tell each part's);
+otherwise the published part with the smallest non-zero denominator is suppressed too (on a
+tie the first in key order, so the result never depends on the order of the rows), or the
+total when no such part is left. An equation with a suppressed total must not have all parts
+with cases published (their sum would give the total back); its smallest part is suppressed.
+Passes repeat until nothing changes, so a cell suppressed for one equation is then protected
+in every other equation it belongs to.
 
-At national scale (about 750,000 rows, six million equation terms) the equations are built
-once as integer arrays from a grid of row numbers over (indicator, area, period, breakdown),
-not by joins on text keys, and each pass after the first judges only the equations that
-contain a newly hidden cell: the result is the same as judging them all every pass.
+Equations one at a time do not stop an attacker who combines them. The audit
+(`metrics.audit`) then checks every cell the primary rule protects against all of them at
+once; for each cell it finds too well known, the published cell best placed to blur it in
+each of its equations is suppressed too, secondary suppression runs again and the audit
+looks again at those cells, until none is left (each round hides more, so it ends).
+
+At national scale the equations are built once as integer arrays from a grid of row numbers
+over (indicator, area, period, breakdown), not by joins on text keys, and each secondary
+pass after the first judges only the equations that contain a newly hidden cell: the result
+is the same as judging them all every pass.
 """
 
 from __future__ import annotations
@@ -42,6 +48,9 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
+from hgkm import reference
+from metrics import audit
+
 MIN_DENOMINATOR = 10  # a proportion or median on fewer cases is never shown
 MIN_CELL, MAX_CELL = 1, 4  # numerator or denominator - numerator in 1..4 is suppressed
 MIN_MEDIAN_EVENTS = 5
@@ -49,6 +58,22 @@ UNITS = ("proportion", "days")
 FIGURES = ("numerator", "denominator", "value", "ci_low", "ci_high")
 KEYS = ("indicator_id", "area_type", "area_code", "period", "breakdown")
 _ROW = "__row"
+# What is published finer than a cohort year's total (docs/methods.md, "What is published"):
+# quarters of breakdown `all` for municipalities, the regions of one type and the country;
+# breakdown categories of cohort years for those regions and the country. Every other region
+# type has its cohort years only. Finer cells would be mostly too small to show, and each one
+# published ties more suppressed cells together.
+FINE_REGION_TYPE = reference.DEFAULT_REGION_TYPE
+
+
+def has_quarters(area_type: pl.Expr, area_code: pl.Expr) -> pl.Expr:
+    """Whether an area (by its type and code) has quarters (breakdown `all`)."""
+    return (area_type != "region") | area_code.str.starts_with(f"{FINE_REGION_TYPE}:")
+
+
+def has_categories(area_type: pl.Expr, area_code: pl.Expr) -> pl.Expr:
+    """Whether an area has breakdown categories (cohort years)."""
+    return (area_type == "national") | area_code.str.starts_with(f"{FINE_REGION_TYPE}:")
 
 
 def _fails_primary(
@@ -87,22 +112,19 @@ def _counts(frame: pl.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def primary(frame: pl.DataFrame, *, units: Mapping[str, str] | None = None) -> pl.DataFrame:
-    """Set `suppressed` and `suppression_reason` ('primary' or null) by the primary rule.
+    """Set `suppressed` by the primary rule.
 
     unit 'proportion': denominator < 10, or numerator in 1..4, or denominator - numerator in
     1..4. unit 'days' (a median; numerator = events, denominator = cases): denominator < 10
     or fewer than 5 events. A row without numerator or denominator counts as failing.
     The unit comes from a `unit` column, or from `units` (indicator_id -> unit) when given.
-    The figures are kept for `secondary`: never publish this function's output as it is.
+    The figures are kept for `protect`: never publish this function's output as it is.
     """
     checked = _with_unit(frame, units)
     numerator, denominator, missing = _counts(checked)
     is_median = (checked["unit"] == "days").to_numpy()
     fails = _fails_primary(numerator, denominator, is_median) | missing
-    result = checked.with_columns(
-        pl.Series("suppressed", fails, dtype=pl.Boolean),
-        pl.when(pl.Series(fails)).then(pl.lit("primary")).alias("suppression_reason"),
-    )
+    result = checked.with_columns(pl.Series("suppressed", fails, dtype=pl.Boolean))
     return result if units is None or "unit" in frame.columns else result.drop("unit")
 
 
@@ -341,6 +363,16 @@ def _equations(
     family, period = _family_pairs(grid.breakdowns), _period_pairs(grid.periods)
     areas = tuple(grid.areas.select("area_type", "area_code").iter_rows())
     listed = tuple(members.iter_rows())
+    # Quarters and categories exist for fewer areas: their region equations are among those.
+    listed_fine = tuple(
+        members.filter(
+            has_quarters(pl.lit("region"), pl.col("area_code")) | (pl.col("area_code") == "NL")
+        ).iter_rows()
+    )
+    coarse = (
+        ~grid.periods["period"].str.contains("-Q", literal=True).to_numpy()[:, None]
+        & (grid.breakdowns["breakdown"] == "all").to_numpy()[None, :]
+    )
     n_rows = max(frame.height, 1)
     nothing = np.zeros(0, dtype=np.int64)
     keys, parts = [nothing], [nothing]
@@ -352,11 +384,21 @@ def _equations(
         # indicator: one without any holds no cases of it, in any region.
         with_rows = municipal & (block[0] >= 0).any(axis=(1, 2))
         present = frozenset(grid.areas.filter(pl.Series(with_rows))["area_code"].to_list())
-        area_pairs = _area_equation_pairs(areas, listed, present)
-        kinds = [(3, family), *((1, pairs) for pairs in area_pairs), (2, period)]
-        n_labels = 1 + max(int(pairs["label"].to_numpy().max(initial=0)) for _, pairs in kinds)
-        for kind, (axis, pairs) in enumerate(kinds):
-            totals, kind_parts, labels = _along(block, axis, pairs)
+        kinds = [
+            (block, 3, family),
+            *(
+                (np.where(coarse, block, -1), 1, pairs)
+                for pairs in _area_equation_pairs(areas, listed, present)
+            ),
+            *(
+                (np.where(coarse, -1, block), 1, pairs)
+                for pairs in _area_equation_pairs(areas, listed_fine, present)
+            ),
+            (block, 2, period),
+        ]
+        n_labels = 1 + max(int(pairs["label"].to_numpy().max(initial=0)) for *_, pairs in kinds)
+        for kind, (cells, axis, pairs) in enumerate(kinds):
+            totals, kind_parts, labels = _along(cells, axis, pairs)
             # One integer names an equation: its kind, its label and its total row.
             keys.append((kind * n_labels + labels) * n_rows + totals)
             parts.append(kind_parts)
@@ -443,8 +485,14 @@ def _secondary_rows(
         hidden_parts = n_hidden[judged]
         total_hidden = suppressed[totals]
         exposed = (~total_hidden) & (hidden_parts >= 1)
-        exposed &= (hidden_parts < 2) | _fails_primary(
-            pooled_num[judged], pooled_den[judged], is_median[totals]
+        pool_num, pool_den = pooled_num[judged], pooled_den[judged]
+        exposed &= (
+            (hidden_parts < 2)
+            | _fails_primary(pool_num, pool_den, is_median[totals])
+            # A pool with no numerator (or no complement) where its total has one tells each
+            # hidden part's: 0 (a total of 0 says it for its parts itself).
+            | ((pool_num == 0) & (numerator[totals] > 0))
+            | ((pool_den - pool_num == 0) & (denominator[totals] - numerator[totals] > 0))
         )
         # The parts of a suppressed total must not all be published: they would add up to it.
         summable = total_hidden & (denominator[totals] > 0) & (hidden_parts == 0)
@@ -495,39 +543,107 @@ def _first_open(
     return found
 
 
-def secondary(
+MAX_ROUNDS = 50  # repairs after the audit; each round hides at least one more cell
+
+
+def _partners(
+    equations: _Equations,
+    failing: npt.NDArray[np.int64],
+    hidden: np.ndarray,
+    numerator: npt.NDArray[np.int64],
+    denominator: npt.NDArray[np.int64],
+) -> npt.NDArray[np.int64]:
+    """The published cells to hide with the failing ones: in every equation a failing cell is
+    in, the published part that can give and take both ways (a numerator and a complement
+    of at least 1) with the smallest denominator (then key order); failing that, any
+    published part; failing that, the total."""
+    rows = np.concatenate([equations.part, equations.total])
+    eqs = np.concatenate([equations.eq, np.arange(equations.total.size)])
+    is_total = np.r_[np.zeros(equations.part.size), np.ones(equations.total.size)].astype(bool)
+    with_failing = _mask(failing, hidden.size)[rows]
+    open_ = ~hidden[rows] & (denominator[rows] > 0)
+    both_ways = (numerator[rows] > 0) & (denominator[rows] > numerator[rows])
+    size = hidden.size + 1
+    order = (is_total * 2 + ~both_ways) * size + equations.rank[rows]
+    pairs = pl.DataFrame({"eq": eqs[with_failing]}).unique()
+    candidates = pl.DataFrame({"eq": eqs[open_], "row": rows[open_], "order": order[open_]})
+    chosen = (
+        pairs.join(candidates, on="eq").group_by("eq").agg(pl.col("row").sort_by("order").first())
+    )
+    return np.unique(chosen["row"].to_numpy())
+
+
+def _protected_rows(
+    frame: pl.DataFrame,
+    memberships: pl.DataFrame,
+    numerator: npt.NDArray[np.int64],
+    denominator: npt.NDArray[np.int64],
+    is_median: np.ndarray,
+    protected: np.ndarray,
+) -> np.ndarray:
+    """The suppressed mask: `protected` (failing the primary rule), then secondary suppression,
+    then the audit (`metrics.audit`) and, while it finds a protected cell too well known, more
+    cells hidden with it (`_partners`) and secondary suppression again."""
+    equations = _equations(frame, memberships, denominator)
+    hidden = _secondary_rows(equations, numerator, denominator, is_median, protected)
+    table = audit.table_of(
+        frame.select(KEYS),
+        memberships,
+        numerator=numerator,
+        denominator=denominator,
+        is_median=is_median,
+        hidden=hidden,
+        protected=protected & (denominator > 0),
+        equations=audit.Equations(equations.total, equations.part, equations.start),
+        local_type=FINE_REGION_TYPE,
+    )
+    auditor = audit.Auditor(table)
+    failing = auditor.check()
+    for _ in range(MAX_ROUNDS):
+        if not failing.any():
+            return hidden
+        added = _partners(equations, np.flatnonzero(failing), hidden, numerator, denominator)
+        if added.size == 0:
+            # nothing published shares an equation with them: hide the rest of their parts
+            added = np.flatnonzero(np.isin(table.part, table.part[failing]) & ~hidden)
+        hidden = _secondary_rows(
+            equations, numerator, denominator, is_median, hidden | _mask(added, hidden.size)
+        )
+        table.hidden = hidden
+        failing = auditor.check(failing)
+    raise RuntimeError("disclosure control did not converge: the audit still finds exposed cells")
+
+
+def _mask(rows: npt.NDArray[np.int64], size: int) -> np.ndarray:
+    mask = np.zeros(size, dtype=bool)
+    mask[rows] = True
+    return mask
+
+
+def protect(
     frame: pl.DataFrame,
     *,
     memberships: pl.DataFrame,
     units: Mapping[str, str] | None = None,
 ) -> pl.DataFrame:
-    """Protect primary-suppressed cells against subtraction, then empty all suppressed figures.
+    """Suppress what the primary rule protects and whatever else it takes for the guarantee
+    (docs/methods.md), then empty all suppressed figures: the only output that may be published.
 
     `frame`: rows shaped like `indicator_values` (KEYS, numerator, denominator, value, ci_low,
     ci_high, and `unit` or a `units` mapping), with their true figures; when it has no
     `suppressed` column `primary` is applied first. `memberships`: `area_code,
     municipality_code` for every region and NL (only its delivering municipalities matter:
-    the others have no rows). Rows suppressed here get reason 'secondary'; every suppressed
-    row gets empty figures and, where those columns exist, comparisons 'not_compared' and an
-    empty `median_reached`.
+    the others have no rows). Every suppressed row gets empty figures and, where those
+    columns exist, comparisons 'not_compared' and an empty `median_reached`; why a row is
+    suppressed is not published (it would tell which cells pass the primary rule).
     """
     marked = primary(frame, units=units) if "suppressed" not in frame.columns else frame
     marked = _with_unit(marked, units).with_row_index(_ROW)
     numerator, denominator, missing = _counts(marked)
     is_median = (marked["unit"] == "days").to_numpy()
     before = marked["suppressed"].fill_null(True).to_numpy() | missing
-    after = _secondary_rows(
-        _equations(marked, memberships, denominator), numerator, denominator, is_median, before
-    )
-    hidden = pl.Series(after)
-    result = marked.with_columns(
-        hidden.alias("suppressed"),
-        pl.when(pl.Series(after & ~before))
-        .then(pl.lit("secondary"))
-        .when(hidden)
-        .then(pl.col("suppression_reason").fill_null("primary"))
-        .alias("suppression_reason"),
-    ).with_columns(
+    after = _protected_rows(marked, memberships, numerator, denominator, is_median, before)
+    result = marked.with_columns(pl.Series("suppressed", after)).with_columns(
         [
             pl.when(pl.col("suppressed")).then(None).otherwise(pl.col(column)).alias(column)
             for column in FIGURES

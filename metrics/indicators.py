@@ -196,10 +196,12 @@ class _Radix:
 def _into_cells(
     fine: pl.DataFrame, members: pl.DataFrame, indicator: Indicator, n_codes: int
 ) -> tuple[pl.DataFrame, _Radix]:
-    """The fine counts summed into every area × period × breakdown cell: each fine row goes
-    to every area of its municipality (`members`: area_id, municipality_code), to its
-    quarter and its year, to its category and to `all`. No case is repeated within a cell,
-    and a cell with no one in the population has no row: there is no figure.
+    """The fine counts summed into every published area × period × breakdown cell: each fine
+    row goes to every area of its municipality (`members`: area_id, municipality_code,
+    has_quarters, has_categories), to its cohort year with breakdown `all`, and where the
+    area has them (`disclosure.has_quarters`, `has_categories`) to its quarter (breakdown
+    `all`) and to its category (cohort year). No case is repeated within a cell, and a cell
+    with no one in the population has no row: there is no figure.
 
     Returns `cell` (packed, see `_Radix`), time for a time-to-event indicator, and the summed
     measures, sorted by cell and time.
@@ -221,16 +223,31 @@ def _into_cells(
     )
     if (int(last_area) + 1) * radix.years * 5 * radix.codes * radix.times >= 2**62:
         raise ValueError("too many areas, years, categories or times to pack into one integer")
-    joined = fine.lazy().join(members.lazy(), on="municipality_code")
+    # quarters and breakdown categories only for the areas that publish them (`disclosure`)
+    joined = {
+        areas: fine.lazy().join(
+            members.lazy().filter(pl.col(areas)) if areas else members.lazy(),
+            on="municipality_code",
+        )
+        for areas in (None, "has_quarters", "has_categories")
+    }
+    if not indicator.municipal_quarters:
+        joined["has_quarters"] = fine.lazy().join(
+            members.lazy().filter(pl.col("has_quarters") & ~pl.col("municipal")),
+            on="municipality_code",
+        )
     # (cell, time) as one integer too: a group-by on one column avoids row encoding
     time = pl.col("time") if by_time else pl.lit(0)
     spread = pl.concat(
-        joined.select(
+        joined[areas].select(
             (radix.cell(quarterly, family) * radix.times + time).alias("key"),
             *measures,
         )
-        for quarterly in (False, True)
-        for family in (None, *codes)
+        for quarterly, family, areas in [
+            (False, None, None),
+            (True, None, "has_quarters"),
+            *((False, code, "has_categories") for code in codes),
+        ]
     )
     summed = (
         spread.group_by("key")
@@ -280,7 +297,13 @@ def _area_ids(memberships: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         .with_row_index("area_id")
         .with_columns(pl.col("area_id").cast(pl.Int64))
     )
-    members = memberships.join(areas, on=list(AREA_KEYS)).select("area_id", "municipality_code")
+    members = memberships.join(areas, on=list(AREA_KEYS)).select(
+        "area_id",
+        "municipality_code",
+        municipal=pl.col("area_type") == "municipality",
+        has_quarters=disclosure.has_quarters(pl.col("area_type"), pl.col("area_code")),
+        has_categories=disclosure.has_categories(pl.col("area_type"), pl.col("area_code")),
+    )
     return areas, members
 
 
@@ -559,7 +582,7 @@ def indicator_figures(con: duckdb.DuckDBPyConnection) -> Figures:
                 cells = time_to_event[ind.id] = survival_cells(fine.result(), ind, memberships)
                 figures = median_figures(cells, ind.id)
             protected.append(
-                disclosure.secondary(
+                disclosure.protect(
                     disclosure.primary(figures.select(FIGURE_COLUMNS)), memberships=regions
                 )
             )

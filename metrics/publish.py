@@ -22,7 +22,7 @@ from hgkm import reference
 from hgkm.config import load_config
 from hgkm.faults import checkpoint
 from hgkm.settings import Paths
-from metrics import stats, survival
+from metrics import disclosure, stats, survival
 from metrics.approach import approach_tables
 from metrics.catalogue import INDICATORS, catalogue_frame
 from metrics.indicators import NATIONAL, Figures, area_memberships, indicator_figures
@@ -58,7 +58,6 @@ INDICATOR_VALUE_COLUMNS = (
     "area_name",
     "period_type",
     "year",
-    "suppression_reason",
     "median_reached",
     "coverage_delivered",
     "coverage_total",
@@ -408,7 +407,8 @@ FUNNEL_LIMITS_SCHEMA = {
 
 def km_curves_table(values: pl.DataFrame, figures: Figures) -> pl.DataFrame:
     """Kaplan–Meier steps per area × cohort year (breakdown `all`) for every time-to-event
-    indicator, only where the median is published, cut where fewer than 10 remain at risk.
+    indicator, only where the median is published, cut where fewer than 10 remain at risk;
+    for municipalities, Veilig Thuis regions and the country.
 
     Sorted by indicator, area_type, area_code, period and time: the few thousand curves are
     put in order first, so the hundreds of thousands of steps sort on two integers.
@@ -420,6 +420,8 @@ def km_curves_table(values: pl.DataFrame, figures: Figures) -> pl.DataFrame:
             & (pl.col("period_type") == "year")
             & (pl.col("breakdown") == "all")
             & ~pl.col("suppressed")
+            # curves of regions that overlap would give curves of their differences
+            & disclosure.has_quarters(pl.col("area_type"), pl.col("area_code"))
         ).select("area_type", "area_code", "period")
         chosen = (
             cells.keys.filter((pl.col("period_type") == "year") & (pl.col("breakdown") == "all"))

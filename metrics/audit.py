@@ -1,0 +1,645 @@
+"""The attacker's audit: from everything published, how well is each suppressed cell known?
+
+The attacker of docs/methods.md ("The guarantee") knows every published figure, every
+additive equation of the published table (`disclosure.equations`), that a row exists only
+when its population is not empty, and 0 <= numerator <= denominator. For each suppressed
+cell they can derive an interval for its numerator y, its complement z = denominator - y and
+its denominator d: the range of that quantity over every table consistent with all of it (a
+linear programme). The guarantee asks, for every suppressed cell and each quantity:
+
+- the interval is never a single value (a numerator or complement known to be 0 because a
+  published cell containing it is 0 is exempt: that cell already said so);
+- a value the primary rule protects (numerator or complement 1..4 of a proportion, events
+  0..4 of a median, a denominator under 10) lies in an interval that also holds a value the
+  rule would let through (0, or 5 or more; a denominator of 10 or more).
+
+Proving it needs no interval exactly: every table we can construct that is consistent with
+what is published is a point the attacker cannot rule out, so the hull of the values a cell
+takes over such tables lies inside the attacker's interval. `certify` constructs them from
+the true table in two ways, both exact for the tables they build:
+
+- blocks: a municipality's quarters (or breakdown categories) of a year inside its Veilig
+  Thuis region form a two-way table whose margins are published or fixed; in any 2 x k block
+  of suppressed cells, mass moves between rows and columns without changing a margin, and
+  the range each cell can take is Fréchet's closed form (vectorised over the whole table);
+- linear programmes (HiGHS) over the suppressed cells of one indicator and cohort year that
+  the blocks left unproven, with every equation touching them and every other cell at its
+  true value, first with a few aggregate objectives and then cell by cell; when a cell still
+  fails, over all suppressed cells of that indicator and year (the attacker's own problem,
+  every other cell being published).
+
+A cell that fails then is a real failure: `disclosure` suppresses more and audits again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import highspy
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+from scipy import sparse
+from scipy.sparse import csgraph
+
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+
+
+@dataclass(frozen=True)
+class Equations:
+    """`total[e]` = the sum of `part[start[e]:start[e + 1]]`, row numbers of one table."""
+
+    total: IntArray
+    part: IntArray
+    start: IntArray
+
+    @property
+    def eq(self) -> IntArray:
+        """The equation of each entry of `part`."""
+        return np.repeat(np.arange(self.total.size, dtype=np.int64), np.diff(self.start))
+
+
+@dataclass
+class Table:
+    """One indicator's rows with their true counts, what is hidden and how rows group."""
+
+    numerator: IntArray
+    denominator: IntArray
+    is_median: BoolArray
+    hidden: BoolArray
+    protected: BoolArray  # the true figures fail the primary rule: what the guarantee is about
+    fine: BoolArray  # a quarter or a breakdown category (not a cohort year's total)
+    part: IntArray  # indicator and cohort year: no equation joins two of them
+    line: IntArray  # indicator, area and cohort year: a year's total, its quarters and categories
+    local: IntArray  # indicator and Veilig Thuis region of a municipality or the region; else -1
+    block: IntArray  # a municipality's quarters or categories: its two-way table, else -1
+    block_row: IntArray  # the municipality within the block
+    block_col: IntArray  # the quarter or category within the block
+    equations: Equations
+    implied: BoolArray  # per equation: implied by others (see `components`)
+
+    @property
+    def complement(self) -> IntArray:
+        return self.denominator - self.numerator
+
+
+def _ids(frame: pl.DataFrame, columns: list[str]) -> IntArray:
+    """A dense id per distinct value of `columns`, -1 where any of them is null."""
+    ids = frame.select(
+        pl.when(pl.all_horizontal(pl.col(c).is_not_null() for c in columns))
+        .then(pl.struct(columns).rank("dense"))
+        .cast(pl.Int64)
+        - 1
+    ).to_series()
+    return ids.fill_null(-1).to_numpy()
+
+
+def table_of(
+    keys: pl.DataFrame,
+    memberships: pl.DataFrame,
+    *,
+    numerator: IntArray,
+    denominator: IntArray,
+    is_median: BoolArray,
+    hidden: BoolArray,
+    protected: BoolArray,
+    equations: Equations,
+    local_type: str,
+) -> Table:
+    """The audit's view of a table: `keys` (indicator_id, area_type, area_code, period,
+    breakdown) of its rows, `memberships` (area_code, municipality_code) of every region and
+    the country, and the region type whose regions (`local_type`) group municipalities.
+
+    A municipality's quarters or categories join a block only if every equation they are in
+    is their own year's or one whose total holds all of their local region's municipalities:
+    then moving counts within the block changes no equation's sum (sound whatever the shape
+    of the table; the others are left to the programmes)."""
+    local_code = (
+        memberships.filter(pl.col("area_code").str.starts_with(f"{local_type}:"))
+        .select("municipality_code", local="area_code")
+        .unique("municipality_code", keep="first")
+    )
+    rows = (
+        keys.with_columns(
+            year=pl.col("period").str.slice(0, 4),
+            quarterly=pl.col("period").str.contains("-Q", literal=True),
+            fine=pl.col("period").str.contains("-Q", literal=True) | (pl.col("breakdown") != "all"),
+        )
+        .join(local_code, left_on="area_code", right_on="municipality_code", how="left")
+        .with_columns(
+            local=pl.when(pl.col("area_type") == "municipality")
+            .then(pl.col("local"))
+            .when(pl.col("area_code").str.starts_with(f"{local_type}:"))
+            .then(pl.col("area_code"))
+        )
+    )
+    municipal_fine = (pl.col("area_type") == "municipality") & pl.col("fine")
+    rows = rows.with_columns(
+        kind=pl.when(pl.col("quarterly"))
+        .then(pl.lit("quarter"))
+        .otherwise(pl.col("breakdown").str.split("=").list.first()),
+        block_local=pl.when(municipal_fine).then(pl.col("local")),
+    )
+    part = _ids(rows, ["indicator_id", "year"])
+    line = _ids(rows, ["indicator_id", "area_code", "year"])
+    local = _ids(rows, ["indicator_id", "local"])
+    block = _ids(rows, ["indicator_id", "block_local", "year", "kind"])
+    block_row = _ids(rows, ["area_code"])
+    block_col = _ids(rows, ["period", "breakdown"])
+    # The blocks' soundness: every equation of a block cell is its line's, or has a total
+    # holding all of the cell's local region.
+    eq = equations.eq
+    area = _ids(rows, ["area_code"])
+    sizes = memberships.group_by("area_code").agg(pl.len().alias("size"))
+    holds = (
+        local_code.join(memberships, on="municipality_code")
+        .group_by("area_code", "local")
+        .agg(pl.len().alias("shared"))
+        .join(sizes.rename({"area_code": "local", "size": "local_size"}), on="local")
+        .filter(pl.col("shared") == pl.col("local_size"))
+        .select("area_code", "local")
+    )
+    area_codes = rows.select("area_code", area=pl.Series(area)).unique()
+    local_codes = rows.select("local", local_id=pl.Series(_ids(rows, ["local"]))).unique()
+    pairs = (
+        holds.join(area_codes, on="area_code")
+        .join(local_codes.drop_nulls(), on="local")
+        .select(key=pl.col("area") * (int(area.max(initial=0)) + 1) + pl.col("local_id"))
+    )["key"].to_numpy()
+    cell_local = _ids(rows, ["local"])
+    in_block = block >= 0
+    as_part = equations.part
+    total = equations.total[eq]
+    own_line = line[total] == line[as_part]
+    holding = np.isin(area[total] * (int(area.max(initial=0)) + 1) + cell_local[as_part], pairs)
+    unsound = np.zeros(block.size, dtype=bool)
+    unsound[as_part[in_block[as_part] & ~(own_line | holding)]] = True
+    # a block cell is never a total (quarters of a breakdown category are not published)
+    unsound[equations.total[in_block[equations.total]]] = True
+    block = np.where(unsound, -1, block)
+    # The country over its municipalities, where the country is also the sum of the regions
+    # of a type (each itself the sum of its municipalities): implied.
+    first = equations.part[equations.start[:-1]] if eq.size else np.zeros(0, dtype=np.int64)
+    area_type = rows["area_type"].to_numpy()
+    national_total = area_type[equations.total] == "national"
+    over_regions = national_total & (area_type[first] == "region")
+    split = np.zeros(block.size, dtype=bool)
+    split[equations.total[over_regions]] = True
+    implied = national_total & (area_type[first] == "municipality") & split[equations.total]
+    return Table(
+        numerator=numerator,
+        denominator=denominator,
+        is_median=is_median,
+        hidden=hidden,
+        protected=protected,
+        fine=rows["fine"].to_numpy(),
+        part=part,
+        line=line,
+        local=local,
+        block=block,
+        block_row=block_row,
+        block_col=block_col,
+        equations=equations,
+        implied=implied,
+    )
+
+
+@dataclass
+class Ranges:
+    """The values each cell was seen to take in tables consistent with the publication."""
+
+    lo_y: IntArray
+    hi_y: IntArray
+    lo_z: IntArray
+    hi_z: IntArray
+    hi_d: IntArray
+
+    @classmethod
+    def of_truth(cls, table: Table) -> Ranges:
+        y, z = table.numerator.copy(), table.complement.copy()
+        return cls(y.copy(), y, z.copy(), z, table.denominator.copy())
+
+    def widen(self, cells: IntArray, lo_y, hi_y, lo_z, hi_z, hi_d) -> None:  # noqa: ANN001
+        for target, values, op in (
+            (self.lo_y, lo_y, np.minimum),
+            (self.hi_y, hi_y, np.maximum),
+            (self.lo_z, lo_z, np.minimum),
+            (self.hi_z, hi_z, np.maximum),
+            (self.hi_d, hi_d, np.maximum),
+        ):
+            if values is not None:
+                target[cells] = op(target[cells], np.rint(values).astype(np.int64))
+
+
+# What the primary rule protects (inclusive ranges), per quantity and unit.
+PROPORTION_PROTECTED = {"y": (1, 4), "z": (1, 4), "d": (0, 9)}
+MEDIAN_PROTECTED = {"y": (0, 4), "z": None, "d": (0, 9)}
+
+
+def known_zero(table: Table, values: IntArray) -> BoolArray:
+    """Cells whose `values` (numerator or complement) are 0 because a cell holding them is: a
+    cell the primary rule would publish (published or not) with 0, and every part of an
+    equation whose total is known to be 0. Such a 0 says nothing the rule protects: every
+    family of a group that may be shown with none has none."""
+    zero = ~table.protected & (values == 0)
+    eqs = table.equations
+    eq = eqs.eq
+    while True:
+        spread = zero[eqs.total][eq] & ~zero[eqs.part]
+        if not spread.any():
+            return zero
+        zero[eqs.part[spread]] = True
+
+
+def unmet(
+    table: Table,
+    ranges: Ranges,
+    exempt_y: BoolArray,
+    exempt_z: BoolArray,
+    cells: IntArray | None = None,
+) -> BoolArray:
+    """Hidden cells (of `cells`, default all) whose seen ranges do not yet meet the guarantee."""
+    at = slice(None) if cells is None else cells
+    y, d = table.numerator[at], table.denominator[at]
+    z = d - y
+    median = table.is_median[at]
+    lo_y, hi_y, lo_z, hi_z = ranges.lo_y[at], ranges.hi_y[at], ranges.lo_z[at], ranges.hi_z[at]
+    fails = ~exempt_y[at] & (lo_y == hi_y)
+    fails |= ~exempt_z[at] & (lo_z == hi_z)
+    # a numerator (events, for a median) of 1..4 needs 0 or 5+ within reach, and so does the
+    # complement of a proportion
+    fails |= (y >= 1) & (y <= 4) & (lo_y > 0) & (hi_y < 5)
+    fails |= ~median & (z >= 1) & (z <= 4) & (lo_z > 0) & (hi_z < 5)
+    # a denominator of 1..4 needs 5+ within reach (a row exists only with a case)
+    fails |= (d <= 4) & (ranges.hi_d[at] < 5)
+    return fails & table.protected[at]
+
+
+# ---------------------------------------------------------------------------------------
+# Blocks: Fréchet ranges in complete blocks of two-way tables (municipality x quarter/category)
+
+
+def _complete_blocks(cells: pl.DataFrame, line: str, across: str) -> pl.DataFrame:
+    """Complete blocks of suppressed cells: sets of places `across` (bit masks) with every
+    `line` (row, or column, of one two-way table) suppressed at least there. Two kinds of
+    sets: every two places (the most lines), and the places two lines share (the most
+    places for those lines); a block within another moves less than it, but these two
+    kinds do not contain each other. Returns cell, group, member (the cell's line within
+    the group), position (its place across)."""
+    bit = pl.lit(2, dtype=pl.Int64).pow(pl.col(across)).cast(pl.Int64)
+    masks = cells.group_by("block", line).agg(mask=bit.sum())
+    shared = (
+        masks.join(masks, on="block", suffix="_other")
+        .filter(pl.col(line) <= pl.col(f"{line}_other"))
+        .select("block", mask=pl.col("mask") & pl.col("mask_other"))
+    )
+    places = cells.select("block", across, bit=bit).unique()
+    pairs = (
+        places.join(places, on="block", suffix="_other")
+        .filter(pl.col(across) < pl.col(f"{across}_other"))
+        .select("block", mask=pl.col("bit") | pl.col("bit_other"))
+    )
+    groups = pl.concat([shared, pairs]).unique().with_row_index("group")
+    members = (
+        groups.join(masks, on="block", suffix="_line")
+        .filter((pl.col("mask_line") & pl.col("mask")) == pl.col("mask"))
+        .select("group", "block", line, "mask")
+    )
+    return (
+        members.join(cells, on=["block", line])
+        .filter((bit & pl.col("mask")) != 0)
+        .select("cell", pl.col("group").cast(pl.Int64), member=line, position=across)
+    )
+
+
+def _frechet(
+    group: IntArray, member: IntArray, position: IntArray, value: IntArray, lower: IntArray
+) -> tuple[IntArray, IntArray]:
+    """Exact range of each cell of complete blocks whose line sums (by `member`) and position
+    sums are fixed, every cell at or above `lower`: Fréchet's bounds on the excess over the
+    lower bounds, max(0, r + c - T) .. min(r, c)."""
+    excess = value - lower
+    line = _dense(group, member)
+    column = _dense(group, position)
+    r = np.bincount(line, weights=excess).astype(np.int64)[line]
+    c = np.bincount(column, weights=excess).astype(np.int64)[column]
+    total = np.bincount(group, weights=excess).astype(np.int64)[group]
+    return lower + np.maximum(0, r + c - total), lower + np.minimum(r, c)
+
+
+def _dense(a: IntArray, b: IntArray) -> IntArray:
+    """A dense id per distinct (a, b) pair of non-negative integers."""
+    key = a * (int(b.max(initial=0)) + 1) + b
+    return np.unique(key, return_inverse=True)[1].reshape(-1)
+
+
+def certify_blocks(table: Table, ranges: Ranges, chosen: BoolArray) -> None:
+    """Widen the ranges of the suppressed fine cells from every complete block of their
+    two-way tables (`chosen`: whole tables; see the module docstring): exact ranges of the
+    tables it constructs, with every other cell at its true value."""
+    cells = np.flatnonzero(table.hidden & (table.block >= 0) & chosen)
+    if cells.size == 0:
+        return
+    frame = pl.DataFrame(
+        {
+            "cell": cells,
+            "block": table.block[cells],
+            "row": table.block_row[cells],
+            "col": table.block_col[cells],
+        }
+    ).with_columns(
+        # places within each table, from 0: bit masks of up to 62 places (larger tables are
+        # left to the linear programmes)
+        pl.col(axis).rank("dense").over("block").cast(pl.Int64) - 1
+        for axis in ("row", "col")
+    )
+    frame = frame.filter(
+        (pl.col("row").max().over("block") < 62) & (pl.col("col").max().over("block") < 62)
+    )
+    y, z = table.numerator, table.complement
+    # With the other quantity at its true value, a row keeps a case where it must.
+    alone = {"y": (y, np.maximum(0, 1 - z)), "z": (z, np.maximum(0, 1 - y))}
+    # Moving both (the denominator's maximum): a case stays where one was, in the numerator
+    # where there was one there, else in the complement.
+    keep_y = np.minimum(1, y)
+    both = {"y": (y, keep_y), "z": (z, np.where(keep_y > 0, 0, np.minimum(1, z)))}
+    for line, across in (("row", "col"), ("col", "row")):
+        blocks = _complete_blocks(frame, line, across)
+        if blocks.is_empty():
+            continue
+        cell = blocks["cell"].to_numpy()
+        group = blocks["group"].to_numpy()
+        member = blocks["member"].to_numpy()
+        position = blocks["position"].to_numpy()
+        seen = {}
+        for quantity, (values, lower) in alone.items():
+            seen[quantity] = _frechet(group, member, position, values[cell], lower[cell])
+        top = sum(
+            _frechet(group, member, position, values[cell], lower[cell])[1]
+            for values, lower in both.values()
+        )
+        for target, values, reduce in (
+            (ranges.lo_y, seen["y"][0], np.minimum),
+            (ranges.hi_y, seen["y"][1], np.maximum),
+            (ranges.lo_z, seen["z"][0], np.minimum),
+            (ranges.hi_z, seen["z"][1], np.maximum),
+            (ranges.hi_d, top, np.maximum),
+        ):
+            reduce.at(target, cell, values)
+
+
+# ---------------------------------------------------------------------------------------
+# Linear programmes over groups of hidden cells, everything else at its true value
+
+
+@dataclass
+class _Programme:
+    """The attacker's programme restricted to hidden `cells` (all other cells at their true
+    values): variables y (numerators) then z (complements) of the cells; every equation
+    touching them, for y and z alike; then one row per cell, 1 <= y + z (a row exists only
+    with a case), whose upper bound can cap the cell's denominator."""
+
+    cells: IntArray
+    n_equations: int
+    solver: highspy._Highs = field(repr=False)
+
+    def solve(
+        self, cost_y: npt.NDArray[np.float64], cost_z: npt.NDArray[np.float64]
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]] | None:
+        cost = np.concatenate([cost_y, cost_z])
+        self.solver.changeColsCost(cost.size, np.arange(cost.size, dtype=np.int32), cost)
+        self.solver.run()
+        if self.solver.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            return None
+        values = np.asarray(self.solver.getSolution().col_value)
+        n = self.cells.size
+        return values[:n], values[n:]
+
+    def cap(self, quantity: str, chosen: IntArray, at: float) -> None:
+        """Cap y, z or the denominator (d) of the `chosen` cells (positions) at `at`."""
+        n = self.cells.size
+        upper = np.full(chosen.size, at)
+        if quantity == "d":
+            rows = (2 * self.n_equations + chosen).astype(np.int32)
+            self.solver.changeRowsBounds(rows.size, rows, np.ones(chosen.size), upper)
+        else:
+            columns = (chosen + (n if quantity == "z" else 0)).astype(np.int32)
+            self.solver.changeColsBounds(columns.size, columns, np.zeros(chosen.size), upper)
+
+    def uncap(self, quantity: str, chosen: IntArray) -> None:
+        self.cap(quantity, chosen, highspy.kHighsInf)
+
+
+def _programme(table: Table, cells: IntArray) -> _Programme:
+    """The equations touching `cells`, their other terms at their true values."""
+    eqs = table.equations
+    n = table.numerator.size
+    column = np.full(n, -1, dtype=np.int64)
+    column[cells] = np.arange(cells.size)
+    # every (equation, row, sign): the total +1, each part -1
+    rows = np.concatenate([eqs.total, eqs.part])
+    which = np.concatenate([np.arange(eqs.total.size), eqs.eq])
+    sign = np.concatenate([np.ones(eqs.total.size), -np.ones(eqs.part.size)])
+    touching = np.zeros(eqs.total.size, dtype=bool)
+    touching[which[column[rows] >= 0]] = True
+    keep = touching[which]
+    rows, which, sign = rows[keep], which[keep], sign[keep]
+    used = np.flatnonzero(touching)
+    index = np.searchsorted(used, which)
+    free = column[rows] >= 0
+    k, m = cells.size, used.size
+    # y block, z block (the same equations), then y + z >= 1 per cell: as coordinates
+    eq_rows, eq_cols, eq_signs = index[free], column[rows[free]], sign[free]
+    cell_rows = 2 * m + np.arange(k)
+    matrix = sparse.csc_matrix(
+        (
+            np.concatenate([eq_signs, eq_signs, np.ones(2 * k)]),
+            (
+                np.concatenate([eq_rows, eq_rows + m, cell_rows, cell_rows]),
+                np.concatenate([eq_cols, eq_cols + k, np.arange(k), np.arange(k) + k]),
+            ),
+        ),
+        shape=(2 * m + k, 2 * k),
+    )
+    fixed = rows[~free]
+
+    def rhs(values: IntArray) -> npt.NDArray[np.float64]:
+        return -np.bincount(index[~free], weights=sign[~free] * values[fixed], minlength=m)
+
+    equal = np.concatenate([rhs(table.numerator), rhs(table.complement)])
+    solver = highspy._Highs()
+    solver.setOptionValue("output_flag", False)
+    # small programmes re-solved from the last basis: presolve would redo its work each time
+    solver.setOptionValue("presolve", "off")
+    lp = highspy.HighsLp()
+    lp.num_col_ = 2 * k
+    lp.num_row_ = 2 * m + k
+    lp.col_cost_ = np.zeros(2 * k)
+    lp.col_lower_ = np.zeros(2 * k)
+    lp.col_upper_ = np.full(2 * k, highspy.kHighsInf)
+    lp.row_lower_ = np.concatenate([equal, np.ones(k)])
+    lp.row_upper_ = np.concatenate([equal, np.full(k, highspy.kHighsInf)])
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = matrix.indptr
+    lp.a_matrix_.index_ = matrix.indices
+    lp.a_matrix_.value_ = matrix.data
+    solver.passModel(lp)
+    return _Programme(cells, m, solver)
+
+
+REACH_ROUNDS = 3  # capped objectives per quantity, while they reach more cells
+
+
+def _asks(table: Table, ranges: Ranges, cell: int, cost_y: float, cost_z: float) -> bool:
+    """Whether an objective (down or up on y, z or both) can still help a cell: down on a
+    quantity it has not yet seen lower, up on one it has not yet seen at 5 or above."""
+    if cost_y and cost_z:
+        return bool(ranges.hi_d[cell] < 5)
+    if cost_y:
+        return bool(
+            ranges.lo_y[cell] > 0
+            if cost_y > 0
+            else ranges.hi_y[cell] < max(5, table.numerator[cell] + 1)
+        )
+    return bool(
+        ranges.lo_z[cell] > 0
+        if cost_z > 0
+        else ranges.hi_z[cell] < max(5, table.complement[cell] + 1)
+    )
+
+
+def certify_programmes(
+    table: Table,
+    ranges: Ranges,
+    cells: IntArray,
+    exempt_y: BoolArray,
+    exempt_z: BoolArray,
+    *,
+    per_cell: bool,
+) -> int:
+    """Widen the ranges of `cells` (hidden, one group) by linear programmes over them; returns
+    the number of programmes solved.
+
+    Joint objectives first, each answering many cells at once: every open numerator (then
+    complement) down towards 0; two fixed other directions (most cells leave their true
+    value); the counts that must reach 5, each capped at 5 and their sum maximised (so no
+    cell takes all), again while that reaches more of them. Then, when `per_cell`, each cell
+    still open alone, with the objectives its unmet requirements ask for."""
+    if cells.size == 0:
+        return 0
+    programme = _programme(table, cells)
+    y, z, d = table.numerator[cells], table.complement[cells], table.denominator[cells]
+    median = table.is_median[cells]
+    zero = np.zeros(cells.size)
+    solved = 0
+
+    def run(cost_y: npt.NDArray[np.float64], cost_z: npt.NDArray[np.float64]) -> None:
+        nonlocal solved
+        solved += 1
+        solution = programme.solve(cost_y, cost_z)
+        if solution is not None:
+            sy, sz = solution
+            ranges.widen(cells, sy, sy, sz, sz, sy + sz)
+
+    def open_() -> BoolArray:
+        return unmet(table, ranges, exempt_y, exempt_z, cells)
+
+    for quantity, low in (("y", ranges.lo_y), ("z", ranges.lo_z)):
+        down = (open_() & (low[cells] > 0)).astype(np.float64)
+        if down.any():
+            run(down, zero) if quantity == "y" else run(zero, down)
+    rng = np.random.default_rng(0)
+    for _ in range(2):
+        if open_().any():
+            run(rng.uniform(-1, 1, cells.size), rng.uniform(-1, 1, cells.size))
+    reach = {
+        "y": lambda: (ranges.hi_y[cells] < 5) & (y >= 1) & (y <= 4),
+        "z": lambda: ~median & (ranges.hi_z[cells] < 5) & (z >= 1) & (z <= 4),
+        "d": lambda: (d <= 4) & (ranges.hi_d[cells] < 5),
+    }
+    for quantity, needs in reach.items():
+        for _ in range(REACH_ROUNDS):
+            target = np.flatnonzero(open_() & needs())
+            if target.size == 0:
+                break
+            before = int(target.size)
+            programme.cap(quantity, target, 5.0)
+            cost = np.zeros(cells.size)
+            cost[target] = -1.0
+            run(cost if quantity in "yd" else zero, cost if quantity in "zd" else zero)
+            programme.uncap(quantity, target)
+            if int(np.count_nonzero(open_() & needs())) == before:
+                break
+    if not per_cell:
+        return solved
+    # then each cell still open, with the objectives its unmet requirements ask for
+    for i in np.flatnonzero(open_()):
+        for cost_y, cost_z in ((1.0, 0.0), (-1.0, 0.0), (0.0, 1.0), (0.0, -1.0), (-1.0, -1.0)):
+            if not open_()[i]:
+                break
+            if not _asks(table, ranges, cells[i], cost_y, cost_z):
+                continue
+            cy, cz = zero.copy(), zero.copy()
+            cy[i], cz[i] = cost_y, cost_z
+            run(cy, cz)
+    return solved
+
+
+def components(table: Table) -> IntArray:
+    """A component number per suppressed cell (-1 for published ones): cells linked by the
+    equations that hold suppressed cells. An equation implied by others (the country over its
+    municipalities, when the country is also the sum of one type of regions, each the sum of
+    its municipalities) links nothing the others do not: moves that keep those keep it too,
+    so a cell's range over its component alone is its range over the whole table."""
+    eqs = table.equations
+    rows = np.concatenate([eqs.part, eqs.total])
+    which = np.concatenate([eqs.eq, np.arange(eqs.total.size)])
+    keep = table.hidden[rows] & ~table.implied[which]
+    n = table.numerator.size
+    graph = sparse.coo_matrix(
+        (np.ones(int(keep.sum())), (rows[keep], n + which[keep])),
+        shape=(n + eqs.total.size, n + eqs.total.size),
+    )
+    _, label = csgraph.connected_components(graph, directed=False)
+    return np.where(table.hidden, label[:n], -1)
+
+
+class Auditor:
+    """The audit of one table as its suppression grows: what each cell was seen to take stays
+    true when more cells are hidden (a table consistent with more published cells is
+    consistent with fewer), so every check after the first looks only at the cells that were
+    open (see the module docstring for how it looks)."""
+
+    def __init__(self, table: Table) -> None:
+        self.table = table
+        self.ranges = Ranges.of_truth(table)
+        self.exempt_y = known_zero(table, table.numerator)
+        self.exempt_z = known_zero(table, table.complement)
+        self.work = {"programmes": 0, "solves": 0}
+
+    def open(self, cells: IntArray | None = None) -> BoolArray:
+        return unmet(self.table, self.ranges, self.exempt_y, self.exempt_z, cells)
+
+    def check(self, cells: BoolArray | None = None) -> BoolArray:
+        """The protected cells (of `cells`, default all) that no constructed table has yet
+        shown to meet the guarantee, after trying: their blocks, then a programme over each
+        component (`components`) holding one; their ranges over it are the attacker's own."""
+        table = self.table
+        candidates = self.open() if cells is None else cells & self.open()
+        if candidates.any():
+            blocks = np.unique(table.block[candidates & (table.block >= 0)])
+            certify_blocks(table, self.ranges, np.isin(table.block, blocks) & (table.block >= 0))
+            candidates &= self.open()
+        if candidates.any():
+            label = components(table)
+            order = np.argsort(label, kind="stable")
+            bounds = np.searchsorted(label[order], np.arange(label.max() + 2))
+            for component in np.unique(label[candidates]):
+                group = order[bounds[component] : bounds[component + 1]]
+                self.work["programmes"] += 1
+                self.work["solves"] += certify_programmes(
+                    table, self.ranges, group, self.exempt_y, self.exempt_z, per_cell=True
+                )
+            candidates &= self.open()
+        return candidates
