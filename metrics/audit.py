@@ -428,7 +428,7 @@ class _Programme:
             self.solver.changeColsBounds(columns.size, columns, np.zeros(chosen.size), upper)
 
     def uncap(self, quantity: str, chosen: IntArray) -> None:
-        self.cap(quantity, chosen, highspy.kHighsInf)
+        self.cap(quantity, chosen, COUNT_CEILING if quantity != "d" else highspy.kHighsInf)
 
 
 def _programme(table: Table, cells: IntArray) -> _Programme:
@@ -477,7 +477,9 @@ def _programme(table: Table, cells: IntArray) -> _Programme:
     lp.num_row_ = 2 * m + k
     lp.col_cost_ = np.zeros(2 * k)
     lp.col_lower_ = np.zeros(2 * k)
-    lp.col_upper_ = np.full(2 * k, highspy.kHighsInf)
+    # bounded, so that every objective has an optimum: far above any count, it cuts off
+    # nothing a certificate needs
+    lp.col_upper_ = np.full(2 * k, COUNT_CEILING)
     lp.row_lower_ = np.concatenate([equal, np.ones(k)])
     lp.row_upper_ = np.concatenate([equal, np.full(k, highspy.kHighsInf)])
     lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
@@ -488,6 +490,7 @@ def _programme(table: Table, cells: IntArray) -> _Programme:
     return _Programme(cells, m, solver)
 
 
+COUNT_CEILING = 1e9
 REACH_ROUNDS = 3  # capped objectives per quantity, while they reach more cells
 
 

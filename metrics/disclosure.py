@@ -362,17 +362,18 @@ def _equations(
     municipal = (grid.areas["area_type"] == "municipality").to_numpy()
     family, period = _family_pairs(grid.breakdowns), _period_pairs(grid.periods)
     areas = tuple(grid.areas.select("area_type", "area_code").iter_rows())
-    listed = tuple(members.iter_rows())
-    # Quarters and categories exist for fewer areas: their region equations are among those.
-    listed_fine = tuple(
-        members.filter(
-            has_quarters(pl.lit("region"), pl.col("area_code")) | (pl.col("area_code") == "NL")
-        ).iter_rows()
-    )
-    coarse = (
-        ~grid.periods["period"].str.contains("-Q", literal=True).to_numpy()[:, None]
-        & (grid.breakdowns["breakdown"] == "all").to_numpy()[None, :]
-    )
+    codes = grid.areas["area_code"].to_numpy()
+    # Slices of four shapes: years or quarters, of breakdown `all` or of a category. An area
+    # publishes some shapes only (`has_quarters`, `has_categories`): the region equations of
+    # a shape are among the areas with rows of that shape, a missing row of such an area
+    # being an empty population.
+    quarterly = grid.periods["period"].str.contains("-Q", literal=True).to_numpy()
+    overall = (grid.breakdowns["breakdown"] == "all").to_numpy()
+    shapes = [
+        (quarterly[:, None] == q) & (overall[None, :] == a)
+        for q in (False, True)
+        for a in (True, False)
+    ]
     n_rows = max(frame.height, 1)
     nothing = np.zeros(0, dtype=np.int64)
     keys, parts = [nothing], [nothing]
@@ -384,21 +385,18 @@ def _equations(
         # indicator: one without any holds no cases of it, in any region.
         with_rows = municipal & (block[0] >= 0).any(axis=(1, 2))
         present = frozenset(grid.areas.filter(pl.Series(with_rows))["area_code"].to_list())
-        kinds = [
-            (block, 3, family),
-            *(
-                (np.where(coarse, block, -1), 1, pairs)
-                for pairs in _area_equation_pairs(areas, listed, present)
-            ),
-            *(
-                (np.where(coarse, -1, block), 1, pairs)
-                for pairs in _area_equation_pairs(areas, listed_fine, present)
-            ),
-            (block, 2, period),
-        ]
+        kinds: list[tuple[np.ndarray, int, pl.DataFrame]] = [(block, 3, family)]
+        for shape in shapes:
+            cells = np.where(shape, block, -1)
+            if not (cells >= 0).any():
+                continue
+            shown = frozenset(codes[(cells[0] >= 0).any(axis=(1, 2))].tolist())
+            listed = tuple(row for row in members.iter_rows() if row[0] in shown)
+            kinds += [(cells, 1, p) for p in _area_equation_pairs(areas, listed, present)]
+        kinds.append((block, 2, period))
         n_labels = 1 + max(int(pairs["label"].to_numpy().max(initial=0)) for *_, pairs in kinds)
-        for kind, (cells, axis, pairs) in enumerate(kinds):
-            totals, kind_parts, labels = _along(cells, axis, pairs)
+        for kind, (shaped, axis, pairs) in enumerate(kinds):
+            totals, kind_parts, labels = _along(shaped, axis, pairs)
             # One integer names an equation: its kind, its label and its total row.
             keys.append((kind * n_labels + labels) * n_rows + totals)
             parts.append(kind_parts)
@@ -543,9 +541,6 @@ def _first_open(
     return found
 
 
-MAX_ROUNDS = 50  # repairs after the audit; each round hides at least one more cell
-
-
 def _partners(
     equations: _Equations,
     failing: npt.NDArray[np.int64],
@@ -573,45 +568,111 @@ def _partners(
     return np.unique(chosen["row"].to_numpy())
 
 
-def _protected_rows(
-    frame: pl.DataFrame,
-    memberships: pl.DataFrame,
-    numerator: npt.NDArray[np.int64],
-    denominator: npt.NDArray[np.int64],
-    is_median: np.ndarray,
-    protected: np.ndarray,
-) -> np.ndarray:
-    """The suppressed mask: `protected` (failing the primary rule), then secondary suppression,
-    then the audit (`metrics.audit`) and, while it finds a protected cell too well known, more
-    cells hidden with it (`_partners`) and secondary suppression again."""
-    equations = _equations(frame, memberships, denominator)
-    hidden = _secondary_rows(equations, numerator, denominator, is_median, protected)
-    table = audit.table_of(
-        frame.select(KEYS),
-        memberships,
-        numerator=numerator,
-        denominator=denominator,
-        is_median=is_median,
-        hidden=hidden,
-        protected=protected & (denominator > 0),
-        equations=audit.Equations(equations.total, equations.part, equations.start),
-        local_type=FINE_REGION_TYPE,
-    )
-    auditor = audit.Auditor(table)
-    failing = auditor.check()
-    for _ in range(MAX_ROUNDS):
-        if not failing.any():
-            return hidden
-        added = _partners(equations, np.flatnonzero(failing), hidden, numerator, denominator)
-        if added.size == 0:
-            # nothing published shares an equation with them: hide the rest of their parts
-            added = np.flatnonzero(np.isin(table.part, table.part[failing]) & ~hidden)
-        hidden = _secondary_rows(
-            equations, numerator, denominator, is_median, hidden | _mask(added, hidden.size)
+class Suppression:
+    """One table's true figures and additive equations, suppressed step by step: `primary`
+    (the rule's own cells), `secondary` (the equations one at a time) and `audited` (all of
+    them at once, `metrics.audit`); `published` empties the suppressed figures.
+
+    `frame`: rows shaped like `indicator_values` (KEYS, numerator, denominator, value,
+    ci_low, ci_high, and `unit` or a `units` mapping), with their true figures; when it has
+    no `suppressed` column the primary rule marks it. `memberships`: `area_code,
+    municipality_code` for every region and NL (only its delivering municipalities matter:
+    the others have no rows)."""
+
+    def __init__(
+        self,
+        frame: pl.DataFrame,
+        *,
+        memberships: pl.DataFrame,
+        units: Mapping[str, str] | None = None,
+    ) -> None:
+        marked = primary(frame, units=units) if "suppressed" not in frame.columns else frame
+        self.frame = _with_unit(marked, units)
+        self.memberships = memberships
+        self.numerator, self.denominator, missing = _counts(self.frame)
+        self.is_median = (self.frame["unit"] == "days").to_numpy()
+        self.primary = self.frame["suppressed"].fill_null(True).to_numpy() | missing
+        self.equations = _equations(self.frame, memberships, self.denominator)
+
+    def secondary(self, hidden: np.ndarray) -> np.ndarray:
+        """`hidden` grown until every equation, taken alone, protects its suppressed parts."""
+        return _secondary_rows(
+            self.equations, self.numerator, self.denominator, self.is_median, hidden
         )
-        table.hidden = hidden
-        failing = auditor.check(failing)
-    raise RuntimeError("disclosure control did not converge: the audit still finds exposed cells")
+
+    def audited(self) -> np.ndarray:
+        """The suppressed mask: the primary cells, then secondary suppression, then the audit
+        and, while it finds a primary cell too well known, more cells hidden with it
+        (`_partners`) and secondary suppression again (each round hides more, so it ends)."""
+        self._check_sums()
+        hidden = self.secondary(self.primary)
+        table = audit.table_of(
+            self.frame.select(KEYS),
+            self.memberships,
+            numerator=self.numerator,
+            denominator=self.denominator,
+            is_median=self.is_median,
+            hidden=hidden,
+            protected=self.primary & (self.denominator > 0),
+            equations=audit.Equations(
+                self.equations.total, self.equations.part, self.equations.start
+            ),
+            local_type=FINE_REGION_TYPE,
+        )
+        auditor = audit.Auditor(table)
+        failing = auditor.check()
+        while failing.any():
+            added = _partners(
+                self.equations, np.flatnonzero(failing), hidden, self.numerator, self.denominator
+            )
+            if added.size == 0:
+                # nothing published shares an equation with them: hide the rest of their parts
+                added = np.flatnonzero(np.isin(table.part, table.part[failing]) & ~hidden)
+            if added.size == 0:
+                raise RuntimeError("the audit finds cells exposed with nothing left to hide")
+            hidden = self.secondary(hidden | _mask(added, hidden.size))
+            table.hidden = hidden
+            failing = auditor.check(failing)
+        return hidden
+
+    def _check_sums(self) -> None:
+        """The audit reads the equations as the attacker does: they must hold for the true
+        figures (a missing row is an empty population), or nothing it proves is true."""
+        eqs = self.equations
+        for values, name in ((self.numerator, "numerator"), (self.denominator, "denominator")):
+            sums = np.bincount(eqs.eq, weights=values[eqs.part], minlength=eqs.total.size)
+            wrong = np.flatnonzero(sums.astype(np.int64) != values[eqs.total])
+            if wrong.size:
+                row = self.frame.row(int(eqs.total[wrong[0]]), named=True)
+                key = ", ".join(f"{k}={row[k]}" for k in KEYS)
+                raise ValueError(
+                    f"the {name}s do not add up in {wrong.size} equation(s), e.g. the row "
+                    f"{key} is not the sum of its parts: a part is missing or miscounted"
+                )
+
+    def published(self, hidden: np.ndarray) -> pl.DataFrame:
+        """The frame with `suppressed` = `hidden` and every suppressed row's figures emptied
+        (comparisons 'not_compared', `median_reached` empty, where those columns exist)."""
+        result = self.frame.with_columns(pl.Series("suppressed", hidden)).with_columns(
+            pl.when(pl.col("suppressed")).then(None).otherwise(pl.col(column)).alias(column)
+            for column in FIGURES
+        )
+        for column in ("comparison_region", "comparison_national"):
+            if column in result.columns:
+                result = result.with_columns(
+                    pl.when(pl.col("suppressed"))
+                    .then(pl.lit("not_compared"))
+                    .otherwise(pl.col(column))
+                    .alias(column)
+                )
+        if "median_reached" in result.columns:
+            result = result.with_columns(
+                pl.when(pl.col("suppressed"))
+                .then(None)
+                .otherwise(pl.col("median_reached"))
+                .alias("median_reached")
+            )
+        return result
 
 
 def _mask(rows: npt.NDArray[np.int64], size: int) -> np.ndarray:
@@ -627,42 +688,10 @@ def protect(
     units: Mapping[str, str] | None = None,
 ) -> pl.DataFrame:
     """Suppress what the primary rule protects and whatever else it takes for the guarantee
-    (docs/methods.md), then empty all suppressed figures: the only output that may be published.
-
-    `frame`: rows shaped like `indicator_values` (KEYS, numerator, denominator, value, ci_low,
-    ci_high, and `unit` or a `units` mapping), with their true figures; when it has no
-    `suppressed` column `primary` is applied first. `memberships`: `area_code,
-    municipality_code` for every region and NL (only its delivering municipalities matter:
-    the others have no rows). Every suppressed row gets empty figures and, where those
-    columns exist, comparisons 'not_compared' and an empty `median_reached`; why a row is
-    suppressed is not published (it would tell which cells pass the primary rule).
+    (docs/methods.md), then empty all suppressed figures: the only output that may be
+    published. See `Suppression` for the arguments. Why a row is suppressed is not published:
+    it would tell which cells pass the primary rule.
     """
-    marked = primary(frame, units=units) if "suppressed" not in frame.columns else frame
-    marked = _with_unit(marked, units).with_row_index(_ROW)
-    numerator, denominator, missing = _counts(marked)
-    is_median = (marked["unit"] == "days").to_numpy()
-    before = marked["suppressed"].fill_null(True).to_numpy() | missing
-    after = _protected_rows(marked, memberships, numerator, denominator, is_median, before)
-    result = marked.with_columns(pl.Series("suppressed", after)).with_columns(
-        [
-            pl.when(pl.col("suppressed")).then(None).otherwise(pl.col(column)).alias(column)
-            for column in FIGURES
-        ]
-    )
-    for column in ("comparison_region", "comparison_national"):
-        if column in result.columns:
-            result = result.with_columns(
-                pl.when(pl.col("suppressed"))
-                .then(pl.lit("not_compared"))
-                .otherwise(pl.col(column))
-                .alias(column)
-            )
-    if "median_reached" in result.columns:
-        result = result.with_columns(
-            pl.when(pl.col("suppressed"))
-            .then(None)
-            .otherwise(pl.col("median_reached"))
-            .alias("median_reached")
-        )
-    result = result.drop(_ROW)
+    suppression = Suppression(frame, memberships=memberships, units=units)
+    result = suppression.published(suppression.audited())
     return result if units is None or "unit" in frame.columns else result.drop("unit")
