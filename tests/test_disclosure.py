@@ -47,9 +47,7 @@ def hidden(result: pl.DataFrame) -> set[tuple[str, str, str]]:
 def secondary(frame: pl.DataFrame, memberships: pl.DataFrame) -> pl.DataFrame:
     """The frame marked by the primary rule and secondary suppression alone (no audit)."""
     suppression = Suppression(frame, memberships=memberships)
-    return frame.with_columns(
-        suppressed=pl.Series(suppression.secondary(suppression.primary))
-    )
+    return frame.with_columns(suppressed=pl.Series(suppression.secondary(suppression.primary)))
 
 
 @pytest.mark.parametrize(

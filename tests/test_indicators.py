@@ -288,13 +288,12 @@ def test_only_current_delivery_and_own_extract_date(wh: SmallWarehouse) -> None:
     assert indicators.delivered_municipalities(wh.con) == [GRONINGEN, STADSKANAAL]
 
 
-def municipal_cells(wh: SmallWarehouse, indicator_id: str) -> pl.DataFrame:
-    """One indicator's cells of the municipalities that delivered."""
+def area_cells(wh: SmallWarehouse, indicator_id: str) -> pl.DataFrame:
+    """One indicator's cells of every area with a delivering municipality."""
     memberships = indicators.area_memberships(indicators.delivered_municipalities(wh.con))
     indicator = BY_ID[indicator_id]
     fine = indicators.fine_counts(wh.con, indicator)
-    cells = indicators.cell_counts(fine, indicator, memberships)
-    return cells.filter(pl.col("area_type") == "municipality")
+    return indicators.cell_counts(fine, indicator, memberships)
 
 
 def test_counts_by_period_and_breakdown(wh: SmallWarehouse) -> None:
@@ -304,22 +303,28 @@ def test_counts_by_period_and_breakdown(wh: SmallWarehouse) -> None:
     wh.case(d, "b", date(2023, 3, 31))
     wh.case(d, "c", date(2023, 7, 1), violence_type="child_abuse", coordinator=date(2023, 7, 31))
     wh.case(d, "d", days(E, -10))  # window incomplete: no 2024 figure at all
-    counts = municipal_cells(wh, "coordinator_within_30d")
+    counts = area_cells(wh, "coordinator_within_30d")
     got = {
-        (row["period"], row["breakdown"]): (row["numerator"], row["denominator"])
+        (row["area_code"], row["period"], row["breakdown"]): (row["numerator"], row["denominator"])
         for row in counts.iter_rows(named=True)
+        if row["area_code"] in (GRONINGEN, "veilig_thuis_region:VT08", "ggd_region:GG0111")
     }
+    # quarters of `all` for the municipality and its Veilig Thuis region, categories of the
+    # year for the region only, the other region type its year only (docs/methods.md)
     assert got == {
-        ("2023", "all"): (2, 3),
-        ("2023", "violence_type=partner"): (1, 2),
-        ("2023", "violence_type=child_abuse"): (1, 1),
-        ("2023-Q1", "all"): (1, 2),
-        ("2023-Q1", "violence_type=partner"): (1, 2),
-        ("2023-Q3", "all"): (1, 1),
-        ("2023-Q3", "violence_type=child_abuse"): (1, 1),
+        (GRONINGEN, "2023", "all"): (2, 3),
+        (GRONINGEN, "2023-Q1", "all"): (1, 2),
+        (GRONINGEN, "2023-Q3", "all"): (1, 1),
+        ("veilig_thuis_region:VT08", "2023", "all"): (2, 3),
+        ("veilig_thuis_region:VT08", "2023-Q1", "all"): (1, 2),
+        ("veilig_thuis_region:VT08", "2023-Q3", "all"): (1, 1),
+        ("veilig_thuis_region:VT08", "2023", "violence_type=partner"): (1, 2),
+        ("veilig_thuis_region:VT08", "2023", "violence_type=child_abuse"): (1, 1),
+        ("ggd_region:GG0111", "2023", "all"): (2, 3),
     }
-    assert set(counts["period_type"].to_list()) == {"year", "quarter"}
-    assert counts.filter(pl.col("period") == "2023-Q3")["year"].to_list() == [2023, 2023]
+    groningen = counts.filter(pl.col("area_code") == GRONINGEN)
+    assert set(groningen["period_type"].to_list()) == {"year", "quarter"}
+    assert groningen.filter(pl.col("period") == "2023-Q3")["year"].to_list() == [2023]
 
 
 def test_children_broken_down_by_age_band(wh: SmallWarehouse) -> None:
@@ -329,10 +334,12 @@ def test_children_broken_down_by_age_band(wh: SmallWarehouse) -> None:
     wh.child(d, "a", "a2", "0-3")
     wh.child(d, "a", "a3", "12-17")
     wh.help(d, "a", "child", "basic", date(2023, 5, 2), child_id="a2")
-    counts = municipal_cells(wh, "children_without_help")
+    counts = area_cells(wh, "children_without_help")
     got = {
         row["breakdown"]: (row["numerator"], row["denominator"])
-        for row in counts.filter(pl.col("period") == "2023").iter_rows(named=True)
+        for row in counts.filter(
+            (pl.col("period") == "2023") & (pl.col("area_code") == "veilig_thuis_region:VT08")
+        ).iter_rows(named=True)
     }
     assert got == {"all": (2, 3), "age_band=0-3": (1, 2), "age_band=12-17": (1, 1)}
 
@@ -385,7 +392,7 @@ def test_a_failure_while_counting_stops_the_queries_and_surfaces(
     def broken(*args, **kwargs):  # type: ignore[no-untyped-def]
         raise RuntimeError("counting failed")
 
-    monkeypatch.setattr(indicators.disclosure, "secondary", broken)
+    monkeypatch.setattr(indicators.disclosure, "protect", broken)
     with pytest.raises(RuntimeError, match="counting failed"):
         indicators.indicator_figures(wh.con)
     assert wh.con.sql("select count(*) from current_cases").fetchall() == [(1,)]
@@ -448,11 +455,18 @@ def test_time_to_specialist_medians_from_counts_equal_medians_per_case(wh: Small
         assert (row["denominator"], row["numerator"]) == (mine.height, mine["event"].sum())
         assert (row["value"], row["ci_low"], row["ci_high"]) == km_median(curve), row
         checked += 1
-    # every area × period × breakdown with cases has its row, and no other
+    # every published area × period × breakdown with cases has its row, and no other: years
+    # of every area; quarters of municipalities, Veilig Thuis regions and the country;
+    # categories of years of Veilig Thuis regions and the country (docs/methods.md)
     keys = cases.select("area_code", "year", "quarter", "breakdown")
-    expected = sum(
-        keys.select("area_code", period, *extra).n_unique()
-        for period in ("year", "quarter")
-        for extra in ([], ["breakdown"])
+    vt_or_nl = pl.col("area_code").str.starts_with("veilig_thuis_region:") | (
+        pl.col("area_code") == "NL"
+    )
+    expected = (
+        keys.select("area_code", "year").n_unique()
+        + keys.filter(vt_or_nl | pl.col("area_code").str.starts_with("GM"))
+        .select("area_code", "quarter")
+        .n_unique()
+        + keys.filter(vt_or_nl).select("area_code", "year", "breakdown").n_unique()
     )
     assert checked == medians.height == expected

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from metrics.disclosure import secondary
+from metrics.disclosure import protect
 from metrics.stats import compare, funnel_limits, wilson
 
 # --- intervals and comparisons ----------------------------------------------------------------
@@ -162,7 +162,7 @@ def test_no_suppressed_figure_can_be_recovered_by_subtraction(
     table: tuple[pl.DataFrame, pl.DataFrame],
 ) -> None:
     frame, memberships = table
-    result = secondary(frame, memberships=memberships)
+    result = protect(frame, memberships=memberships)
     hidden = result["suppressed"].to_list()
     num, den = frame["numerator"].to_list(), frame["denominator"].to_list()
 
@@ -202,7 +202,7 @@ def test_no_hidden_cell_is_determined_by_the_published_equations(
     """Stronger than one equation at a time: combining all identities linearly must not pin
     down any hidden cell with cases (e_j must lie outside the row space over hidden cells)."""
     frame, memberships = table
-    result = secondary(frame, memberships=memberships)
+    result = protect(frame, memberships=memberships)
     hidden = np.flatnonzero(result["suppressed"].to_numpy())
     den = frame["denominator"].to_numpy()
     column = {row: j for j, row in enumerate(hidden)}
