@@ -356,7 +356,6 @@ def _indicator_values(areas: pl.DataFrame, members: pl.DataFrame, revision: int)
             "area_name",
             "period_type",
             pl.col("year").cast(pl.Int32),
-            pl.when(pl.col("suppressed")).then(pl.lit("primary")).alias("suppression_reason"),
             pl.when(pl.col("indicator_id") == "time_to_specialist")
             .then(pl.col("median_reached"))
             .alias("median_reached"),
