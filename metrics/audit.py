@@ -33,6 +33,8 @@ A cell that fails then is a real failure: `disclosure` suppresses more and audit
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import highspy
@@ -54,10 +56,43 @@ class Equations:
     part: IntArray
     start: IntArray
 
-    @property
+    @functools.cached_property
     def eq(self) -> IntArray:
         """The equation of each entry of `part`."""
         return np.repeat(np.arange(self.total.size, dtype=np.int64), np.diff(self.start))
+
+    @functools.cached_property
+    def members(self) -> tuple[IntArray, IntArray, npt.NDArray[np.float64]]:
+        """Every equation's rows with their signs (total +1, parts -1), the total first:
+        `(start, row, sign)`, equation e at `start[e]:start[e + 1]`."""
+        n_eq = self.total.size
+        start = self.start + np.arange(n_eq + 1)
+        row = np.empty(self.part.size + n_eq, dtype=np.int64)
+        sign = np.full(row.size, -1.0)
+        row[start[:-1]] = self.total
+        sign[start[:-1]] = 1.0
+        parts = np.ones(row.size, dtype=bool)
+        parts[start[:-1]] = False
+        row[parts] = self.part
+        return start, row, sign
+
+    @functools.cached_property
+    def of_row(self) -> tuple[IntArray, IntArray]:
+        """The equations each row is in: `(start, eq)`, row r's at `start[r]:start[r + 1]`."""
+        _, row, _ = self.members
+        which = np.repeat(np.arange(self.total.size, dtype=np.int64), np.diff(self.members[0]))
+        order = np.argsort(row, kind="stable")
+        size = int(row.max(initial=-1)) + 1
+        return np.r_[0, np.cumsum(np.bincount(row, minlength=size))], which[order]
+
+
+def _spans(start: IntArray, stop: IntArray) -> IntArray:
+    """Every index in [start[i], stop[i]) for all i, concatenated in order."""
+    lengths = stop - start
+    ends = np.cumsum(lengths)
+    return np.repeat(start - (ends - lengths), lengths) + np.arange(
+        int(ends[-1]) if ends.size else 0, dtype=np.int64
+    )
 
 
 @dataclass
@@ -434,19 +469,15 @@ class _Programme:
 def _programme(table: Table, cells: IntArray) -> _Programme:
     """The equations touching `cells`, their other terms at their true values."""
     eqs = table.equations
-    n = table.numerator.size
-    column = np.full(n, -1, dtype=np.int64)
+    column = np.full(table.numerator.size, -1, dtype=np.int64)
     column[cells] = np.arange(cells.size)
-    # every (equation, row, sign): the total +1, each part -1
-    rows = np.concatenate([eqs.total, eqs.part])
-    which = np.concatenate([np.arange(eqs.total.size), eqs.eq])
-    sign = np.concatenate([np.ones(eqs.total.size), -np.ones(eqs.part.size)])
-    touching = np.zeros(eqs.total.size, dtype=bool)
-    touching[which[column[rows] >= 0]] = True
-    keep = touching[which]
-    rows, which, sign = rows[keep], which[keep], sign[keep]
-    used = np.flatnonzero(touching)
-    index = np.searchsorted(used, which)
+    row_start, row_eq = eqs.of_row
+    inside = cells[cells < row_start.size - 1]
+    used = np.unique(row_eq[_spans(row_start[inside], row_start[inside + 1])])
+    member_start, member_row, member_sign = eqs.members
+    at = _spans(member_start[used], member_start[used + 1])
+    rows, sign = member_row[at], member_sign[at]
+    index = np.repeat(np.arange(used.size), member_start[used + 1] - member_start[used])
     free = column[rows] >= 0
     k, m = cells.size, used.size
     # y block, z block (the same equations), then y + z >= 1 per cell: as coordinates
@@ -491,6 +522,8 @@ def _programme(table: Table, cells: IntArray) -> _Programme:
 
 
 COUNT_CEILING = 1e9
+JOINT = 2  # open cells above which joint objectives come first
+RANDOM = 1
 REACH_ROUNDS = 3  # capped objectives per quantity, while they reach more cells
 
 
@@ -518,23 +551,18 @@ def certify_programmes(
     cells: IntArray,
     exempt_y: BoolArray,
     exempt_z: BoolArray,
-    *,
-    per_cell: bool,
 ) -> int:
     """Widen the ranges of `cells` (hidden, one group) by linear programmes over them; returns
     the number of programmes solved.
 
-    Joint objectives first, each answering many cells at once: every open numerator (then
-    complement) down towards 0; two fixed other directions (most cells leave their true
-    value); the counts that must reach 5, each capped at 5 and their sum maximised (so no
-    cell takes all), again while that reaches more of them. Then, when `per_cell`, each cell
-    still open alone, with the objectives its unmet requirements ask for."""
+    With more than JOINT cells open, joint objectives first, each answering many cells at
+    once: every open numerator (then complement) down towards 0 (most cells then leave their
+    true value too); the counts that must reach 5, each capped at 5 and their sum maximised
+    (so no cell takes all), again while that reaches more of them. Then each cell still open
+    alone, with the objectives its unmet requirements ask for."""
     if cells.size == 0:
         return 0
     programme = _programme(table, cells)
-    y, z, d = table.numerator[cells], table.complement[cells], table.denominator[cells]
-    median = table.is_median[cells]
-    zero = np.zeros(cells.size)
     solved = 0
 
     def run(cost_y: npt.NDArray[np.float64], cost_z: npt.NDArray[np.float64]) -> None:
@@ -548,14 +576,38 @@ def certify_programmes(
     def open_() -> BoolArray:
         return unmet(table, ranges, exempt_y, exempt_z, cells)
 
+    if np.count_nonzero(open_()) > JOINT:
+        _joint(programme, table, ranges, cells, open_, run)
+    # then each cell still open, with the objectives its unmet requirements ask for
+    zero = np.zeros(cells.size)
+    for i in np.flatnonzero(open_()):
+        for cost_y, cost_z in ((1.0, 0.0), (-1.0, 0.0), (0.0, 1.0), (0.0, -1.0), (-1.0, -1.0)):
+            if not open_()[i]:
+                break
+            if not _asks(table, ranges, cells[i], cost_y, cost_z):
+                continue
+            cy, cz = zero.copy(), zero.copy()
+            cy[i], cz[i] = cost_y, cost_z
+            run(cy, cz)
+    return solved
+
+
+def _joint(
+    programme: _Programme,
+    table: Table,
+    ranges: Ranges,
+    cells: IntArray,
+    open_: Callable[[], BoolArray],
+    run: Callable[[npt.NDArray[np.float64], npt.NDArray[np.float64]], None],
+) -> None:
+    """The joint objectives of `certify_programmes`."""
+    y, z, d = table.numerator[cells], table.complement[cells], table.denominator[cells]
+    median = table.is_median[cells]
+    zero = np.zeros(cells.size)
     for quantity, low in (("y", ranges.lo_y), ("z", ranges.lo_z)):
         down = (open_() & (low[cells] > 0)).astype(np.float64)
         if down.any():
             run(down, zero) if quantity == "y" else run(zero, down)
-    rng = np.random.default_rng(0)
-    for _ in range(2):
-        if open_().any():
-            run(rng.uniform(-1, 1, cells.size), rng.uniform(-1, 1, cells.size))
     reach = {
         "y": lambda: (ranges.hi_y[cells] < 5) & (y >= 1) & (y <= 4),
         "z": lambda: ~median & (ranges.hi_z[cells] < 5) & (z >= 1) & (z <= 4),
@@ -574,19 +626,6 @@ def certify_programmes(
             programme.uncap(quantity, target)
             if int(np.count_nonzero(open_() & needs())) == before:
                 break
-    if not per_cell:
-        return solved
-    # then each cell still open, with the objectives its unmet requirements ask for
-    for i in np.flatnonzero(open_()):
-        for cost_y, cost_z in ((1.0, 0.0), (-1.0, 0.0), (0.0, 1.0), (0.0, -1.0), (-1.0, -1.0)):
-            if not open_()[i]:
-                break
-            if not _asks(table, ranges, cells[i], cost_y, cost_z):
-                continue
-            cy, cz = zero.copy(), zero.copy()
-            cy[i], cz[i] = cost_y, cost_z
-            run(cy, cz)
-    return solved
 
 
 def components(table: Table) -> IntArray:
@@ -642,7 +681,7 @@ class Auditor:
                 group = order[bounds[component] : bounds[component + 1]]
                 self.work["programmes"] += 1
                 self.work["solves"] += certify_programmes(
-                    table, self.ranges, group, self.exempt_y, self.exempt_z, per_cell=True
+                    table, self.ranges, group, self.exempt_y, self.exempt_z
                 )
             candidates &= self.open()
         return candidates
