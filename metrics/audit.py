@@ -45,6 +45,9 @@ from scipy import sparse
 from scipy.sparse import csgraph
 
 IntArray = npt.NDArray[np.int64]
+# HiGHS' solver without the Python wrapper's callbacks, whose set-up prints a banner on stdout
+# (the wrapper exports it for this use; its stubs do not list it).
+Solver = highspy._Highs  # type: ignore[attr-defined]
 BoolArray = npt.NDArray[np.bool_]
 
 
@@ -410,10 +413,11 @@ def certify_blocks(table: Table, ranges: Ranges, chosen: BoolArray) -> None:
         seen = {}
         for quantity, (values, lower) in alone.items():
             seen[quantity] = _frechet(group, member, position, values[cell], lower[cell])
-        top = sum(
+        tops = [
             _frechet(group, member, position, values[cell], lower[cell])[1]
             for values, lower in both.values()
-        )
+        ]
+        top = tops[0] + tops[1]
         for target, values, reduce in (
             (ranges.lo_y, seen["y"][0], np.minimum),
             (ranges.hi_y, seen["y"][1], np.maximum),
@@ -437,7 +441,7 @@ class _Programme:
 
     cells: IntArray
     n_equations: int
-    solver: highspy._Highs = field(repr=False)
+    solver: Solver = field(repr=False)
 
     def solve(
         self, cost_y: npt.NDArray[np.float64], cost_z: npt.NDArray[np.float64]
@@ -496,10 +500,11 @@ def _programme(table: Table, cells: IntArray) -> _Programme:
     fixed = rows[~free]
 
     def rhs(values: IntArray) -> npt.NDArray[np.float64]:
-        return -np.bincount(index[~free], weights=sign[~free] * values[fixed], minlength=m)
+        sums = np.bincount(index[~free], weights=sign[~free] * values[fixed], minlength=m)
+        return -sums.astype(np.float64)
 
     equal = np.concatenate([rhs(table.numerator), rhs(table.complement)])
-    solver = highspy._Highs()
+    solver = Solver()
     solver.setOptionValue("output_flag", False)
     # small programmes re-solved from the last basis: presolve would redo its work each time
     solver.setOptionValue("presolve", "off")
