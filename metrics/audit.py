@@ -36,6 +36,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import highspy
 import numpy as np
@@ -47,7 +48,7 @@ from scipy.sparse import csgraph
 IntArray = npt.NDArray[np.int64]
 # HiGHS' solver without the Python wrapper's callbacks, whose set-up prints a banner on stdout
 # (the wrapper exports it for this use; its stubs do not list it).
-Solver = highspy._Highs  # type: ignore[attr-defined]
+Solver: Any = highspy._Highs  # type: ignore[attr-defined]
 BoolArray = npt.NDArray[np.bool_]
 
 
@@ -441,7 +442,7 @@ class _Programme:
 
     cells: IntArray
     n_equations: int
-    solver: Solver = field(repr=False)
+    solver: Any = field(repr=False)
 
     def solve(
         self, cost_y: npt.NDArray[np.float64], cost_z: npt.NDArray[np.float64]
