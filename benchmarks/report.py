@@ -275,6 +275,19 @@ def markdown(results: dict[str, Any]) -> str:
         _step_row("`hgkm compute`, whole country", steps.get("compute"), None),
         "",
     ]
+    compute = steps.get("compute")
+    if compute:
+        runs = [run["extra"] for run in compute["runs"] if "disclosure_seconds" in run["extra"]]
+        if runs:
+            last = runs[-1]
+            spent = statistics.median(run["disclosure_seconds"] for run in runs)
+            out += [
+                f"Of `hgkm compute`, disclosure control (secondary suppression and the audit, "
+                f"`metrics.disclosure.protect`) took {_s(spent)} (median of {len(runs)} runs); "
+                f"it published {_n(last['figures'])} figures, {_n(last['suppressed'])} "
+                f"suppressed ({last['suppressed'] / max(last['figures'], 1):.0%}).",
+                "",
+            ]
     ratios = national.get("ratios", {})
     if ratios:
         out += ["| ratio | value |", "|---|---|"]
