@@ -561,18 +561,25 @@ def indicator_figures(con: duckdb.DuckDBPyConnection) -> Figures:
     comparisons and coverage: `indicator_values` before naming and ordering.
 
     The indicators' case-level SQL runs on a thread of its own, one indicator after another,
-    while this thread counts and protects the indicators already summed: DuckDB's joins and
-    the (mostly single-threaded) suppression then share the cores. Each indicator is
-    protected alone, which is the same as protecting the table (`disclosure`).
+    while this thread counts the indicators already summed and two more protect the ones
+    counted: DuckDB's joins, the counting and the suppression (whose linear programmes and
+    array work release the interpreter) then share the cores. Each indicator is protected
+    alone, which is the same as protecting the table (`disclosure`).
     """
     delivered = delivered_municipalities(con)
     memberships = area_memberships(delivered)
     regions = region_memberships(delivered)
     time_to_event: dict[str, SurvivalCells] = {}
-    protected = []
-    with _sql_thread(con) as sql:
+    protecting = []
+    with (
+        _sql_thread(con) as sql,
+        ThreadPoolExecutor(max_workers=2, thread_name_prefix="hgkm-protect") as protect,
+    ):
         summed = [sql.submit(fine_counts, con, ind) for ind in INDICATORS]
         for ind, fine in zip(INDICATORS, summed, strict=True):
+            for job in protecting:
+                if job.done() and job.exception() is not None:
+                    job.result()  # a failed protection stops the compute at once
             if ind.is_proportion:
                 counts = cell_counts(fine.result(), ind, memberships)
                 figures = proportion_figures(
@@ -581,11 +588,14 @@ def indicator_figures(con: duckdb.DuckDBPyConnection) -> Figures:
             else:
                 cells = time_to_event[ind.id] = survival_cells(fine.result(), ind, memberships)
                 figures = median_figures(cells, ind.id)
-            protected.append(
-                disclosure.protect(
-                    disclosure.primary(figures.select(FIGURE_COLUMNS)), memberships=regions
+            protecting.append(
+                protect.submit(
+                    disclosure.protect,
+                    disclosure.primary(figures.select(FIGURE_COLUMNS)),
+                    memberships=regions,
                 )
             )
+        protected = [job.result() for job in protecting]
     table = compare_with_benchmarks(pl.concat(protected)).join(
         coverage(delivered), on=list(AREA_KEYS), how="left"
     )
