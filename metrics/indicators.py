@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import duckdb
@@ -570,7 +570,7 @@ def indicator_figures(con: duckdb.DuckDBPyConnection) -> Figures:
     memberships = area_memberships(delivered)
     regions = region_memberships(delivered)
     time_to_event: dict[str, SurvivalCells] = {}
-    protecting = []
+    protecting: list[Future[pl.DataFrame]] = []
     with (
         _sql_thread(con) as sql,
         ThreadPoolExecutor(max_workers=2, thread_name_prefix="hgkm-protect") as protect,
