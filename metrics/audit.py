@@ -117,6 +117,9 @@ class Table:
     block_col: IntArray  # the quarter or category within the block
     equations: Equations
     implied: BoolArray  # per equation: implied by others (see `components`)
+    # the denominator is another indicator's too (`SharedDenominators`): its own audit keeps
+    # it at its true value, moving only numerator against complement
+    linked: BoolArray
 
     @property
     def complement(self) -> IntArray:
@@ -241,6 +244,7 @@ def table_of(
         block_col=block_col,
         equations=equations,
         implied=implied,
+        linked=np.zeros(block.size, dtype=bool),
     )
 
 
@@ -310,8 +314,9 @@ def unmet(
     # complement of a proportion
     fails |= (y >= 1) & (y <= 4) & (lo_y > 0) & (hi_y < 5)
     fails |= ~median & (z >= 1) & (z <= 4) & (lo_z > 0) & (hi_z < 5)
-    # a denominator of 1..4 needs 5+ within reach (a row exists only with a case)
-    fails |= (d <= 4) & (ranges.hi_d[at] < 5)
+    # a denominator of 1..4 needs 5+ within reach (a row exists only with a case); a shared
+    # one is `SharedDenominators`' to show
+    fails |= (d <= 4) & (ranges.hi_d[at] < 5) & ~table.linked[at]
     return fails & table.protected[at]
 
 
@@ -373,11 +378,80 @@ def _dense(a: IntArray, b: IntArray) -> IntArray:
     return np.unique(key, return_inverse=True)[1].reshape(-1)
 
 
-def certify_blocks(table: Table, ranges: Ranges, chosen: BoolArray) -> None:
-    """Widen the ranges of the suppressed fine cells from every complete block of their
-    two-way tables (`chosen`: whole tables; see the module docstring): exact ranges of the
-    tables it constructs, with every other cell at its true value."""
+def _place_pairs(cells: pl.DataFrame, line: str, across: str) -> pl.DataFrame:
+    """Every two places `across` a block and the lines suppressed at both: cell1, cell2
+    (the line's cells at the first and the second place) and a group number per pair."""
+    return (
+        cells.join(cells, on=["block", line], suffix="_2")
+        .filter(pl.col(across) < pl.col(f"{across}_2"))
+        .select(
+            cell1="cell",
+            cell2="cell_2",
+            group=pl.struct("block", across, f"{across}_2").rank("dense").cast(pl.Int64) - 1,
+        )
+    )
+
+
+def _boxed_pairs(
+    group: IntArray,
+    first: IntArray,
+    second: IntArray,
+    lower: IntArray,
+    upper: IntArray,
+    values: IntArray,
+) -> tuple[IntArray, IntArray]:
+    """Range of the first cell of each member of two-place groups, every member's two cells
+    keeping their sum, each place's total over the group fixed and every cell within
+    [lower, upper]: exact for such groups."""
+    total = values[first] + values[second]
+    low = np.maximum(lower[first], total - upper[second])
+    high = np.minimum(upper[first], total - lower[second])
+    size = int(group.max()) + 1
+    k = np.bincount(group, weights=values[first], minlength=size).astype(np.int64)[group]
+    a = np.bincount(group, weights=low, minlength=size).astype(np.int64)[group]
+    b = np.bincount(group, weights=high, minlength=size).astype(np.int64)[group]
+    return np.maximum(low, k - (b - high)), np.minimum(high, k - (a - low))
+
+
+def certify_swaps(table: Table, ranges: Ranges, chosen: BoolArray) -> None:
+    """Numerator against complement in pairs of places of the two-way tables: every
+    denominator stays (see `certify_blocks`)."""
     cells = np.flatnonzero(table.hidden & (table.block >= 0) & chosen)
+    if cells.size == 0:
+        return
+    frame = pl.DataFrame(
+        {
+            "cell": cells,
+            "block": table.block[cells],
+            "row": table.block_row[cells],
+            "col": table.block_col[cells],
+        }
+    )
+    y, d = table.numerator, table.denominator
+    zero = np.zeros(d.size, dtype=np.int64)
+    for line, across in (("row", "col"), ("col", "row")):
+        pairs = _place_pairs(frame, line, across)
+        if pairs.is_empty():
+            continue
+        group = pairs["group"].to_numpy()
+        one, two = pairs["cell1"].to_numpy(), pairs["cell2"].to_numpy()
+        for first, second in ((one, two), (two, one)):
+            low, high = _boxed_pairs(group, first, second, zero, d, y)
+            np.minimum.at(ranges.lo_y, first, low)
+            np.maximum.at(ranges.hi_y, first, high)
+            np.minimum.at(ranges.lo_z, first, d[first] - high)
+            np.maximum.at(ranges.hi_z, first, d[first] - low)
+
+
+def certify_blocks(table: Table, ranges: Ranges, chosen: BoolArray) -> None:
+    """Widen the ranges of the suppressed fine cells from the blocks of their two-way tables
+    (`chosen`: whole tables; see the module docstring): exact ranges of the tables it
+    constructs, with every other cell at its true value. Complete blocks move numerators,
+    complements or both, so denominators too (not for linked cells, whose denominator
+    stays); pairs of places swap numerator and complement within each cell, every
+    denominator staying."""
+    certify_swaps(table, ranges, chosen)
+    cells = np.flatnonzero(table.hidden & (table.block >= 0) & chosen & ~table.linked)
     if cells.size == 0:
         return
     frame = pl.DataFrame(
@@ -517,8 +591,11 @@ def _programme(table: Table, cells: IntArray) -> _Programme:
     # bounded, so that every objective has an optimum: far above any count, it cuts off
     # nothing a certificate needs
     lp.col_upper_ = np.full(2 * k, COUNT_CEILING)
-    lp.row_lower_ = np.concatenate([equal, np.ones(k)])
-    lp.row_upper_ = np.concatenate([equal, np.full(k, highspy.kHighsInf)])
+    shared = table.linked[cells]
+    lp.row_lower_ = np.concatenate([equal, np.where(shared, table.denominator[cells], 1.0)])
+    lp.row_upper_ = np.concatenate(
+        [equal, np.where(shared, table.denominator[cells], highspy.kHighsInf)]
+    )
     lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
     lp.a_matrix_.start_ = matrix.indptr
     lp.a_matrix_.index_ = matrix.indices
@@ -691,3 +768,342 @@ class Auditor:
                 )
             candidates &= self.open()
         return candidates
+
+
+# ---------------------------------------------------------------------------------------
+# Denominators shared by indicators that count one population
+
+
+@dataclass
+class SharedDenominators:
+    """The denominators several indicators share, as one table audited on its own (`link`).
+
+    Indicators that count one population under different windows (`Indicator.population`)
+    have, in a cell whose windows are complete for all of them, the same denominator, and
+    the attacker knows it. Each indicator's own audit keeps such a linked denominator fixed;
+    this one moves the denominators themselves. A shared denominator is unknown only where
+    every indicator that shares it suppresses it (`table.hidden`); when it moves, each such
+    indicator's numerator may move with it within that indicator's own equations and
+    0 <= numerator <= denominator (a programme over all of them), or, in the blocks, stays
+    where it is (so the denominator stays at or above every numerator: `floor`).
+    """
+
+    table: Table  # the shared rows (first), then every indicator's rows not shared
+    floor: IntArray
+    indicators: list[Table]
+    position: list[IntArray]  # per indicator, the row of `table` each of its rows is
+    ranges: tuple[IntArray, IntArray] = field(init=False)
+    work: dict[str, int] = field(default_factory=lambda: {"programmes": 0, "solves": 0})
+
+    def __post_init__(self) -> None:
+        d = self.table.denominator
+        self.ranges = (d.copy(), d.copy())
+
+    @property
+    def hidden(self) -> BoolArray:
+        return self.table.hidden
+
+    @property
+    def protected(self) -> BoolArray:
+        return self.table.protected
+
+    def update(self) -> None:
+        """Follow what the indicators suppress now (only ever more): a shared row hidden by
+        all of them is unknown, by only some known; a row not shared as its indicator has it."""
+        self.table.hidden = _unknown(self.indicators, self.position, self.table.hidden.size)
+
+    def open(self) -> BoolArray:
+        """Protected shared denominators not yet seen to move, or, at 1..4, to reach 5."""
+        low, high = self.ranges
+        d = self.table.denominator
+        return self.protected & self.hidden & ((low == high) | ((d <= 4) & (high < 5)))
+
+    def check(self, cells: BoolArray | None = None) -> BoolArray:
+        """The open rows (of `cells`) after blocks and a programme per component."""
+        candidates = self.open() if cells is None else cells & self.open()
+        if candidates.any():
+            self._blocks(candidates)
+            candidates &= self.open()
+        if candidates.any():
+            label = components(self.table)
+            order = np.argsort(label, kind="stable")
+            bounds = np.searchsorted(label[order], np.arange(label.max() + 2))
+            for component in np.unique(label[candidates]):
+                group = order[bounds[component] : bounds[component + 1]]
+                self.work["programmes"] += 1
+                self._programme(group)
+            candidates &= self.open()
+        return candidates
+
+    def _blocks(self, candidates: BoolArray) -> None:
+        table = self.table
+        blocks = np.unique(table.block[candidates & (table.block >= 0)])
+        cells = np.flatnonzero(self.hidden & np.isin(table.block, blocks) & (table.block >= 0))
+        if cells.size == 0:
+            return
+        frame = pl.DataFrame(
+            {
+                "cell": cells,
+                "block": table.block[cells],
+                "row": table.block_row[cells],
+                "col": table.block_col[cells],
+            }
+        ).with_columns(
+            pl.col(axis).rank("dense").over("block").cast(pl.Int64) - 1 for axis in ("row", "col")
+        )
+        frame = frame.filter(
+            (pl.col("row").max().over("block") < 62) & (pl.col("col").max().over("block") < 62)
+        )
+        low, high = self.ranges
+        for line, across in (("row", "col"), ("col", "row")):
+            found = _complete_blocks(frame, line, across)
+            if found.is_empty():
+                continue
+            cell = found["cell"].to_numpy()
+            lo, hi = _frechet(
+                found["group"].to_numpy(),
+                found["member"].to_numpy(),
+                found["position"].to_numpy(),
+                table.denominator[cell],
+                self.floor[cell],
+            )
+            np.minimum.at(low, cell, lo)
+            np.maximum.at(high, cell, hi)
+
+    def _programme(self, cells: IntArray) -> None:
+        """The shared denominators of `cells` (one component) and, with them, each sharing
+        indicator's numerators there, by linear programmes; everything else fixed."""
+        d = self.table.denominator
+        k = cells.size
+        place = np.full(d.size, -1, dtype=np.int64)
+        place[cells] = np.arange(k)
+        blocks_rows: list[IntArray] = []
+        blocks_cols: list[IntArray] = []
+        blocks_vals: list[npt.NDArray[np.float64]] = []
+        lower: list[npt.NDArray[np.float64]] = []
+        upper: list[npt.NDArray[np.float64]] = []
+        n_rows = 0
+
+        def add(rows: IntArray, columns: IntArray, values: npt.NDArray[np.float64]) -> None:
+            blocks_rows.append(rows)
+            blocks_cols.append(columns)
+            blocks_vals.append(values)
+
+        # the denominators' equations (every indicator's, over the shared rows)
+        used, index, rows, sign = _touching(self.table.equations, cells)
+        free = place[rows] >= 0
+        equal = -np.bincount(
+            index[~free], weights=sign[~free] * d[rows[~free]], minlength=used.size
+        ).astype(np.float64)
+        add(index[free], place[rows[free]], sign[free])
+        lower.append(equal)
+        upper.append(equal)
+        n_rows += used.size
+        n_cols = k
+        # each indicator's numerators of its rows among `cells`
+        for table, of in zip(self.indicators, self.position, strict=True):
+            mine = np.flatnonzero(place[of] >= 0)
+            if mine.size == 0:
+                continue
+            column = np.full(of.size, -1, dtype=np.int64)
+            column[mine] = n_cols + np.arange(mine.size)
+            used, index, rows, sign = _touching(table.equations, mine)
+            free = column[rows] >= 0
+            y = table.numerator
+            equal = -np.bincount(
+                index[~free], weights=sign[~free] * y[rows[~free]], minlength=used.size
+            ).astype(np.float64)
+            add(n_rows + index[free], column[rows[free]], sign[free])
+            lower.append(equal)
+            upper.append(equal)
+            n_rows += used.size
+            # 0 <= numerator <= its denominator
+            ones = np.ones(mine.size)
+            add(n_rows + np.arange(mine.size), column[mine], ones)
+            add(n_rows + np.arange(mine.size), place[of[mine]], -ones)
+            lower.append(np.full(mine.size, -highspy.kHighsInf))
+            upper.append(np.zeros(mine.size))
+            n_rows += mine.size
+            n_cols += mine.size
+        matrix = sparse.csc_matrix(
+            (
+                np.concatenate(blocks_vals),
+                (np.concatenate(blocks_rows), np.concatenate(blocks_cols)),
+            ),
+            shape=(n_rows, n_cols),
+        )
+        solver = Solver()
+        solver.setOptionValue("output_flag", False)
+        solver.setOptionValue("presolve", "off")
+        lp = highspy.HighsLp()
+        lp.num_col_ = n_cols
+        lp.num_row_ = n_rows
+        lp.col_cost_ = np.zeros(n_cols)
+        lp.col_lower_ = np.r_[np.ones(k), np.zeros(n_cols - k)]
+        lp.col_upper_ = np.full(n_cols, COUNT_CEILING)
+        lp.row_lower_ = np.concatenate(lower).astype(np.float64)
+        lp.row_upper_ = np.concatenate(upper).astype(np.float64)
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        lp.a_matrix_.start_ = matrix.indptr
+        lp.a_matrix_.index_ = matrix.indices
+        lp.a_matrix_.value_ = matrix.data
+        solver.passModel(lp)
+        low, high = self.ranges
+
+        def run(cost: npt.NDArray[np.float64]) -> None:
+            self.work["solves"] += 1
+            full = np.zeros(n_cols)
+            full[:k] = cost
+            solver.changeColsCost(n_cols, np.arange(n_cols, dtype=np.int32), full)
+            solver.run()
+            if solver.getModelStatus() == highspy.HighsModelStatus.kOptimal:
+                values = np.asarray(solver.getSolution().col_value)[:k]
+                seen = np.rint(values).astype(np.int64)
+                np.minimum.at(low, cells, seen)
+                np.maximum.at(high, cells, seen)
+
+        def open_() -> BoolArray:
+            return self.open()[cells]
+
+        if np.count_nonzero(open_()) > JOINT:
+            run(open_().astype(np.float64))  # every open one down
+            small = open_() & (d[cells] <= 4)
+            if small.any():  # the small ones up, capped at 5 each so that none takes all
+                chosen = np.flatnonzero(small).astype(np.int32)
+                ones = np.ones(chosen.size)
+                solver.changeColsBounds(chosen.size, chosen, ones, np.full(chosen.size, 5.0))
+                run(-small.astype(np.float64))
+                solver.changeColsBounds(
+                    chosen.size, chosen, ones, np.full(chosen.size, COUNT_CEILING)
+                )
+        for i in np.flatnonzero(open_()):
+            for sense in (1.0, -1.0):
+                if open_()[i]:
+                    cost = np.zeros(k)
+                    cost[i] = sense
+                    run(cost)
+
+
+def _touching(
+    equations: Equations, cells: IntArray
+) -> tuple[IntArray, IntArray, IntArray, npt.NDArray[np.float64]]:
+    """The equations touching `cells` and their terms: (used equations, each term's place
+    among them, its row, its sign)."""
+    row_start, row_eq = equations.of_row
+    inside = cells[cells < row_start.size - 1]
+    used = np.unique(row_eq[_spans(row_start[inside], row_start[inside + 1])])
+    member_start, member_row, member_sign = equations.members
+    at = _spans(member_start[used], member_start[used + 1])
+    index = np.repeat(np.arange(used.size), member_start[used + 1] - member_start[used])
+    return used, index, member_row[at], member_sign[at]
+
+
+def link(
+    tables: list[Table], keys: list[pl.DataFrame]
+) -> tuple[SharedDenominators, list[IntArray]] | None:
+    """Mark the rows of `tables` (indicators of one population; `keys`: each one's rows'
+    area_code, period, breakdown) whose denominator another of them has for the same cell
+    (`Table.linked`), and build the audit of those shared denominators: one row per cell and
+    set of indicators sharing it; the equations of every indicator over them, each term not
+    shared a constant (its true value); the blocks of the first indicator sharing a row,
+    among rows shared by the same indicators, where each of them has the row in a block.
+    Returns it and, per indicator, the shared row each of its rows is (-1 for none); None
+    when nothing is shared."""
+    rows = pl.concat(
+        [
+            k.select("area_code", "period", "breakdown").with_columns(
+                indicator=pl.lit(i, dtype=pl.Int64),
+                row=pl.int_range(pl.len(), dtype=pl.Int64),
+                denominator=pl.Series(t.denominator),
+            )
+            for i, (t, k) in enumerate(zip(tables, keys, strict=True))
+        ]
+    )
+    classes = (
+        rows.group_by("area_code", "period", "breakdown", "denominator")
+        .agg(pl.col("indicator"), pl.col("row"))
+        .filter(pl.col("indicator").list.len() >= 2)
+        .sort("area_code", "period", "breakdown", "denominator")
+    )
+    if classes.is_empty():
+        return None
+    classes = classes.with_row_index("shared").with_columns(
+        pl.col("shared").cast(pl.Int64),
+        signature=pl.col("indicator").list.sort().cast(pl.List(pl.String)).list.join(","),
+    )
+    members = classes.select("shared", "indicator", "row").explode("indicator", "row")
+    n = classes.height
+    shared_of = []
+    for i, table in enumerate(tables):
+        mine = members.filter(pl.col("indicator") == i)
+        of = np.full(table.numerator.size, -1, dtype=np.int64)
+        of[mine["row"].to_numpy()] = mine["shared"].to_numpy()
+        table.linked = of >= 0
+        shared_of.append(of)
+    # Rows of the shared table: the n shared ones, then every indicator's own rows, each
+    # fixed at its true value (the terms of equations that are not shared).
+    offsets = np.cumsum([n] + [t.numerator.size for t in tables])
+    denominator = np.concatenate(
+        [classes["denominator"].to_numpy(), *(t.denominator for t in tables)]
+    )
+    size = denominator.size
+    position = [
+        np.where(of >= 0, of, offsets[i] + np.arange(of.size)) for i, of in enumerate(shared_of)
+    ]
+    totals, parts, starts = [], [], []
+    counted = 0
+    for i, table in enumerate(tables):
+        eqs = table.equations
+        totals.append(position[i][eqs.total])
+        parts.append(position[i][eqs.part])
+        starts.append(eqs.start[:-1] + counted)
+        counted += eqs.part.size
+    equations = Equations(
+        np.concatenate(totals), np.concatenate(parts), np.r_[np.concatenate(starts), counted]
+    )
+    floor = np.ones(size, dtype=np.int64)
+    protected = np.zeros(size, dtype=bool)
+    block = np.full(size, -1, dtype=np.int64)
+    block_row = np.zeros(size, dtype=np.int64)
+    block_col = np.zeros(size, dtype=np.int64)
+    in_blocks = np.ones(n, dtype=bool)
+    signature = classes["signature"].rank("dense").cast(pl.Int64).to_numpy()
+    for i, table in enumerate(tables):
+        shares = shared_of[i] >= 0
+        at = shared_of[i][shares]
+        # in the blocks every numerator stays
+        np.maximum.at(floor, at, table.numerator[shares])
+        np.logical_or.at(protected, at, table.protected[shares])
+        in_blocks[at] &= table.block[shares] >= 0
+        block[at] = table.block[shares] * (int(signature.max()) + 1) + signature[at]
+        block_row[at] = table.block_row[shares]
+        block_col[at] = table.block_col[shares]
+    block[:n] = np.where(in_blocks, block[:n], -1)
+    hidden = _unknown(tables, position, size)
+    merged = Table(
+        numerator=np.zeros(size, dtype=np.int64),
+        denominator=denominator,
+        is_median=np.zeros(size, dtype=bool),
+        hidden=hidden,
+        protected=protected,
+        fine=np.zeros(size, dtype=bool),
+        part=np.zeros(size, dtype=np.int64),
+        line=np.arange(size, dtype=np.int64),
+        local=np.full(size, -1, dtype=np.int64),
+        block=block,
+        block_row=block_row,
+        block_col=block_col,
+        equations=equations,
+        implied=np.concatenate([t.implied for t in tables]),
+        linked=np.zeros(size, dtype=bool),
+    )
+    return SharedDenominators(merged, floor, tables, position), shared_of
+
+
+def _unknown(tables: list[Table], position: list[IntArray], size: int) -> BoolArray:
+    """Rows of the shared table the attacker does not know: a shared one that every
+    indicator sharing it suppresses, one of an indicator's own that it suppresses."""
+    known = np.zeros(size, dtype=bool)
+    for table, at in zip(tables, position, strict=True):
+        known[at[~table.hidden]] = True
+    return ~known

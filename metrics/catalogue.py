@@ -55,6 +55,10 @@ class Indicator:
     # Quarters per municipality: not for a population of a few cases per municipality and
     # year, whose quarters would nearly all be suppressed (regions and the country keep them).
     municipal_quarters: bool = True
+    # Indicators naming one population count the same units under different windows: where
+    # the windows are complete for all of them their denominators are equal, which anyone
+    # can see from their definitions, so they are protected together (`disclosure`).
+    population: str | None = None
 
     @property
     def sql(self) -> str:
@@ -130,6 +134,7 @@ INDICATORS: tuple[Indicator, ...] = (
             "intensive_case_management",
         ),
         sql_name="recurrence_12m",
+        population="cases",
     ),
     Indicator(
         id="violence_continued_18m",
@@ -265,6 +270,7 @@ INDICATORS: tuple[Indicator, ...] = (
             "system_oriented_offer",
         ),
         sql_name="families_without_help_offer",
+        population="cases",
     ),
     Indicator(
         id="specialist_within_30d",
@@ -309,6 +315,7 @@ INDICATORS: tuple[Indicator, ...] = (
             "intensive_case_management",
         ),
         sql_name="specialist_within_30d",
+        population="severe_cases",
     ),
     Indicator(
         id="time_to_specialist",
@@ -367,6 +374,7 @@ INDICATORS: tuple[Indicator, ...] = (
             "intensive_case_management",
         ),
         sql_name="time_to_specialist",
+        population="severe_cases",
     ),
     Indicator(
         id="coordinator_within_30d",
@@ -403,6 +411,7 @@ INDICATORS: tuple[Indicator, ...] = (
         breakdowns=("violence_type",),
         approach_elements=("single_coordinator", "multidisciplinary_team"),
         sql_name="coordinator_within_30d",
+        population="cases",
     ),
     Indicator(
         id="system_help_partner_violence",
@@ -559,6 +568,7 @@ def catalogue_frame() -> pl.DataFrame:
                 "breakdowns": ",".join(ind.breakdowns),
                 "approach_elements": ",".join(ind.approach_elements),
                 "municipal_quarters": ind.municipal_quarters,
+                "population": ind.population,
             }
             for order, ind in enumerate(INDICATORS, start=1)
         ]

@@ -41,7 +41,7 @@ is the same as judging them all every pass.
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -541,6 +541,41 @@ def _first_open(
     return found
 
 
+def audited(suppressions: Sequence[Suppression]) -> list[np.ndarray]:
+    """The suppressed masks of indicators that count one population (or of one alone): the
+    primary cells, then secondary suppression, then the audit (`metrics.audit`), which also
+    checks, across them, the denominators they share (`audit.link`); while it finds a
+    primary cell too well known, more cells are hidden with it (`Suppression.repaired`, in
+    every indicator sharing a denominator found) and secondary suppression runs again. Each
+    round hides more, so it ends."""
+    for suppression in suppressions:
+        suppression._check_sums()
+    hidden = [s.secondary(s.primary) for s in suppressions]
+    tables = [s.audit_table(h) for s, h in zip(suppressions, hidden, strict=True)]
+    linked = (
+        audit.link(tables, [s.frame.select(KEYS[2:]) for s in suppressions])
+        if len(suppressions) > 1
+        else None
+    )
+    auditors = [audit.Auditor(table) for table in tables]
+    failing = [auditor.check() for auditor in auditors]
+    shared_failing = linked[0].check() if linked else np.zeros(0, dtype=bool)
+    while any(f.any() for f in failing) or shared_failing.any():
+        for i, suppression in enumerate(suppressions):
+            rows = failing[i].copy()
+            if linked:
+                of = linked[1][i]
+                rows |= (of >= 0) & shared_failing[np.maximum(of, 0)]
+            if rows.any():
+                hidden[i] = suppression.repaired(hidden[i], np.flatnonzero(rows))
+                tables[i].hidden = hidden[i]
+        if linked:
+            linked[0].update()
+            shared_failing = linked[0].check(shared_failing)
+        failing = [a.check(f) for a, f in zip(auditors, failing, strict=True)]
+    return hidden
+
+
 def _partners(
     equations: _Equations,
     failing: npt.NDArray[np.int64],
@@ -601,12 +636,12 @@ class Suppression:
         )
 
     def audited(self) -> np.ndarray:
-        """The suppressed mask: the primary cells, then secondary suppression, then the audit
-        and, while it finds a primary cell too well known, more cells hidden with it
-        (`_partners`) and secondary suppression again (each round hides more, so it ends)."""
-        self._check_sums()
-        hidden = self.secondary(self.primary)
-        table = audit.table_of(
+        """The suppressed mask (see `audited`, for this indicator alone)."""
+        return audited([self])[0]
+
+    def audit_table(self, hidden: np.ndarray) -> audit.Table:
+        """The audit's view of this table with `hidden` suppressed."""
+        return audit.table_of(
             self.frame.select(KEYS),
             self.memberships,
             numerator=self.numerator,
@@ -619,21 +654,18 @@ class Suppression:
             ),
             local_type=FINE_REGION_TYPE,
         )
-        auditor = audit.Auditor(table)
-        failing = auditor.check()
-        while failing.any():
-            added = _partners(
-                self.equations, np.flatnonzero(failing), hidden, self.numerator, self.denominator
-            )
-            if added.size == 0:
-                # nothing published shares an equation with them: hide the rest of their parts
-                added = np.flatnonzero(np.isin(table.part, table.part[failing]) & ~hidden)
-            if added.size == 0:
-                raise RuntimeError("the audit finds cells exposed with nothing left to hide")
-            hidden = self.secondary(hidden | _mask(added, hidden.size))
-            table.hidden = hidden
-            failing = auditor.check(failing)
-        return hidden
+
+    def repaired(self, hidden: np.ndarray, failing: npt.NDArray[np.int64]) -> np.ndarray:
+        """`hidden` with more cells hidden with the `failing` ones (`_partners`) and secondary
+        suppression again."""
+        added = _partners(self.equations, failing, hidden, self.numerator, self.denominator)
+        if added.size == 0:
+            # nothing published shares an equation with them: hide the rest of their years
+            years = self.frame["period"].str.slice(0, 4).to_numpy()
+            added = np.flatnonzero(np.isin(years, years[failing]) & ~hidden)
+        if added.size == 0:
+            raise RuntimeError("the audit finds cells exposed with nothing left to hide")
+        return self.secondary(hidden | _mask(added, hidden.size))
 
     def _check_sums(self) -> None:
         """The audit reads the equations as the attacker does: they must hold for the true
@@ -692,6 +724,23 @@ def protect(
     published. See `Suppression` for the arguments. Why a row is suppressed is not published:
     it would tell which cells pass the primary rule.
     """
-    suppression = Suppression(frame, memberships=memberships, units=units)
-    result = suppression.published(suppression.audited())
-    return result if units is None or "unit" in frame.columns else result.drop("unit")
+    return protect_population([frame], memberships=memberships, units=units)[0]
+
+
+def protect_population(
+    frames: Sequence[pl.DataFrame],
+    *,
+    memberships: pl.DataFrame,
+    units: Mapping[str, str] | None = None,
+) -> list[pl.DataFrame]:
+    """`protect` for indicators that count one population under different windows (one
+    frame each): where their denominators are equal they are the same, and they are
+    protected together (`audited`)."""
+    suppressions = [Suppression(f, memberships=memberships, units=units) for f in frames]
+    results = [
+        s.published(hidden) for s, hidden in zip(suppressions, audited(suppressions), strict=True)
+    ]
+    return [
+        result if units is None or "unit" in frame.columns else result.drop("unit")
+        for result, frame in zip(results, frames, strict=True)
+    ]

@@ -564,20 +564,24 @@ def indicator_figures(con: duckdb.DuckDBPyConnection) -> Figures:
     while this thread counts the indicators already summed and two more protect the ones
     counted: DuckDB's joins, the counting and the suppression (whose linear programmes and
     array work release the interpreter) then share the cores. Each indicator is protected
-    alone, which is the same as protecting the table (`disclosure`).
+    alone, which is the same as protecting the table (`disclosure`), but for indicators
+    that count one population: those are protected together, as soon as all are counted.
     """
     delivered = delivered_municipalities(con)
     memberships = area_memberships(delivered)
     regions = region_memberships(delivered)
     time_to_event: dict[str, SurvivalCells] = {}
-    protecting: list[Future[pl.DataFrame]] = []
+    # indicators of one population are protected together, once all of them are counted
+    populations = [[ind.id for ind in INDICATORS if ind.population == p] for p in _populations()]
+    counted: dict[str, pl.DataFrame] = {}
+    protecting: list[tuple[list[str], Future[list[pl.DataFrame]]]] = []
     with (
         _sql_thread(con) as sql,
         ThreadPoolExecutor(max_workers=2, thread_name_prefix="hgkm-protect") as protect,
     ):
         summed = [sql.submit(fine_counts, con, ind) for ind in INDICATORS]
         for ind, fine in zip(INDICATORS, summed, strict=True):
-            for job in protecting:
+            for _, job in protecting:
                 if job.done() and job.exception() is not None:
                     job.result()  # a failed protection stops the compute at once
             if ind.is_proportion:
@@ -588,14 +592,22 @@ def indicator_figures(con: duckdb.DuckDBPyConnection) -> Figures:
             else:
                 cells = time_to_event[ind.id] = survival_cells(fine.result(), ind, memberships)
                 figures = median_figures(cells, ind.id)
-            protecting.append(
-                protect.submit(
-                    disclosure.protect,
-                    disclosure.primary(figures.select(FIGURE_COLUMNS)),
-                    memberships=regions,
+            counted[ind.id] = disclosure.primary(figures.select(FIGURE_COLUMNS))
+            together = next((p for p in populations if ind.id in p), [ind.id])
+            if all(member in counted for member in together):
+                frames = [counted[member] for member in together]
+                protecting.append(
+                    (
+                        together,
+                        protect.submit(disclosure.protect_population, frames, memberships=regions),
+                    )
                 )
-            )
-        protected = [job.result() for job in protecting]
+        protected_by_id = {
+            member: frame
+            for together, job in protecting
+            for member, frame in zip(together, job.result(), strict=True)
+        }
+    protected = [protected_by_id[ind.id] for ind in INDICATORS]
     table = compare_with_benchmarks(pl.concat(protected)).join(
         coverage(delivered), on=list(AREA_KEYS), how="left"
     )
@@ -605,6 +617,12 @@ def indicator_figures(con: duckdb.DuckDBPyConnection) -> Figures:
         delivered=delivered,
         day_counts={ind.id: day_counts_table(ind) for ind in INDICATORS if ind.is_proportion},
     )
+
+
+def _populations() -> list[str]:
+    """The populations two or more indicators count (`Indicator.population`)."""
+    named = [ind.population for ind in INDICATORS if ind.population is not None]
+    return sorted({p for p in named if named.count(p) > 1})
 
 
 @contextlib.contextmanager

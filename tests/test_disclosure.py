@@ -6,7 +6,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from metrics.disclosure import KEYS, Suppression, primary, protect
+from metrics.disclosure import KEYS, Suppression, primary, protect, protect_population
 
 NO_MEMBERS = pl.DataFrame(schema={"area_code": pl.String, "municipality_code": pl.String})
 
@@ -484,3 +484,48 @@ def test_a_table_that_does_not_add_up_is_refused() -> None:
     )
     with pytest.raises(ValueError, match="numerators do not add up.*area_code=veilig_thuis"):
         protect(frame, memberships=members)
+
+
+def test_indicators_of_one_population_share_their_denominators() -> None:
+    # x and y count the same three municipalities' cases (equal denominators): alone, x hides
+    # A (4 cases) and C (3 with the outcome) and y hides A and B (3 with the outcome); but
+    # A + C = 24 from x and C = 20 from y give A's 4 away. Together, each hides all three.
+    members = pl.DataFrame(
+        {"area_code": ["NL"] * 3, "municipality_code": ["GM0001", "GM0002", "GM0003"]}
+    )
+    x = table(
+        ("NL", "2024", "all", 11, 54),
+        ("GM0001", "2024", "all", 2, 4),
+        ("GM0002", "2024", "all", 6, 30),
+        ("GM0003", "2024", "all", 3, 20),
+    )
+    y = table(
+        ("NL", "2024", "all", 15, 54),
+        ("GM0001", "2024", "all", 2, 4),
+        ("GM0002", "2024", "all", 3, 30),
+        ("GM0003", "2024", "all", 10, 20),
+        indicator="y",
+    )
+    alone = [hidden(protect(f, memberships=members)) for f in (x, y)]
+    assert alone == [
+        {("GM0001", "2024", "all"), ("GM0003", "2024", "all")},
+        {("GM0001", "2024", "all"), ("GM0002", "2024", "all")},
+    ]
+    together = [hidden(f) for f in protect_population([x, y], memberships=members)]
+    municipalities = {(m, "2024", "all") for m in ("GM0001", "GM0002", "GM0003")}
+    assert together == [municipalities, municipalities]
+
+
+def test_denominators_shared_only_where_equal() -> None:
+    # y's population is smaller in GM0002 (a window not yet complete there): nothing of
+    # GM0002 is shared, and y's own figures hide nothing more than alone
+    members = pl.DataFrame({"area_code": ["NL"] * 2, "municipality_code": ["GM0001", "GM0002"]})
+    x = table(
+        ("NL", "2024", "all", 20, 60), ("GM0001", "2024", "all", 10, 30),
+        ("GM0002", "2024", "all", 10, 30),
+    )  # fmt: skip
+    y = table(
+        ("NL", "2024", "all", 20, 55), ("GM0001", "2024", "all", 10, 30),
+        ("GM0002", "2024", "all", 10, 25), indicator="y",
+    )  # fmt: skip
+    assert [hidden(f) for f in protect_population([x, y], memberships=members)] == [set(), set()]

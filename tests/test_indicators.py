@@ -392,7 +392,7 @@ def test_a_failure_while_counting_stops_the_queries_and_surfaces(
     def broken(*args, **kwargs):  # type: ignore[no-untyped-def]
         raise RuntimeError("counting failed")
 
-    monkeypatch.setattr(indicators.disclosure, "protect", broken)
+    monkeypatch.setattr(indicators.disclosure, "protect_population", broken)
     with pytest.raises(RuntimeError, match="counting failed"):
         indicators.indicator_figures(wh.con)
     assert wh.con.sql("select count(*) from current_cases").fetchall() == [(1,)]
