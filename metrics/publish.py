@@ -25,6 +25,7 @@ from hgkm.settings import Paths
 from metrics import disclosure, stats, survival
 from metrics.approach import approach_tables
 from metrics.catalogue import INDICATORS, catalogue_frame
+from metrics.counts import CountSource, WarehouseCounts
 from metrics.indicators import NATIONAL, Figures, area_memberships, indicator_figures
 from pipelines import warehouse
 
@@ -449,84 +450,12 @@ def km_curves_table(values: pl.DataFrame, figures: Figures) -> pl.DataFrame:
     return pl.concat(frames)
 
 
-DELIVERY_LOG_SQL = """
-with issues as (
-    select delivery_id, 'errors' as kind, e->>'rule' as rule, 1::bigint as n
-    from (select delivery_id, unnest(from_json(errors, '["json"]')) as e from deliveries)
-    union all
-    select delivery_id, 'warnings', e->>'rule', coalesce((e->>'count')::bigint, 1)
-    from (select delivery_id, unnest(from_json(warnings, '["json"]')) as e from deliveries)
-),
-
-summaries as (
-    select delivery_id, kind, string_agg(rule || ': ' || n, '; ' order by rule) as summary
-    from (select delivery_id, kind, rule, sum(n) as n from issues group by all)
-    group by all
-),
-
-final as (
-    select
-        d.municipality_code,
-        d.extract_date,
-        d.received_at,
-        d.status,
-        d.delivery_id in (select delivery_id from current_deliveries) as current,
-        d.content_hash,
-        coalesce((select sum(value::bigint) from json_each(d.rows_loaded)), 0)::bigint
-            as rows_loaded,
-        coalesce(json_array_length(d.warnings), 0)::integer as n_warnings,
-        d.error_count::integer as n_errors,
-        s.summary
-    from deliveries as d
-    left join summaries as s
-        on s.delivery_id = d.delivery_id
-        and s.kind = case when d.status = 'rejected' then 'errors' else 'warnings' end
-)
-
-select * from final order by received_at, municipality_code
-"""
-
-
-# Every finding recorded with a delivery, as the ingest report lists it: file, row, column,
-# rule and what to fix (the errors are capped per rule; `n_errors` of delivery_log is the
-# total). Rules, places and fixed texts only, never a value. Restricted in the dashboard to
-# the municipality's own users, its analysts and administrators.
-DELIVERY_ISSUES_SQL = """
-with findings as (
-    select delivery_id, 'error' as kind, unnest(from_json(errors, '["json"]')) as f
-    from deliveries
-    union all
-    select delivery_id, 'warning', unnest(from_json(warnings, '["json"]'))
-    from deliveries
-),
-
-final as (
-    select
-        d.municipality_code,
-        d.received_at,
-        d.content_hash,
-        i.kind,
-        i.f->>'file' as file,
-        (i.f->>'row')::bigint as row_number,
-        i.f->>'column' as column_name,
-        i.f->>'rule' as rule,
-        i.f->>'message' as message,
-        coalesce((i.f->>'count')::bigint, 1) as count
-    from findings as i
-    join deliveries as d using (delivery_id)
-)
-
-select * from final
-order by received_at, municipality_code, kind, file, row_number nulls first, rule
-"""
-
-
 def delivery_tables(
-    con: duckdb.DuckDBPyConnection, reference_date: date, staleness_days: int
-) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    """`delivery_log`, `delivery_status` and `publication_deliveries`: no case data, only
-    dates, counts, hashes and rule names."""
-    log = con.sql(DELIVERY_LOG_SQL).pl()
+    log: pl.DataFrame, reference_date: date, staleness_days: int
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """`delivery_status` and `publication_deliveries` from the delivery log
+    (`metrics.counts.DELIVERY_LOG_SCHEMA`): no case data, only dates, counts, hashes and rule
+    names."""
     per_municipality = log.filter(pl.col("municipality_code").is_not_null()).sort("received_at")
     summary = per_municipality.group_by("municipality_code").agg(
         last_received_at=pl.col("received_at").last(),
@@ -579,7 +508,7 @@ def delivery_tables(
         )
     )
     used = log.filter(pl.col("current")).select("municipality_code", "extract_date", "content_hash")
-    return log, status, used
+    return status, used
 
 
 def _in_key_order(values: pl.DataFrame) -> pl.DataFrame:
@@ -600,11 +529,14 @@ def _in_key_order(values: pl.DataFrame) -> pl.DataFrame:
 
 
 def build_tables(
-    con: duckdb.DuckDBPyConnection, *, as_of: date | None, published_at: datetime
+    source: CountSource, *, as_of: date | None, published_at: datetime
 ) -> Iterator[tuple[str, pl.DataFrame]]:
-    """Every mart table, computed from the warehouse connection: (name, table), each as soon
-    as it is built, the largest first, so that `write_mart` writes it while the next are built."""
-    figures = indicator_figures(con)
+    """Every mart table, computed from the municipal counts of `source`: (name, table), each as
+    soon as it is built, the largest first, so that `write_mart` writes it while the next are
+    built."""
+    delivered = source.delivered()
+    with source.counting() as municipal:
+        figures = indicator_figures(municipal, delivered)
     areas, area_members = areas_table(figures.delivered)
     values = _in_key_order(
         figures.table.join(
@@ -620,14 +552,17 @@ def build_tables(
     yield "catalogue", catalogue_frame()
     yield "areas", areas
     yield "area_members", area_members
-    yield from approach_tables(con, values, figures.delivered, figures.day_counts, as_of).items()
+    yield from approach_tables(
+        values, figures.delivered, source.profiles(), source.approach_pieces
+    ).items()
     reference_date = as_of or published_at.date()
     staleness_days = load_config(only=frozenset({"staleness_days"})).staleness_days
-    log, status, used = delivery_tables(con, reference_date, staleness_days)
+    log = source.delivery_log()
+    status, used = delivery_tables(log, reference_date, staleness_days)
     yield "periods", periods_table(values, status["current_extract_date"].drop_nulls())
     yield "delivery_status", status
     yield "delivery_log", log
-    yield "delivery_issues", con.sql(DELIVERY_ISSUES_SQL).pl()
+    yield "delivery_issues", source.delivery_issues()
     yield (
         "publication",
         pl.DataFrame(
@@ -712,7 +647,10 @@ def compute(paths: Paths, *, as_of: date | None = None) -> PublicationSummary:
     started = time.perf_counter()
     published_at = datetime.now().replace(microsecond=0)
     with open_warehouse(paths.warehouse, as_of) as con:
-        tables = write_mart(build_tables(con, as_of=as_of, published_at=published_at), paths.mart)
+        source = WarehouseCounts(con, as_of)
+        tables = write_mart(
+            build_tables(source, as_of=as_of, published_at=published_at), paths.mart
+        )
     values = tables["indicator_values"]
     return PublicationSummary(
         mart=paths.mart,

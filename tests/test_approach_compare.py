@@ -48,7 +48,12 @@ def pieces(
     con = duckdb.connect()
     try:
         con.register("day_rows", day_rows)
-        return comparison_pieces(con, "select * from day_rows", profile, elements)
+        found = comparison_pieces(con, "select * from day_rows", profile, elements)
+        kind = pl.col("comparison")
+        return (
+            found.filter(kind == "with_without").drop("comparison", "in_place_from"),
+            found.filter(kind == "before_after").drop("comparison"),
+        )
     finally:
         con.close()
 
