@@ -61,9 +61,12 @@ def run_compute(args: argparse.Namespace, paths: Paths) -> int:
     as_of = f" as of {summary.as_of}" if summary.as_of else ""
     print(
         f"published {summary.mart}{as_of}: {summary.n_rows} figures "
-        f"({summary.n_suppressed} suppressed) from {summary.n_delivered} municipalities "
+        f"({summary.n_suppressed} suppressed) from {summary.n_delivered} municipalities"
+        f"{f' (from {summary.n_packages} packages)' if summary.n_packages else ''} "
         f"in {summary.seconds:.1f} s"
     )
+    for note in summary.notes:
+        print(f"warning: {note}")
     return 0
 
 

@@ -18,8 +18,9 @@ What a source gives, per municipality (never a case, an identifier or a case's d
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import date
 from typing import Protocol
 
@@ -337,3 +338,117 @@ def _sql_thread(con: duckdb.DuckDBPyConnection) -> Iterator[ThreadPoolExecutor]:
         raise
     finally:
         pool.shutdown(wait=True)
+
+
+@dataclass(frozen=True)
+class Chosen:
+    """A source and the municipalities it supplies (None: all it holds)."""
+
+    source: CountSource
+    municipalities: frozenset[str] | None = None
+
+
+class CombinedCounts:
+    """Several sources, each supplying the municipalities chosen from it (`choose`): their
+    counts side by side, as one source holding them all would give them."""
+
+    def __init__(self, parts: Sequence[Chosen]) -> None:
+        self.parts = list(parts)
+
+    def _take(self, frames: Sequence[pl.DataFrame]) -> pl.DataFrame:
+        taken = [
+            frame
+            if part.municipalities is None
+            else frame.filter(pl.col("municipality_code").is_in(list(part.municipalities)))
+            for part, frame in zip(self.parts, frames, strict=True)
+        ]
+        return taken[0] if len(taken) == 1 else pl.concat(taken, how="vertical_relaxed")
+
+    def delivered(self) -> list[str]:
+        return sorted(
+            code
+            for part in self.parts
+            for code in part.source.delivered()
+            if part.municipalities is None or code in part.municipalities
+        )
+
+    @contextlib.contextmanager
+    def counting(self) -> Iterator[Iterator[pl.DataFrame]]:
+        with contextlib.ExitStack() as stack:
+            streams = [stack.enter_context(part.source.counting()) for part in self.parts]
+            yield (self._take(frames) for frames in zip(*streams, strict=True))
+
+    def approach_pieces(self, indicator: Indicator) -> pl.DataFrame:
+        return self._take([part.source.approach_pieces(indicator) for part in self.parts])
+
+    def profiles(self) -> pl.DataFrame:
+        return self._take([part.source.profiles() for part in self.parts]).sort(
+            "municipality_code", "element", "in_place_from"
+        )
+
+    def delivery_log(self) -> pl.DataFrame:
+        """Every source's whole log: a municipality's deliveries everywhere, the current one
+        only where it is taken from."""
+        logs = [
+            log
+            if part.municipalities is None
+            else log.with_columns(
+                pl.col("current") & pl.col("municipality_code").is_in(list(part.municipalities))
+            )
+            for part, log in ((p, p.source.delivery_log()) for p in self.parts)
+        ]
+        return pl.concat(logs).sort("received_at", "municipality_code", maintain_order=True)
+
+
+@dataclass(frozen=True)
+class Overlap:
+    """A municipality with a current delivery in two sources, and which one is used."""
+
+    municipality_code: str
+    used: int  # index of the source used
+    other: int
+    used_extract: date
+    other_extract: date
+
+
+def choose(sources: Sequence[CountSource]) -> tuple[CombinedCounts, list[Overlap]]:
+    """Each municipality from one source: the one with its newest current delivery (by extract
+    date); on a tie, or where none has one, the later in `sources`. All of a municipality's
+    counts, pieces, profile and delivery log come from that one source.
+
+    Returns the combined counts and, for every municipality that several sources delivered,
+    each source not used.
+    """
+    extracts: list[dict[str, date]] = []
+    mentioned: dict[str, int] = {}  # municipality -> the last source mentioning it
+    for i, source in enumerate(sources):
+        log = source.delivery_log()
+        current = log.filter(
+            pl.col("current") & pl.col("municipality_code").is_in(source.delivered())
+        )
+        extracts.append(dict(current.select("municipality_code", "extract_date").iter_rows()))
+        for code in (
+            set(log["municipality_code"].drop_nulls().to_list())
+            | set(source.profiles()["municipality_code"].to_list())
+            | set(extracts[i])
+        ):
+            mentioned[code] = i
+    best = dict(mentioned)
+    overlaps = []
+    for code in sorted(mentioned):
+        delivering = [i for i, found in enumerate(extracts) if code in found]
+        if not delivering:
+            continue
+        best[code] = max(delivering, key=lambda i: (extracts[i][code], i))
+        overlaps += [
+            Overlap(code, best[code], i, extracts[best[code]][code], extracts[i][code])
+            for i in delivering
+            if i != best[code]
+        ]
+    if len(sources) == 1:
+        return CombinedCounts([Chosen(sources[0])]), overlaps
+    parts = [
+        Chosen(source, frozenset(code for code, j in best.items() if j == i))
+        for i, source in enumerate(sources)
+    ]
+    return CombinedCounts(parts), overlaps

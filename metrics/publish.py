@@ -22,10 +22,10 @@ from hgkm import reference
 from hgkm.config import load_config
 from hgkm.faults import checkpoint
 from hgkm.settings import Paths
-from metrics import disclosure, stats, survival
+from metrics import disclosure, package, stats, survival
 from metrics.approach import approach_tables
 from metrics.catalogue import INDICATORS, catalogue_frame
-from metrics.counts import CountSource, WarehouseCounts
+from metrics.counts import CountSource, WarehouseCounts, choose
 from metrics.indicators import NATIONAL, Figures, area_memberships, indicator_figures
 from pipelines import warehouse
 
@@ -80,6 +80,8 @@ class PublicationSummary:
     n_rows: int
     n_suppressed: int
     seconds: float
+    n_packages: int = 0
+    notes: tuple[str, ...] = ()  # municipalities two sources deliver, and which one is used
 
 
 @contextlib.contextmanager
@@ -529,7 +531,11 @@ def _in_key_order(values: pl.DataFrame) -> pl.DataFrame:
 
 
 def build_tables(
-    source: CountSource, *, as_of: date | None, published_at: datetime
+    source: CountSource,
+    *,
+    as_of: date | None,
+    published_at: datetime,
+    packages: pl.DataFrame | None = None,
 ) -> Iterator[tuple[str, pl.DataFrame]]:
     """Every mart table, computed from the municipal counts of `source`: (name, table), each as
     soon as it is built, the largest first, so that `write_mart` writes it while the next are
@@ -581,6 +587,10 @@ def build_tables(
         ),
     )
     yield "publication_deliveries", used
+    yield (
+        "publication_packages",
+        pl.DataFrame(schema=PACKAGES_SCHEMA) if packages is None else packages,
+    )
 
 
 def _remove_stale_builds(mart: Path) -> None:
@@ -641,15 +651,90 @@ def _write_table(con: duckdb.DuckDBPyConnection, name: str, table: pl.DataFrame)
         checkpoint("compute.build")
 
 
+@dataclass(frozen=True)
+class Sources:
+    """What a compute publishes from: the combined counts, the stored packages used (the
+    mart's `publication_packages`) and a note for every municipality two sources deliver."""
+
+    counts: CountSource
+    packages: pl.DataFrame
+    notes: list[str]
+
+
+PACKAGES_SCHEMA: dict[str, pl.DataType] = {
+    "stored_file": pl.String(),
+    "producer": pl.String(),
+    "created_at": pl.Datetime("us"),
+    "imported_at": pl.Datetime("us"),
+    "content_sha256": pl.String(),
+    "code_version": pl.String(),
+    "n_municipalities": pl.Int32(),
+}
+
+
+@contextlib.contextmanager
+def open_sources(paths: Paths, as_of: date | None = None) -> Iterator[Sources]:
+    """The warehouse's current deliveries and the hub's stored packages (each received or
+    imported on or before `as_of`, when given), each municipality from the one with its newest
+    extract (`metrics.counts.choose`); on a tie the warehouse's own delivery, then the package
+    imported last."""
+    stored = package.load_store(paths.packages, as_of)
+    if not stored and not paths.warehouse.is_file():
+        raise WarehouseUnavailable(
+            f"no warehouse at {paths.warehouse} and no imported package: ingest a delivery "
+            "(or, at a hub, `hgkm share import` a package) first"
+        )
+    with contextlib.ExitStack() as stack:
+        sources: list[CountSource] = [package.PackageCounts(s.package) for s in stored]
+        names = [f"package {s.package.producer} ({s.package.path.name})" for s in stored]
+        if paths.warehouse.is_file():
+            con = stack.enter_context(open_warehouse(paths.warehouse, as_of))
+            sources.append(WarehouseCounts(con, as_of))
+            names.append("this installation's own deliveries")
+        combined, overlaps = choose(sources)
+        used = {
+            i: len(part.source.delivered())
+            if part.municipalities is None
+            else sum(code in part.municipalities for code in part.source.delivered())
+            for i, part in enumerate(combined.parts)
+        }
+        packages = pl.DataFrame(
+            [
+                {
+                    "stored_file": s.package.path.name,
+                    "producer": s.package.producer,
+                    "created_at": s.package.created_at,
+                    "imported_at": s.imported_at,
+                    "content_sha256": s.package.content_sha256,
+                    "code_version": s.package.meta.get("code_version"),
+                    "n_municipalities": used[i],
+                }
+                for i, s in enumerate(stored)
+            ],
+            schema=PACKAGES_SCHEMA,
+        )
+        notes = [
+            f"{o.municipality_code} is delivered by {names[o.used]} (extract {o.used_extract}) "
+            f"and by {names[o.other]} (extract {o.other_extract}): the first is used"
+            for o in overlaps
+        ]
+        yield Sources(combined, packages, notes)
+
+
 def compute(paths: Paths, *, as_of: date | None = None) -> PublicationSummary:
-    """Compute every indicator from the current deliveries (received on or before `as_of`,
-    when given) and publish the mart atomically."""
+    """Compute every indicator from the current deliveries and imported packages (received or
+    imported on or before `as_of`, when given) and publish the mart atomically."""
     started = time.perf_counter()
     published_at = datetime.now().replace(microsecond=0)
-    with open_warehouse(paths.warehouse, as_of) as con:
-        source = WarehouseCounts(con, as_of)
+    with open_sources(paths, as_of) as sources:
         tables = write_mart(
-            build_tables(source, as_of=as_of, published_at=published_at), paths.mart
+            build_tables(
+                sources.counts,
+                as_of=as_of,
+                published_at=published_at,
+                packages=sources.packages,
+            ),
+            paths.mart,
         )
     values = tables["indicator_values"]
     return PublicationSummary(
@@ -660,4 +745,6 @@ def compute(paths: Paths, *, as_of: date | None = None) -> PublicationSummary:
         n_rows=values.height,
         n_suppressed=int(values["suppressed"].sum()),
         seconds=time.perf_counter() - started,
+        n_packages=sources.packages.height,
+        notes=tuple(sources.notes),
     )
