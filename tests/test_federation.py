@@ -135,9 +135,7 @@ def test_the_hubs_mart_equals_the_mart_of_one_warehouse_holding_all_deliveries(
     assert compared == len(hub) - len(DIFFERING_TABLES)
     values = hub["indicator_values"]
     # the comparison is not vacuous: published figures pool municipalities of two packages
-    shared = values.filter(
-        (pl.col("area_code") == "safety_region:VR12") & ~pl.col("suppressed")
-    )
+    shared = values.filter((pl.col("area_code") == "safety_region:VR12") & ~pl.col("suppressed"))
     assert shared.height > 0
     assert hub["approach_comparison"].filter(~pl.col("suppressed")).height > 0
     assert hub["publication_packages"].height == len(REGIONS)
@@ -223,9 +221,7 @@ def test_a_failing_package_is_rejected_whole_and_leaves_the_hub_as_it_was(
     hub = tmp_path / "hub"
     result = run_hgkm("share", "import", *bad.values(), good, data_dir=hub)
     assert result.returncode == 1
-    reports = dict(
-        (block.split(":", 1)[0], block) for block in result.stdout.strip().split("\n\n")
-    )
+    reports = dict((block.split(":", 1)[0], block) for block in result.stdout.strip().split("\n\n"))
     assert "data does not match its content hash" in reports["tampered.parquet"]
     assert "a numerator above its denominator" in reports["forged.parquet"]
     assert "indicator catalogue version 000000000000" in reports["catalogue.parquet"]
@@ -299,8 +295,9 @@ def test_no_package_holds_a_case_identifier_or_a_date_of_a_case(
         received = {row[0] for row in con.sql("select received_at from deliveries").fetchall()}
         profile_dates = {
             d
-            for row in con.sql("select in_place_from, in_place_until from approach_periods")
-            .fetchall()
+            for row in con.sql(
+                "select in_place_from, in_place_until from approach_periods"
+            ).fetchall()
             for d in row
             if d is not None
         }
