@@ -12,7 +12,8 @@ What a source gives, per municipality (never a case, an identifier or a case's d
   breakdown, numerator and denominator, or for a time-to-event indicator events and
   censorings per day since the report;
 - per proportion indicator, the approach comparison's pieces (`metrics.approach`);
-- the approach profiles, and the delivery log (which deliveries, their extract dates).
+- the approach profiles, the delivery log (which deliveries, their extract dates) and what
+  the checks found in each delivery.
 """
 
 from __future__ import annotations
@@ -384,6 +385,19 @@ class CombinedCounts:
     def profiles(self) -> pl.DataFrame:
         return self._take([part.source.profiles() for part in self.parts]).sort(
             "municipality_code", "element", "in_place_from"
+        )
+
+    def delivery_issues(self) -> pl.DataFrame:
+        """Every source's findings: they belong to deliveries, and every delivery is logged."""
+        return pl.concat([part.source.delivery_issues() for part in self.parts]).sort(
+            "received_at",
+            "municipality_code",
+            "kind",
+            "file",
+            pl.col("row_number"),
+            "rule",
+            nulls_last=False,
+            maintain_order=True,
         )
 
     def delivery_log(self) -> pl.DataFrame:

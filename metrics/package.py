@@ -5,7 +5,7 @@ compute would use them, before any suppression: so it is **sensitive** (small co
 mart hides) and goes only to the hub, under the data-sharing agreement (docs/federation.md).
 It holds no case row, identifier or date of a case: counts per municipality × cohort year ×
 quarter × breakdown (× days since the report), the approach comparison's pieces, the approach
-profiles and the delivery log.
+profiles, the delivery log and what the checks found in each delivery (rules and places).
 
 One long table; `part` says which of the four a row belongs to, the other parts' columns are
 empty. Self-describing: the file's key-value metadata (`hgkm.*`) names the format, the
@@ -28,15 +28,15 @@ import polars as pl
 
 from hgkm import reference
 from metrics import counts
-from metrics.approach import PIECE_SCHEMA, PROFILE_SCHEMA
+from metrics.approach import PIECE_SCHEMA
 from metrics.catalogue import BY_ID, INDICATORS, Indicator, catalogue_version
-from metrics.counts import DELIVERY_LOG_SCHEMA, CountSource
+from metrics.counts import DELIVERY_ISSUES_SCHEMA, DELIVERY_LOG_SCHEMA, CountSource
 from metrics.indicators import ALL, count_grains
-from pipelines.contract import AGE_BANDS, CONTRACT_VERSION, VIOLENCE_TYPES
+from pipelines.contract import AGE_BANDS, APPROACH_SCHEMA, CONTRACT_VERSION, VIOLENCE_TYPES
 
 FORMAT = "hgkm-aggregate-package"
 FORMAT_VERSION = "1"
-PARTS = ("counts", "pieces", "profiles", "deliveries")
+PARTS = ("counts", "pieces", "profiles", "deliveries", "issues")
 # The categories a breakdown family may hold (the contract's values).
 CATEGORIES = {"violence_type": VIOLENCE_TYPES, "age_band": AGE_BANDS}
 SENSITIVITY = (
@@ -63,6 +63,7 @@ SCHEMA: dict[str, pl.DataType] = {
     "status": pl.String(),
     "in_place_from": pl.Date(),
     "in_place_until": pl.Date(),
+    "note": pl.String(),
     # deliveries: the delivery log, no case data
     "extract_date": pl.Date(),
     "received_at": pl.Datetime("us"),
@@ -73,6 +74,14 @@ SCHEMA: dict[str, pl.DataType] = {
     "n_warnings": pl.Int32(),
     "n_errors": pl.Int32(),
     "summary": pl.String(),
+    # issues: what the checks found in each delivery (rules and places, never a value)
+    "kind": pl.String(),
+    "file": pl.String(),
+    "row_number": pl.Int64(),
+    "column_name": pl.String(),
+    "rule": pl.String(),
+    "message": pl.String(),
+    "count": pl.Int64(),
 }
 # Each part's columns in the package (`delivery_status` is the log's `status`).
 PART_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -86,7 +95,8 @@ PART_COLUMNS: dict[str, tuple[str, ...]] = {
         "censored",
     ),
     "pieces": ("indicator_id", *PIECE_SCHEMA),
-    "profiles": tuple(PROFILE_SCHEMA),
+    "profiles": tuple(APPROACH_SCHEMA),
+    "issues": tuple(DELIVERY_ISSUES_SCHEMA),
     "deliveries": tuple("delivery_status" if c == "status" else c for c in DELIVERY_LOG_SCHEMA),
 }
 # Rows in a canonical order: the content hash is taken over them as stored.
@@ -104,6 +114,17 @@ ORDER: dict[str, tuple[str, ...]] = {
     ),
     "profiles": ("municipality_code", "element", "in_place_from"),
     "deliveries": ("municipality_code", "received_at", "extract_date", "content_hash"),
+    "issues": (
+        "municipality_code",
+        "received_at",
+        "content_hash",
+        "kind",
+        "file",
+        "row_number",
+        "rule",
+        "column_name",
+        "message",
+    ),
 }
 
 
@@ -181,6 +202,7 @@ def package_frame(source: CountSource) -> pl.DataFrame:
     parts.append(_rows("profiles", source.profiles()))
     log = source.delivery_log().rename({"status": "delivery_status"})
     parts.append(_rows("deliveries", log))
+    parts.append(_rows("issues", source.delivery_issues()))
     frame = pl.concat(parts).filter(pl.col("municipality_code").is_in(known))
     if not set(delivered) <= set(frame["municipality_code"].unique().to_list()):
         raise RuntimeError("a delivered municipality is missing from its own package")
@@ -421,6 +443,11 @@ def check_rows(frame: pl.DataFrame) -> list[Problem]:
     rule("pieces or profiles: no element", pl.col("element").is_null(), "pieces")
     rule("pieces or profiles: no element", pl.col("element").is_null(), "profiles")
     rule("profiles: no start date", pl.col("in_place_from").is_null(), "profiles")
+    rule(
+        "issues: a kind other than error or warning",
+        ~pl.col("kind").is_in(["error", "warning"]),
+        "issues",
+    )
     deliveries = frame.filter(pl.col("part") == "deliveries")
     rule(
         "deliveries: no extract date, status or currency",
@@ -600,10 +627,13 @@ class PackageCounts:
         return self._of(self._pieces, indicator, list(PIECE_SCHEMA))
 
     def profiles(self) -> pl.DataFrame:
-        return self.package.part("profiles").cast(PROFILE_SCHEMA)  # type: ignore[arg-type]
+        return self.package.part("profiles")
 
     def delivery_log(self) -> pl.DataFrame:
         return self.package.part("deliveries").select(list(DELIVERY_LOG_SCHEMA))
+
+    def delivery_issues(self) -> pl.DataFrame:
+        return self.package.part("issues")
 
     @staticmethod
     def _of(
