@@ -1,4 +1,5 @@
-"""The `hgkm share` commands: a region's aggregate package out, a hub's packages in."""
+"""The `hgkm share` and `hgkm benchmarks` commands: a region's aggregate package out to a hub,
+the hub's packages in; the hub's published figures out, a region's national benchmark in."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import polars as pl
 
 from hgkm.cli import UsageError
 from hgkm.settings import Paths
-from metrics import package
+from metrics import benchmark, package
 from metrics.counts import WarehouseCounts
 from metrics.publish import WarehouseUnavailable, code_version, open_warehouse
 
@@ -48,6 +49,46 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     importing.add_argument("files", nargs="+", type=Path, metavar="FILE")
     importing.set_defaults(handler=run_import)
+
+    benchmarks = subparsers.add_parser(
+        "benchmarks",
+        help="the national benchmark: a hub's published figures, for a region to compare with",
+        description="A hub exports its published (suppressed) figures; a region imports them, "
+        "and its next `hgkm compute` compares with that Netherlands (docs/federation.md).",
+    )
+    sub = benchmarks.add_subparsers(dest="benchmarks_command", metavar="SUBCOMMAND", required=True)
+    exporting = sub.add_parser(
+        "export",
+        help="write this mart's national figures as a benchmark file (at a hub)",
+        description="Write the published figures a region needs as its benchmark: the "
+        "Netherlands in every period and breakdown, every region and municipality per cohort "
+        "year. Published figures only: the file may be shared like the mart.",
+    )
+    exporting.add_argument("--out", required=True, type=Path, metavar="FILE.parquet")
+    exporting.add_argument(
+        "--source",
+        default=DEFAULT_SOURCE,
+        help=f"the hub's name, shown with every comparison (default {DEFAULT_SOURCE!r})",
+    )
+    exporting.set_defaults(handler=run_benchmark_export)
+    importing = sub.add_parser(
+        "import",
+        help="use a hub's published figures as the national benchmark (at a region)",
+        description="Check a benchmark file (`hgkm benchmarks export`) or a hub's published "
+        "mart.duckdb and keep it as the national benchmark, replacing the one before; the "
+        "next `hgkm compute` publishes with it. Exit 0 when imported (or already), 1 when "
+        "rejected.",
+    )
+    importing.add_argument("file", type=Path, metavar="FILE")
+    importing.add_argument(
+        "--source",
+        default=DEFAULT_SOURCE,
+        help=f"the hub's name, when FILE is a mart (default {DEFAULT_SOURCE!r})",
+    )
+    importing.set_defaults(handler=run_benchmark_import)
+
+
+DEFAULT_SOURCE = "HGKM hub"
 
 
 def run_export(args: argparse.Namespace, paths: Paths) -> int:
@@ -143,3 +184,51 @@ def overlap_warnings(
                 f"{extract} there, {ours} here; {winner} {max(ours, extract)} is used"
             )
     return warnings
+
+
+def run_benchmark_export(args: argparse.Namespace, paths: Paths) -> int:
+    out: Path = args.out
+    if out.suffix.lower() != ".parquet":
+        raise UsageError(f"--out must end in .parquet: {out}")
+    if not paths.mart.is_file():
+        raise UsageError(f"no mart at {paths.mart}: run `hgkm compute` first")
+    frame, meta = benchmark.from_mart(paths.mart, args.source)
+    benchmark.write(frame, meta, out)
+    print(
+        f"wrote {out}: the published national figures of {args.source} "
+        f"({meta['hgkm.n_delivered']} of {meta['hgkm.n_municipalities']} municipalities, "
+        f"published {meta['hgkm.published_at']}), {frame.height} rows, "
+        f"{out.stat().st_size / 1024:.0f} KB"
+    )
+    return 0
+
+
+def run_benchmark_import(args: argparse.Namespace, paths: Paths) -> int:
+    source: Path = args.file
+    if not source.is_file():
+        raise UsageError(f"file not found: {source}")
+    try:
+        if source.suffix.lower() == ".duckdb":
+            frame, meta = benchmark.from_mart(source, args.source)
+        else:
+            found = benchmark.read_benchmark(source)
+            frame, meta = found.frame, {f"hgkm.{k}": v for k, v in found.meta.items()}
+    except benchmark.BenchmarkRejected as exc:
+        print(f"{source.name}: REJECTED — {exc}\nthe benchmark in use (if any) is unchanged")
+        return 1
+    about = (
+        f"{meta['hgkm.source']}, published {meta['hgkm.published_at']}, "
+        f"{meta['hgkm.n_delivered']} of {meta['hgkm.n_municipalities']} municipalities"
+    )
+    if paths.benchmark.is_file():
+        current = pl.read_parquet_metadata(paths.benchmark).get("hgkm.content_sha256")
+        if current == meta["hgkm.content_sha256"]:
+            print(f"{source.name}: ALREADY IMPORTED (no change) — {about}")
+            return 0
+    meta = {k: v for k, v in meta.items() if k != "hgkm.imported_at"}
+    benchmark.store(frame, meta, paths.benchmark, datetime.now().replace(microsecond=0))
+    print(
+        f"{source.name}: IMPORTED — {about}; kept as {paths.benchmark}. "
+        "Run `hgkm compute` to publish with it."
+    )
+    return 0

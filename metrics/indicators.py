@@ -43,6 +43,32 @@ FIGURE_COLUMNS = (
     "unit",
 )
 
+# The published table's spec columns (INDICATORS.md), in order: also `hgkm export`'s first.
+SPEC_COLUMNS = (
+    "indicator_id",
+    "area_type",
+    "area_code",
+    "period",
+    "breakdown",
+    "numerator",
+    "denominator",
+    "value",
+    "ci_low",
+    "ci_high",
+    "comparison_region",
+    "comparison_national",
+    "suppressed",
+)
+INDICATOR_VALUE_COLUMNS = (
+    *SPEC_COLUMNS,
+    "area_name",
+    "period_type",
+    "year",
+    "median_reached",
+    "coverage_delivered",
+    "coverage_total",
+)
+
 
 def count_measures(indicator: Indicator) -> list[str]:
     """The counted columns: numerator and denominator, or events and censored per time."""

@@ -24,9 +24,16 @@ from hgkm.faults import checkpoint
 from hgkm.settings import Paths
 from metrics import disclosure, package, stats, survival
 from metrics.approach import approach_tables
+from metrics.benchmark import SOURCE_SCHEMA, Benchmark, compare_deliveries, fold, read_benchmark
 from metrics.catalogue import INDICATORS, catalogue_frame
 from metrics.counts import CountSource, WarehouseCounts, choose
-from metrics.indicators import NATIONAL, Figures, area_memberships, indicator_figures
+from metrics.indicators import (
+    INDICATOR_VALUE_COLUMNS,
+    NATIONAL,
+    Figures,
+    area_memberships,
+    indicator_figures,
+)
 from pipelines import warehouse
 
 LOCK_WAIT_SECONDS = 30.0
@@ -37,32 +44,6 @@ FUNNEL_GRID_POINTS = 80
 # One-sided 95% normal quantile, for the over-dispersion test (see overdispersed()).
 Z95_ONE_SIDED = 1.6448536269514722
 ROOT = Path(__file__).resolve().parent.parent
-
-# The published table's spec columns (INDICATORS.md), in order: also `hgkm export`'s first.
-SPEC_COLUMNS = (
-    "indicator_id",
-    "area_type",
-    "area_code",
-    "period",
-    "breakdown",
-    "numerator",
-    "denominator",
-    "value",
-    "ci_low",
-    "ci_high",
-    "comparison_region",
-    "comparison_national",
-    "suppressed",
-)
-INDICATOR_VALUE_COLUMNS = (
-    *SPEC_COLUMNS,
-    "area_name",
-    "period_type",
-    "year",
-    "median_reached",
-    "coverage_delivered",
-    "coverage_total",
-)
 
 
 class WarehouseUnavailable(RuntimeError):
@@ -139,8 +120,11 @@ def code_version() -> str:
     return version
 
 
-def areas_table(delivered: list[str]) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """`areas` and `area_members` (every region of every type; the country lists who delivered)."""
+def areas_table(
+    delivered: list[str], hub: Benchmark | None = None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """`areas` and `area_members` (every region of every type; the country lists who delivered,
+    and its count of delivering municipalities is the benchmark's when there is one)."""
     muni = reference.municipalities()
     delivered_set = set(delivered)
     members = area_memberships(delivered)
@@ -194,7 +178,11 @@ def areas_table(delivered: list[str]) -> tuple[pl.DataFrame, pl.DataFrame]:
             "region_type": [None],
             "population": [int(muni["population"].sum())],
             "n_municipalities": [muni.height],
-            "n_delivered": [len(delivered_set & reference.municipality_codes())],
+            "n_delivered": [
+                len(delivered_set & reference.municipality_codes())
+                if hub is None
+                else int(hub.meta.get("n_delivered", 0))
+            ],
             "veilig_thuis_region": [None],
         },
         schema=muni_rows.schema,
@@ -536,6 +524,7 @@ def build_tables(
     as_of: date | None,
     published_at: datetime,
     packages: pl.DataFrame | None = None,
+    hub: Benchmark | None = None,
 ) -> Iterator[tuple[str, pl.DataFrame]]:
     """Every mart table, computed from the municipal counts of `source`: (name, table), each as
     soon as it is built, the largest first, so that `write_mart` writes it while the next are
@@ -543,16 +532,25 @@ def build_tables(
     delivered = source.delivered()
     with source.counting() as municipal:
         figures = indicator_figures(municipal, delivered)
-    areas, area_members = areas_table(figures.delivered)
+    folded = None if hub is None else fold(figures.table, hub)
+    table = figures.table if folded is None else folded.table
+    areas, area_members = areas_table(figures.delivered, hub)
     values = _in_key_order(
-        figures.table.join(
-            areas.select("area_code", "area_name"), on="area_code", how="left"
-        ).select(INDICATOR_VALUE_COLUMNS)
+        table.join(areas.select("area_code", "area_name"), on="area_code", how="left").select(
+            INDICATOR_VALUE_COLUMNS
+        )
     )
     yield "indicator_values", values
-    yield "km_curves", km_curves_table(values, figures)
+    curves = km_curves_table(values, figures)
+    if folded is not None:
+        curves = pl.concat(
+            [curves.filter(pl.col("area_type") != "national"), folded.curves],
+            how="vertical_relaxed",
+        ).sort("indicator_id", "area_type", "area_code", "period", "time")
+    yield "km_curves", curves
     yield "trends", trends_table(values)
-    funnel, funnel_limits = funnel_tables(values)
+    # the national funnel: over the benchmark's municipalities when there is one
+    funnel, funnel_limits = funnel_tables(values if folded is None else folded.national)
     yield "funnel", funnel
     yield "funnel_limits", funnel_limits
     yield "catalogue", catalogue_frame()
@@ -591,6 +589,12 @@ def build_tables(
         "publication_packages",
         pl.DataFrame(schema=PACKAGES_SCHEMA) if packages is None else packages,
     )
+    yield (
+        "benchmark",
+        pl.DataFrame(schema=SOURCE_SCHEMA) if folded is None else folded.source,
+    )
+    yield "benchmark_figures", values.clear() if folded is None else folded.values
+    yield "benchmark_deliveries", compare_deliveries(hub, used)
 
 
 def _remove_stale_builds(mart: Path) -> None:
@@ -726,6 +730,7 @@ def compute(paths: Paths, *, as_of: date | None = None) -> PublicationSummary:
     imported on or before `as_of`, when given) and publish the mart atomically."""
     started = time.perf_counter()
     published_at = datetime.now().replace(microsecond=0)
+    hub = read_benchmark(paths.benchmark) if paths.benchmark.is_file() else None
     with open_sources(paths, as_of) as sources:
         tables = write_mart(
             build_tables(
@@ -733,6 +738,7 @@ def compute(paths: Paths, *, as_of: date | None = None) -> PublicationSummary:
                 as_of=as_of,
                 published_at=published_at,
                 packages=sources.packages,
+                hub=hub,
             ),
             paths.mart,
         )
