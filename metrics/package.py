@@ -148,11 +148,12 @@ class Problem:
 
 @dataclass(frozen=True)
 class Package:
-    """A package read and checked: its metadata (`hgkm.*` keys, without the prefix) and rows."""
+    """A package read and checked: its metadata (`hgkm.*` keys, without the prefix) and rows
+    (`frame`; None when only its metadata was read, and each part is read from the file)."""
 
     path: Path
     meta: dict[str, str]
-    frame: pl.DataFrame = field(repr=False)
+    frame: pl.DataFrame | None = field(repr=False)
 
     @property
     def producer(self) -> str:
@@ -167,18 +168,16 @@ class Package:
         return self.meta["content_sha256"]
 
     def part(self, name: str) -> pl.DataFrame:
-        """One part's rows with its own columns (the log's status named `status` again)."""
-        rows = self.frame.filter(pl.col("part") == name).select(PART_COLUMNS[name])
+        """One part's rows with its own columns (the log's status named `status` again).
+        From the file, only those columns are read: the other parts' empty ones cost nothing."""
+        source = self.frame.lazy() if self.frame is not None else pl.scan_parquet(self.path)
+        rows = source.filter(pl.col("part") == name).select(PART_COLUMNS[name]).collect()
         return rows.rename({"delivery_status": "status"}) if name == "deliveries" else rows
 
     def extracts(self) -> dict[str, date]:
         """Each municipality's current extract date."""
         current = self.part("deliveries").filter(pl.col("current"))
         return dict(current.select("municipality_code", "extract_date").iter_rows())
-
-    def municipalities(self) -> set[str]:
-        """Every municipality the package says anything about."""
-        return set(self.frame["municipality_code"].drop_nulls().unique().to_list())
 
 
 # --- writing (at a region) ----------------------------------------------------------------
@@ -291,12 +290,16 @@ def default_producer(frame: pl.DataFrame) -> str:
 # --- reading and checking (at a hub) ------------------------------------------------------
 
 
-def read_package(path: Path) -> Package:
-    """Read a package and check it whole; raises `PackageRejected` with every problem found."""
+def read_package(path: Path, *, whole: bool = True) -> Package:
+    """Read a package and check it whole; raises `PackageRejected` with every problem found.
+
+    Without `whole`, only its metadata (format, versions) and columns: for the hub's own store,
+    whose packages were checked whole on import."""
     problems: list[Problem] = []
     try:
         raw_meta = pl.read_parquet_metadata(path)
-        frame = pl.read_parquet(path)
+        schema = dict(pl.read_parquet_schema(path))
+        frame = pl.read_parquet(path) if whole else None
     except Exception as exc:  # any unreadable file is a rejection, never a crash
         raise PackageRejected(
             path,
@@ -310,8 +313,8 @@ def read_package(path: Path) -> Package:
     meta = {k.removeprefix("hgkm."): v for k, v in raw_meta.items() if k.startswith("hgkm.")}
     problems += _check_meta(meta)
     if not problems:
-        problems += _check_schema(frame)
-    if not problems:
+        problems += _check_schema(schema)
+    if not problems and frame is not None:
         frame = frame.select(list(SCHEMA))
         if content_sha256(frame) != meta["content_sha256"]:
             problems.append(
@@ -321,7 +324,7 @@ def read_package(path: Path) -> Package:
                     "ask the region for a fresh `hgkm share export`",
                 )
             )
-    if not problems:
+    if not problems and frame is not None:
         problems += check_rows(frame)
     if problems:
         raise PackageRejected(path, problems)
@@ -377,10 +380,10 @@ def _check_meta(meta: dict[str, str]) -> list[Problem]:
     return problems
 
 
-def _check_schema(frame: pl.DataFrame) -> list[Problem]:
-    missing = [c for c in SCHEMA if c not in frame.columns]
-    extra = [c for c in frame.columns if c not in SCHEMA]
-    wrong = [c for c, dtype in SCHEMA.items() if c in frame.columns and frame.schema[c] != dtype]
+def _check_schema(schema: dict[str, pl.DataType]) -> list[Problem]:
+    missing = [c for c in SCHEMA if c not in schema]
+    extra = [c for c in schema if c not in SCHEMA]
+    wrong = [c for c, dtype in SCHEMA.items() if c in schema and schema[c] != dtype]
     problems = []
     if missing or extra:
         problems.append(
@@ -594,14 +597,14 @@ def store(package: Package, directory: Path, imported_at: datetime) -> Path:
 
 def load_store(directory: Path, as_of: date | None = None) -> list[Stored]:
     """Every stored package (imported on or before `as_of`, when given), oldest import first.
-    A stored package is read again with every check: one damaged since its import is an
-    error, not a silent gap."""
+    Its metadata and columns are checked again (a package of an older release, or one that no
+    longer reads, is an error, not a silent gap); its rows and hash were checked on import."""
     found = []
     for path in stored_files(directory):
         imported_at = _imported_at(path)
         if as_of is not None and imported_at.date() > as_of:
             continue
-        found.append(Stored(read_package(path), imported_at))
+        found.append(Stored(read_package(path, whole=False), imported_at))
     return found
 
 
