@@ -13,6 +13,7 @@ import polars as pl
 from hgkm.cli import UsageError
 from hgkm.safe_csv import csv_text
 from hgkm.settings import Paths
+from metrics.benchmark import BenchmarkRejected
 from metrics.indicators import SPEC_COLUMNS
 from metrics.package import PackageRejected
 from metrics.publish import WarehouseUnavailable, compute
@@ -66,6 +67,13 @@ def run_compute(args: argparse.Namespace, paths: Paths) -> int:
         print(
             f"hgkm compute: the stored package {exc.path} fails its checks: {problems}. "
             "Nothing was published: remove the file, or import the region's fresh package.",
+            file=sys.stderr,
+        )
+        return 1
+    except BenchmarkRejected as exc:
+        print(
+            f"hgkm compute: the imported benchmark {paths.benchmark} no longer passes its "
+            f"checks ({exc}). Nothing was published: import the hub's benchmark again.",
             file=sys.stderr,
         )
         return 1

@@ -17,6 +17,7 @@ from polars.testing import assert_frame_equal
 
 from hgkm import reference
 from metrics import package
+from metrics.catalogue import INDICATORS
 
 # Three Veilig Thuis regions: VT12 and VT17 share a safety and a GGD region, so those regions'
 # figures pool municipalities of two packages.
@@ -331,3 +332,63 @@ def test_no_package_holds_a_case_identifier_or_a_date_of_a_case(
     for column, dtype in frame.schema.items():
         if dtype.is_integer():
             assert not {str(v) for v in frame[column].drop_nulls().unique().to_list()} & ids
+
+
+def test_a_region_compares_with_the_hubs_netherlands(federation: dict, tmp_path: Path) -> None:
+    hub = federation["hub"]
+    exported = tmp_path / "benchmark.parquet"
+    ok(run_hgkm("benchmarks", "export", "--out", exported, "--source", "Hub (test)", data_dir=hub))
+    region = tmp_path / "region"
+    shutil.copytree(federation["root"] / "region-VT03", region)
+    imported = ok(run_hgkm("benchmarks", "import", exported, data_dir=region))
+    assert "IMPORTED — Hub (test)" in imported
+    again = ok(run_hgkm("benchmarks", "import", exported, data_dir=region))
+    assert "ALREADY IMPORTED (no change)" in again
+    ok(run_hgkm("compute", data_dir=region))
+    theirs, mine = tables(hub / "mart.duckdb"), tables(region / "mart.duckdb")
+
+    def national(frame: pl.DataFrame) -> pl.DataFrame:
+        return frame.filter(pl.col("area_type") == "national").sort(pl.all())
+
+    # the country is the hub's: its figures, its curves, its funnel
+    for name in ("indicator_values", "km_curves"):
+        assert_frame_equal(national(mine[name]), national(theirs[name]))
+    assert_frame_equal(mine["funnel"], theirs["funnel"])
+    assert mine["benchmark"]["source"].to_list() == ["Hub (test)"]
+    # every municipality here is compared with it: better when its whole interval is on the
+    # better side of the country's value, worse on the other, similar across it
+    country = national(mine["indicator_values"]).select(
+        "indicator_id", "period", "breakdown", nl="value"
+    )
+    lower_better = {i.id for i in INDICATORS if i.polarity == "lower_is_better"}
+    rows = (
+        mine["indicator_values"]
+        .filter(
+            (pl.col("area_type") == "municipality")
+            & ~pl.col("suppressed")
+            & pl.col("indicator_id").is_in([i.id for i in INDICATORS if i.is_proportion])
+        )
+        .join(country, on=["indicator_id", "period", "breakdown"])
+    )
+    assert rows.height > 100
+    for row in rows.iter_rows(named=True):
+        below, above = row["ci_high"] < row["nl"], row["ci_low"] > row["nl"]
+        better = below if row["indicator_id"] in lower_better else above
+        worse = above if row["indicator_id"] in lower_better else below
+        expected = "better" if better else "worse" if worse else "similar"
+        assert row["comparison_national"] == expected, row
+    # the rest of the country comes from the benchmark, this region's own from its own mart
+    others = set(mine["benchmark_figures"]["area_code"].to_list())
+    assert set(members("VT12")) | set(members("VT17")) <= others
+    assert not set(members("VT03")) & others
+    assert mine["benchmark_deliveries"]["same_delivery"].all()
+    # the hub's mart itself is an accepted form: the same figures as its export
+    from_mart = run_hgkm("benchmarks", "import", hub / "mart.duckdb", data_dir=region)
+    assert "ALREADY IMPORTED (no change)" in ok(from_mart)
+    # a damaged benchmark is refused and the one in use stays
+    before = (region / "benchmark.parquet").read_bytes()
+    damaged = tmp_path / "damaged.parquet"
+    damaged.write_bytes(exported.read_bytes()[:-100])
+    refused = run_hgkm("benchmarks", "import", damaged, data_dir=region)
+    assert refused.returncode == 1 and "REJECTED" in refused.stdout
+    assert (region / "benchmark.parquet").read_bytes() == before
