@@ -31,7 +31,7 @@ from metrics import counts
 from metrics.approach import PIECE_SCHEMA
 from metrics.catalogue import BY_ID, INDICATORS, Indicator, catalogue_version
 from metrics.counts import DELIVERY_ISSUES_SCHEMA, DELIVERY_LOG_SCHEMA, CountSource
-from metrics.indicators import ALL, count_grains
+from metrics.indicators import ALL, CELL_SOURCES, count_grains
 from pipelines.contract import AGE_BANDS, APPROACH_SCHEMA, CONTRACT_VERSION, VIOLENCE_TYPES
 
 FORMAT = "hgkm-aggregate-package"
@@ -251,6 +251,7 @@ def metadata(frame: pl.DataFrame, producer: str, created_at: datetime, code: str
         "format_version": FORMAT_VERSION,
         "contract_version": CONTRACT_VERSION,
         "catalogue_version": catalogue_version(),
+        "cell_sources": cell_sources_version(),
         "producer": producer,
         "created_at": created_at.isoformat(timespec="seconds"),
         "code_version": code,
@@ -272,6 +273,14 @@ def write_package(frame: pl.DataFrame, out: Path, meta: dict[str, str]) -> None:
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
+
+
+def cell_sources_version() -> str:
+    """Which published cells a package's counts are (`metrics.indicators.CELL_SOURCES`), as
+    text: `year+all<-quarter+category, …`. A hub publishing other cells cannot use them."""
+    name = {(False, False): "year+all", (True, False): "quarter+all"}
+    name |= {(False, True): "year+category", (True, True): "quarter+category"}
+    return ", ".join(f"{name[cell]}<-{name[source]}" for cell, source in CELL_SOURCES.items())
 
 
 def default_producer(frame: pl.DataFrame) -> str:
@@ -336,6 +345,7 @@ REQUIRED_META = (
     "format_version",
     "contract_version",
     "catalogue_version",
+    "cell_sources",
     "producer",
     "created_at",
     "content_sha256",
@@ -359,6 +369,7 @@ def _check_meta(meta: dict[str, str]) -> list[Problem]:
         "format_version": (FORMAT_VERSION, "written in package format"),
         "contract_version": (CONTRACT_VERSION, "counted under export contract"),
         "catalogue_version": (catalogue_version(), "counted under indicator catalogue"),
+        "cell_sources": (cell_sources_version(), "counted in the cells of"),
     }
     for key, (mine, what) in expected.items():
         theirs = meta.get(key)
