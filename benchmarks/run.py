@@ -337,13 +337,9 @@ def federation_steps(session: Session, sample: dict[str, Any], data_dir: Path) -
     packages.mkdir(parents=True)
     regions = []
     for region, deliveries in sorted(groups.items()):
-        inbox = root / f"inbox-{region}"
-        inbox.mkdir()
-        for delivery in deliveries:
-            (inbox / delivery.name).symlink_to(delivery)
         warehouse = root / f"region-{region}"
         subprocess.run(
-            [hgkm, "--data-dir", str(warehouse), "ingest", str(inbox)],
+            [hgkm, "--data-dir", str(warehouse), "ingest", *map(str, deliveries)],
             check=True,
             capture_output=True,
         )

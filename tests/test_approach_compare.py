@@ -246,6 +246,7 @@ def mart(sample_pipeline: dict) -> dict[str, pl.DataFrame]:
                 "approach_profiles",
                 "approach_notes",
                 "indicator_values",
+                "benchmark",
             )
         }
     finally:
@@ -276,9 +277,13 @@ def test_groups_never_exceed_the_published_area_figure(mart: dict[str, pl.DataFr
     values = mart["indicator_values"].filter(
         (pl.col("breakdown") == "all") & (pl.col("period_type") == "year") & ~pl.col("suppressed")
     )
+    # with an imported benchmark the mart's NL is the hub's country, while the comparison by
+    # approach stays over the municipalities delivering here (docs/mart.md): not comparable
+    national = "national" if mart["benchmark"].height else ""
     joined = (
         mart["approach_comparison"]
         .filter((pl.col("comparison") == "with_without") & (pl.col("period_type") == "year"))
+        .filter(pl.col("area_type") != national)
         .join(values, on=["indicator_id", "area_type", "area_code", "period"])
     )
     assert joined.height > 100
