@@ -7,10 +7,12 @@ statistics, disclosure control, the mart. So a hub's mart from the regions' pack
 construction, the mart of one warehouse holding all their deliveries.
 
 What a source gives, per municipality (never a case, an identifier or a case's date):
-- per indicator, the counts of its published municipal cells that every other cell is a sum
-  of (`metrics.indicators.CELL_SOURCES`): cohort year × quarter (0 for the whole year) ×
-  breakdown, numerator and denominator, or for a time-to-event indicator events and
-  censorings per day since the report;
+- per indicator, the counts every published cell is a sum of
+  (`metrics.indicators.CELL_SOURCES`): per cohort quarter (breakdown `all`) and per cohort
+  year × breakdown category (quarter 0), numerator and denominator, or for a time-to-event
+  indicator events and censorings per day since the report. A municipality's categories are
+  counted although a municipality does not publish them: its Veilig Thuis region and the
+  country do, summed over their members;
 - per proportion indicator, the approach comparison's pieces (`metrics.approach`);
 - the approach profiles, the delivery log (which deliveries, their extract dates) and what
   the checks found in each delivery.

@@ -3,11 +3,12 @@
 A package holds what `metrics.counts` calls municipal counts, exactly as the region's own
 compute would use them, before any suppression: so it is **sensitive** (small counts that the
 mart hides) and goes only to the hub, under the data-sharing agreement (docs/federation.md).
-It holds no case row, identifier or date of a case: counts per municipality × cohort year ×
-quarter × breakdown (× days since the report), the approach comparison's pieces, the approach
-profiles, the delivery log and what the checks found in each delivery (rules and places).
+It holds no case row, identifier or date of a case: counts per municipality × cohort quarter,
+and × cohort year × breakdown category (× days since the report), the approach comparison's
+pieces, the approach profiles, the delivery log and what the checks found in each delivery
+(rules and places).
 
-One long table; `part` says which of the four a row belongs to, the other parts' columns are
+One long table; `part` says which of the five a row belongs to, the other parts' columns are
 empty. Self-describing: the file's key-value metadata (`hgkm.*`) names the format, the
 contract and catalogue versions it was counted under, the producer, when it was made and a
 SHA-256 of its data, which the hub checks on import.
