@@ -25,6 +25,7 @@ run: demo-data
 demo-data: install
 	$(HGKM) ingest sample_data/deliveries
 	$(HGKM) approach import sample_data/approach_profiles.csv
+	$(HGKM) benchmarks import sample_data/benchmark_nl.parquet
 	$(HGKM) compute
 
 # Debian's chromium for the real-browser tests (CI runs as root; elsewhere sudo is used).
@@ -46,7 +47,7 @@ format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-# Regenerate the committed sample data (a test checks it is current).
+# Regenerate the committed sample data and its national benchmark (tests check both are current).
 sample-data: install
 	$(BIN)/python -m generator.committed sample_data
 

@@ -1,7 +1,8 @@
 """Time the data queries behind each dashboard page on a published mart, cold and warm.
 
 An interaction is what one page render asks of `dashboard/data.py`: the sidebar's queries
-(regions, members, delivered, periods, catalogue, delivery status, publication) plus the
+(regions, members, delivered, periods, catalogue, delivery status, publication, the
+benchmark) plus the
 page's own, with parameters drawn at random (region, municipality, period, indicator) as a
 user clicking around would. `PAGE_QUERIES` mirrors `dashboard/app_pages/` and
 `dashboard/report.py`; a test fails when a page starts using a query missing here. The map's
@@ -60,6 +61,10 @@ SIDEBAR: tuple[Query, ...] = (
     ("catalogue", lambda m, c: (m,)),
     ("delivery_status", lambda m, c: (m, SCOPE)),
     ("publication", lambda m, c: (m,)),
+    # which Netherlands the comparisons are with (every page's footer and banners)
+    ("benchmark", lambda m, c: (m,)),
+    ("national_coverage", lambda m, c: (m,)),
+    ("benchmark_deliveries", lambda m, c: (m,)),
 )
 
 

@@ -214,6 +214,57 @@ def _step_row(name: str, step: dict[str, Any] | None, rows: int | None) -> str:
     )
 
 
+def _federation(found: dict[str, Any] | None, warehouse: dict[str, Any] | None) -> list[str]:
+    """Aggregate packages per region, the hub's import, and its compute against the
+    warehouse's (docs/federation.md)."""
+    if not found:
+        return []
+    out = [
+        "## Aggregate packages and a hub (docs/federation.md)",
+        "",
+        "The same deliveries split by Veilig Thuis region, one warehouse each; each region's "
+        "`hgkm share export`, then a hub's `hgkm share import` of every package and its "
+        "`hgkm compute`.",
+        "",
+        "| region | municipalities | package rows | package size | export median | runs |",
+        "|---|---|---|---|---|---|",
+    ]
+    sizes = []
+    for row in found["regions"]:
+        step = row["export"]
+        if step is None:
+            out.append(f"| {row['region']} | {row['municipalities']} | not measured | | | |")
+            continue
+        extra = step["runs"][-1]["extra"]
+        sizes.append(extra["bytes"])
+        out.append(
+            f"| {row['region']} | {row['municipalities']} | {_n(extra['rows'])} | "
+            f"{extra['bytes'] / 1024:,.0f} KB | {_s(step['seconds_median'])} | "
+            f"{step['repeats']} |"
+        )
+    out += ["", f"All packages together: {sum(sizes) / 1024:,.0f} KB.", ""]
+    out += [
+        "| step | median | min – max (spread) | runs | rows/s | peak RSS |",
+        "|---|---|---|---|---|---|",
+        _step_row("hub: `hgkm share import` of every package", found.get("import"), None),
+        _step_row("hub: `hgkm compute` from the packages", found.get("compute"), None),
+        _step_row("`hgkm compute` from all deliveries (above)", warehouse, None),
+        "",
+    ]
+    pairs = (found.get("alternating") or {}).get("pairs")
+    if pairs:
+        shown = "; ".join(
+            f"{p['bottom_seconds']:.2f} s then {p['top_seconds']:.2f} s" for p in pairs
+        )
+        ratio = found["alternating"]["ratio_median"]
+        out += [
+            f"Compute from all deliveries, then the hub's from packages, run alternately: "
+            f"{shown}; hub / deliveries {ratio:.2f}× (median of the pairs; goal: not slower).",
+            "",
+        ]
+    return out
+
+
 def markdown(results: dict[str, Any]) -> str:
     """The human-readable results: one page, tables first, notes after."""
     m, v = results["machine"], results["versions"]
@@ -317,6 +368,7 @@ def markdown(results: dict[str, Any]) -> str:
             f"{extra['cpu_cost_percent']:+.1f}% CPU.",
             "",
         ]
+    out += _federation(national.get("federation"), steps.get("compute"))
     dash = national.get("dashboard")
     if dash:
         out += [

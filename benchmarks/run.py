@@ -33,6 +33,7 @@ EXTRACT = "2026-01-15"
 LATER_EXTRACT = "2026-04-15"  # the one municipality's next delivery
 SEED = 1
 ALTERNATING = "ingest / floor, run alternately (median of the pairs)"
+HUB_ALTERNATING = "hub compute from packages / compute from deliveries, run alternately"
 NATIONAL_MUNICIPALITY = "GM0363"  # Amsterdam, the largest: the worst everyday case
 # Three municipalities of IJsselland for the end-to-end test; Zwolle gets the new delivery.
 QUICK_MUNICIPALITIES = "GM0148,GM0150,GM0193"
@@ -282,7 +283,10 @@ def national_steps(
 
 
 def alternating(
-    session: Session, top: tuple[str, dict[str, Any], Any], bottom: tuple[str, dict[str, Any], Any]
+    session: Session,
+    top: tuple[str, dict[str, Any], Any],
+    bottom: tuple[str, dict[str, Any], Any],
+    label: str = ALTERNATING,
 ) -> dict[str, Any] | None:
     """`bottom` and `top` run one after the other, `repeats` times: each pair's time ratio.
 
@@ -291,7 +295,7 @@ def alternating(
     within seconds, so its ratio sees one speed; the median of the pairs is the sturdier
     reading of a ratio budget.
     """
-    say(f"{ALTERNATING} …")
+    say(f"{label} …")
     pairs = []
     try:
         for _ in range(session.plan.repeats):
@@ -304,11 +308,70 @@ def alternating(
                 )
             pairs.append({"bottom_seconds": times[0], "top_seconds": times[1]})
     except (measure.StepFailed, subprocess.TimeoutExpired) as exc:
-        session.notes.append(f"{ALTERNATING}: not measured — {exc}")
+        session.notes.append(f"{label}: not measured — {exc}")
         return None
     ratio = statistics.median(p["top_seconds"] / p["bottom_seconds"] for p in pairs)
-    say(f"{ALTERNATING}: {ratio:.2f} over {len(pairs)} pairs")
+    say(f"{label}: {ratio:.2f} over {len(pairs)} pairs")
     return {"pairs": pairs, "ratio_median": ratio}
+
+
+def federation_steps(session: Session, sample: dict[str, Any], data_dir: Path) -> dict[str, Any]:
+    """Aggregate packages and a hub on the largest scale's data (docs/federation.md): each
+    Veilig Thuis region's deliveries in a warehouse of its own (not measured), its package
+    exported (time and size), a hub importing all of them, and the hub's compute against the
+    compute from all deliveries in one warehouse (`data_dir`), also run alternately."""
+    from hgkm import reference
+
+    root = session.plan.work / "federation"
+    shutil.rmtree(root, ignore_errors=True)
+    by_region = dict(
+        reference.municipalities()
+        .select("municipality_code", "veilig_thuis_region_code")
+        .iter_rows()
+    )
+    groups: dict[str, list[Path]] = {}
+    for delivery in sorted(Path(sample["folder"]).iterdir()):
+        groups.setdefault(by_region[delivery.name[:6]], []).append(delivery)
+    hgkm = str(Path(sys.executable).parent / "hgkm")
+    packages = root / "packages"
+    packages.mkdir(parents=True)
+    regions = []
+    for region, deliveries in sorted(groups.items()):
+        warehouse = root / f"region-{region}"
+        subprocess.run(
+            [hgkm, "--data-dir", str(warehouse), "ingest", *map(str, deliveries)],
+            check=True,
+            capture_output=True,
+        )
+        export = session.step(
+            f"{region}: share export ({len(deliveries)} municipalities)",
+            "share_export",
+            {"data_dir": str(warehouse), "out": str(packages / f"{region}.parquet")},
+        )
+        regions.append({"region": region, "municipalities": len(deliveries), "export": export})
+    hub = root / "hub"
+    files = [str(p) for p in sorted(packages.glob("*.parquet"))]
+    found: dict[str, Any] = {"regions": regions}
+    found["import"] = session.step(
+        f"hub: share import of {len(files)} packages",
+        "share_import",
+        {"data_dir": str(hub), "files": files},
+        prepare=_fresh(hub),
+        repeats=1,
+    )
+    if found["import"] is not None:
+        found["import"]["runs"][0]["extra"]["files"] = len(files)
+        found["compute"] = session.step(
+            f"hub: compute from {len(files)} packages", "compute", {"data_dir": str(hub)}
+        )
+        found["alternating"] = alternating(
+            session,
+            ("compute", {"data_dir": str(hub)}, None),
+            ("compute", {"data_dir": str(data_dir)}, None),
+            HUB_ALTERNATING,
+        )
+    shutil.rmtree(root, ignore_errors=True)
+    return found
 
 
 def ratios(steps: dict[str, Any]) -> dict[str, float]:
@@ -422,6 +485,8 @@ def main(argv: list[str] | None = None) -> int:
             national = {"scale": scale, "rows_total": sample["rows_total"], "data": sample}
             national |= national_steps(session, sample, data_dir, ingest)
             national["steps"]["compute"] = compute
+            if compute is not None:
+                national["federation"] = federation_steps(session, sample, data_dir)
         if (data_dir / "mart.duckdb").is_file():
             marts[scale] = plan.work / f"mart-s{scale}.duckdb"
             shutil.copy2(data_dir / "mart.duckdb", marts[scale])

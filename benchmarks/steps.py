@@ -23,6 +23,7 @@ CLI_MODULES = (
     "dashboard.cli",
     "hgkm.run",
     "pipelines.load",
+    "metrics.federation_cli",
 )
 
 
@@ -128,6 +129,40 @@ def compute(data_dir: str) -> dict[str, Any]:
     }
 
 
+def share_export(data_dir: str, out: str) -> dict[str, Any]:
+    """`hgkm share export --out FILE` as a region runs it (its report to /dev/null)."""
+    import contextlib
+    import os
+
+    import polars as pl
+
+    from hgkm.cli import main
+
+    with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
+        code = main(["--data-dir", data_dir, "share", "export", "--out", out])
+    meta = pl.read_parquet_metadata(out)
+    return {
+        "exit_code": code,
+        "bytes": Path(out).stat().st_size,
+        "rows": int(meta["hgkm.rows"]),
+        "municipalities": len(meta["hgkm.municipalities"].split(",")),
+    }
+
+
+def share_import(data_dir: str, files: list[str]) -> dict[str, Any]:
+    """`hgkm share import FILE...` at a hub, every package checked and stored."""
+    import contextlib
+    import os
+
+    from hgkm.cli import main
+    from hgkm.settings import resolve_paths
+
+    with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
+        code = main(["--data-dir", data_dir, "share", "import", *files])
+    stored = list(resolve_paths(data_dir).packages.glob("*.parquet"))
+    return {"exit_code": code, "stored": len(stored)}
+
+
 def dashboard(mart: str, interactions: int, cold: bool) -> dict[str, Any]:
     import logging
 
@@ -146,5 +181,7 @@ STEPS: dict[str, tuple[tuple[str, ...], Callable[..., dict[str, Any]]]] = {
     "floor_per_delivery": (("benchmarks.floor", "pipelines.read"), floor_per_delivery),
     "pandas_baseline": (("benchmarks.pandas_baseline", "pipelines.read"), pandas_baseline),
     "compute": (("metrics.publish",), compute),
+    "share_export": (CLI_MODULES, share_export),
+    "share_import": (CLI_MODULES, share_import),
     "dashboard": (("benchmarks.dashboard_queries",), dashboard),
 }

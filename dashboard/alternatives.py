@@ -70,12 +70,18 @@ def _value(lang: str) -> pl.Expr:
     )
 
 
-def _counts(frame: pl.DataFrame, what: str, lang: str) -> str:
+def _country(lang: str, country: str | None) -> str:
+    """The comparison row's name: `Nederland`, unless the page says otherwise."""
+    return t("netherlands", lang) if country is None else country
+
+
+def _counts(frame: pl.DataFrame, what: str, lang: str, country: str | None = None) -> str:
     """`Van 11 gemeenten: 2 beter dan Nederland, …`."""
     status = frame["status"].to_list()
     return t(
         "alt_counts",
         lang,
+        country=_country(lang, country),
         total=len(status),
         what=t(what, lang),
         better=status.count("better"),
@@ -85,7 +91,7 @@ def _counts(frame: pl.DataFrame, what: str, lang: str) -> str:
     )
 
 
-def grid(cells: pl.DataFrame, lang: str, title: str) -> Alternative:
+def grid(cells: pl.DataFrame, lang: str, title: str, country: str | None = None) -> Alternative:
     """The region overview: one row per area, one column per indicator, each cell the value,
     its interval and the comparison with the country (as the grid's colour and symbol)."""
     reading = (
@@ -114,10 +120,12 @@ def grid(cells: pl.DataFrame, lang: str, title: str) -> Alternative:
         .rename({"area_name": area})
     )
     municipalities = cells.filter(pl.col("area_type") == "municipality")
-    return Alternative(title, _counts(municipalities, "alt_figures", lang), table)
+    return Alternative(title, _counts(municipalities, "alt_figures", lang, country), table)
 
 
-def _area_table(points: pl.DataFrame, lang: str, cases: bool) -> pl.DataFrame:
+def _area_table(
+    points: pl.DataFrame, lang: str, cases: bool, country: str | None = None
+) -> pl.DataFrame:
     columns = [
         pl.col("area_name").alias(t("col_municipality", lang)),
         _value(lang).alias(t("table_value", lang)),
@@ -125,7 +133,7 @@ def _area_table(points: pl.DataFrame, lang: str, cases: bool) -> pl.DataFrame:
         pl.when(pl.col("status").is_in(HIDDEN))
         .then(pl.lit(""))
         .otherwise(_status_word(lang))
-        .alias(t("table_vs_country", lang)),
+        .alias(t("table_vs_country", lang, country=_country(lang, country))),
     ]
     if cases:
         number = fmt.number_expr(pl.col("denominator").cast(pl.Float64), 0, lang)
@@ -135,16 +143,23 @@ def _area_table(points: pl.DataFrame, lang: str, cases: bool) -> pl.DataFrame:
     return points.select(columns)
 
 
-def region_map(one: pl.DataFrame, lang: str, title: str) -> Alternative:
+def region_map(one: pl.DataFrame, lang: str, title: str, country: str | None = None) -> Alternative:
     """The map: each municipality's value, interval and comparison, by name."""
     ordered = one.sort("area_name")
     return Alternative(
-        title, _counts(ordered, "alt_municipalities", lang), _area_table(ordered, lang, False)
+        title,
+        _counts(ordered, "alt_municipalities", lang, country),
+        _area_table(ordered, lang, False, country),
     )
 
 
 def ranked(
-    points: pl.DataFrame, lang: str, title: str, benchmark: float | None, value_format: str
+    points: pl.DataFrame,
+    lang: str,
+    title: str,
+    benchmark: float | None,
+    value_format: str,
+    country: str | None = None,
 ) -> Alternative:
     """The ranked bar: municipalities from the highest value down, the hidden ones last."""
     shown = points.filter(~pl.col("status").is_in(HIDDEN) & pl.col("value").is_not_null())
@@ -157,7 +172,7 @@ def ranked(
         ],
         how="diagonal_relaxed",
     )
-    summary = _counts(points, "alt_municipalities", lang)
+    summary = _counts(points, "alt_municipalities", lang, country)
     if shown.height:
         top, bottom = (
             shown.sort("value", descending=True).row(0, named=True),
@@ -173,20 +188,29 @@ def ranked(
         )
     if benchmark is not None:
         national = fmt.indicator_value(benchmark, value_format, lang=lang)
-        summary += " " + t("alt_national", lang, value=national)
-    return Alternative(title, summary, _area_table(ordered, lang, True))
+        summary += " " + t("alt_national", lang, value=national, country=_country(lang, country))
+    return Alternative(title, summary, _area_table(ordered, lang, True, country))
 
 
-def funnel(points: pl.DataFrame, lang: str, title: str, benchmark: float | None) -> Alternative:
+def funnel(
+    points: pl.DataFrame,
+    lang: str,
+    title: str,
+    benchmark: float | None,
+    country: str | None = None,
+) -> Alternative:
     """The funnel plot: each municipality's number of cases, value, interval, comparison."""
-    summary = _counts(points, "alt_municipalities", lang)
+    summary = _counts(points, "alt_municipalities", lang, country)
     if benchmark is not None:
-        summary += " " + t("alt_national", lang, value=fmt.percent(benchmark, lang))
+        value = fmt.percent(benchmark, lang)
+        summary += " " + t("alt_national", lang, value=value, country=_country(lang, country))
     ordered = points.sort("denominator", "area_name", descending=[True, False], nulls_last=True)
-    return Alternative(title, summary, _area_table(ordered, lang, True))
+    return Alternative(title, summary, _area_table(ordered, lang, True, country))
 
 
-def profile(rows: pl.DataFrame, lang: str, name: str, title: str) -> Alternative:
+def profile(
+    rows: pl.DataFrame, lang: str, name: str, title: str, country: str | None = None
+) -> Alternative:
     """The spine chart: per indicator the municipality's value and interval against its
     region and the country, and its five-year trend."""
     table = rows.select(
@@ -196,12 +220,14 @@ def profile(rows: pl.DataFrame, lang: str, name: str, title: str) -> Alternative
         pl.col("region_comparison_text")
         .fill_null(fmt.SUPPRESSED)
         .alias(t("table_vs_region", lang)),
-        pl.col("comparison_text").fill_null(fmt.SUPPRESSED).alias(t("table_vs_country", lang)),
+        pl.col("comparison_text")
+        .fill_null(fmt.SUPPRESSED)
+        .alias(t("table_vs_country", lang, country=_country(lang, country))),
         pl.col("region_shown").fill_null(fmt.SUPPRESSED).alias(t("table_region", lang)),
-        pl.col("national_shown").fill_null(fmt.SUPPRESSED).alias(t("table_country", lang)),
+        pl.col("national_shown").fill_null(fmt.SUPPRESSED).alias(_country(lang, country)),
         pl.col("trend_text").alias(t("table_trend", lang)),
     )
-    summary = f"{name}: " + _counts(rows, "alt_indicators", lang)
+    summary = f"{name}: " + _counts(rows, "alt_indicators", lang, country)
     return Alternative(title, summary, table)
 
 

@@ -233,7 +233,13 @@ def region_map(cells: pl.DataFrame, geojson: dict, lang: str, title: str | None 
     return fig
 
 
-def spine_chart(profile: pl.DataFrame, lang: str, name: str, title: str | None = None):
+def spine_chart(
+    profile: pl.DataFrame,
+    lang: str,
+    name: str,
+    title: str | None = None,
+    country: str | None = None,
+):
     """Fingertips' spine chart: per indicator the national spread of municipalities, the
     country in the middle, the region (◆) and the municipality (coloured, with symbol).
 
@@ -296,7 +302,7 @@ def spine_chart(profile: pl.DataFrame, lang: str, name: str, title: str | None =
         + pl.lit(t("table_region", lang) + ": ")
         + pl.col("region_shown").fill_null(fmt.SUPPRESSED)
         + "<br>"
-        + pl.lit(t("table_country", lang) + ": ")
+        + pl.lit((country or t("netherlands", lang)) + ": ")
         + pl.col("national_shown").fill_null(fmt.SUPPRESSED)
     ).to_series()
     fig.add_trace(
@@ -350,7 +356,7 @@ def spine_chart(profile: pl.DataFrame, lang: str, name: str, title: str | None =
         tickvals=[-1, 0, 1],
         ticktext=[
             "◀ " + ("slechter" if lang == "nl" else "worse"),
-            t("netherlands", lang),
+            country or t("netherlands", lang),
             ("beter" if lang == "nl" else "better") + " ▶",
         ],
         showgrid=False,
@@ -516,6 +522,7 @@ def funnel_chart(
     lang: str,
     highlight: str | None = None,
     title: str | None = None,
+    country: str | None = None,
 ) -> go.Figure:
     """Funnel plot of municipalities (proportion against denominator) with 95% and 99.8%
     control limits around the pooled benchmark, and random-effects limits when the mart
@@ -559,7 +566,7 @@ def funnel_chart(
         fig.add_hline(
             y=benchmark * 100,
             line=dict(color=BENCHMARK_NATIONAL, width=2),
-            annotation_text=f"{t('funnel_benchmark', lang)} {fmt.percent(benchmark, lang)}",
+            annotation_text=f"{country or t('netherlands', lang)} {fmt.percent(benchmark, lang)}",
             annotation_position="top right",
         )
     shown = points.filter(pl.col("suppressed").not_() & pl.col("value").is_not_null())
@@ -630,6 +637,7 @@ def ranked_bar(
     benchmark: float | None = None,
     highlight: str | None = None,
     title: str | None = None,
+    country: str | None = None,
 ) -> go.Figure:
     """Municipalities ranked by value, each bar coloured by its comparison, with its 95%
     interval as an error bar; suppressed ones listed at the bottom as `–`."""
@@ -682,7 +690,7 @@ def ranked_bar(
         fig.add_vline(
             x=benchmark * scale,
             line=dict(color=BENCHMARK_NATIONAL, width=2, dash="dash"),
-            annotation_text=t("netherlands", lang),
+            annotation_text=country or t("netherlands", lang),
             annotation_position="top",
         )
     _legend_entries(fig, ["better", "similar", "worse"], lang)

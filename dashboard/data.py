@@ -195,14 +195,14 @@ def region_values(mart: MartVersion, region: str, period: str) -> pl.DataFrame:
 
 @_cached
 def national_spread(mart: MartVersion, period: str) -> pl.DataFrame:
-    """Per indicator the spread of published municipal values: min, quartiles, max."""
+    """Per indicator the spread of published municipal values in the country (the benchmark's
+    when one is imported): min, quartiles, max."""
     return _frame(
         mart,
-        """select indicator_id, min(value) as minimum, quantile_cont(value, 0.25) as q25,
+        f"""select indicator_id, min(value) as minimum, quantile_cont(value, 0.25) as q25,
                   quantile_cont(value, 0.75) as q75, max(value) as maximum
-           from indicator_values
-           where area_type = 'municipality' and period = $period and breakdown = 'all'
-             and not suppressed and value is not null
+           from ({_national_municipalities(mart)})
+           where period = $period and breakdown = 'all' and not suppressed and value is not null
            group by indicator_id""",
         {"period": period},
     )
@@ -258,14 +258,58 @@ def km_curves(mart: MartVersion, area_codes: tuple[str, ...], period: str) -> pl
 
 @_cached
 def municipal_values(mart: MartVersion, indicator: str, period: str) -> pl.DataFrame:
-    """One indicator for every municipality, with population and Veilig Thuis region."""
+    """One indicator for every municipality in the country (with a benchmark imported, those
+    this mart does not publish come from the benchmark), with population and Veilig Thuis
+    region."""
     return _frame(
         mart,
-        """select v.*, a.population, a.veilig_thuis_region
-           from indicator_values v left join areas a using (area_code)
-           where v.indicator_id = $indicator and v.period = $period and v.breakdown = 'all'
-             and v.area_type = 'municipality'""",
+        f"""select v.*, a.population, a.veilig_thuis_region
+           from ({_national_municipalities(mart)}) v left join areas a using (area_code)
+           where v.indicator_id = $indicator and v.period = $period and v.breakdown = 'all'""",
         {"indicator": indicator, "period": period},
+    )
+
+
+def _national_municipalities(mart: MartVersion) -> str:
+    """SQL: the municipal rows of indicator_values, and the benchmark's for the others."""
+    own = "select * from indicator_values where area_type = 'municipality'"
+    if not _has_table(mart, "benchmark_figures"):
+        return own
+    return f"""{own} union all by name
+        select * from benchmark_figures where area_type = 'municipality'"""
+
+
+@_cached
+def benchmark(mart: MartVersion) -> dict:
+    """The imported national benchmark's source, publication date and coverage; empty when
+    the country here is only the delivering municipalities."""
+    if not _has_table(mart, "benchmark"):
+        return {}
+    rows = _frame(mart, "select * from benchmark").to_dicts()
+    return rows[0] if rows else {}
+
+
+@_cached
+def national_coverage(mart: MartVersion) -> tuple[int, int]:
+    """How many municipalities the country's figures hold, of how many."""
+    rows = _frame(
+        mart, "select n_delivered, n_municipalities from areas where area_type = 'national'"
+    )
+    return (
+        (int(rows["n_delivered"][0]), int(rows["n_municipalities"][0])) if rows.height else (0, 0)
+    )
+
+
+@_cached
+def benchmark_deliveries(mart: MartVersion) -> pl.DataFrame:
+    """Municipalities whose delivery here is not the one the benchmark counted."""
+    if not _has_table(mart, "benchmark_deliveries"):
+        return pl.DataFrame()
+    return _frame(
+        mart,
+        """select b.*, a.area_name as municipality_name from benchmark_deliveries b
+           left join areas a on a.area_code = b.municipality_code
+           where not same_delivery order by municipality_code""",
     )
 
 

@@ -77,17 +77,17 @@ MESSAGES: dict[str, dict[str, str]] = {
     # Regio-overzicht
     "overview_intro": {
         "nl": "Elke cel is de waarde van een gemeente, gekleurd naar de vergelijking met "
-        "Nederland. Het teken zegt hetzelfde als de kleur: ▲ beter, ● vergelijkbaar, "
+        "{country}. Het teken zegt hetzelfde als de kleur: ▲ beter, ● vergelijkbaar, "
         "▼ slechter. Beweeg over een cel voor het interval en de uitleg, of open de tabel onder "
         "het overzicht.",
-        "en": "Each cell is a municipality's value, coloured by its comparison with the "
-        "country. The symbol says the same as the colour: ▲ better, ● similar, ▼ worse. "
+        "en": "Each cell is a municipality's value, coloured by its comparison with "
+        "{country}. The symbol says the same as the colour: ▲ better, ● similar, ▼ worse. "
         "Hover over a cell for the interval and the explanation, or open the table below the "
         "overview.",
     },
     "overview_grid_title": {
-        "nl": "{region}: gemeenten vergeleken met Nederland, {period}",
-        "en": "{region}: municipalities compared with the country, {period}",
+        "nl": "{region}: gemeenten vergeleken met {country}, {period}",
+        "en": "{region}: municipalities compared with {country}, {period}",
     },
     "map_heading": {"nl": "Kaart van de regio", "en": "Map of the region"},
     "map_indicator": {"nl": "Indicator op de kaart", "en": "Indicator on the map"},
@@ -98,15 +98,15 @@ MESSAGES: dict[str, dict[str, str]] = {
     # Gemeenteprofiel
     "profile_intro": {
         "nl": "Elke regel is één indicator. De grijze balk loopt van de slechtste tot de beste "
-        "gemeente van Nederland (donkergrijs: de middelste helft); rechts is beter. "
-        "De streep in het midden is Nederland, ◆ de regio, de cirkel {name}.",
+        "gemeente ({country}; donkergrijs: de middelste helft); rechts is beter. "
+        "De streep in het midden is {country}, ◆ de regio, de cirkel {name}.",
         "en": "Each line is one indicator. The grey bar runs from the worst to the best "
-        "municipality in the country (dark grey: the middle half); right is better. "
-        "The line in the middle is the country, ◆ the region, the circle {name}.",
+        "municipality ({country}; dark grey: the middle half); right is better. "
+        "The line in the middle is {country}, ◆ the region, the circle {name}.",
     },
     "spine_title": {
-        "nl": "{name} tegenover de regio en Nederland, {period}",
-        "en": "{name} against the region and the country, {period}",
+        "nl": "{name} tegenover de regio en {country}, {period}",
+        "en": "{name} against the region and {country}, {period}",
     },
     "trend_heading": {"nl": "Ontwikkeling over de jaren", "en": "Over the years"},
     "km_heading": {
@@ -131,9 +131,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "table_value": {"nl": "Waarde", "en": "Value"},
     "table_interval": {"nl": "95%-interval", "en": "95% interval"},
     "table_vs_region": {"nl": "t.o.v. regio", "en": "vs region"},
-    "table_vs_country": {"nl": "t.o.v. Nederland", "en": "vs the country"},
+    "table_vs_country": {"nl": "t.o.v. {country}", "en": "vs {country}"},
     "table_region": {"nl": "Regio", "en": "Region"},
-    "table_country": {"nl": "Nederland", "en": "Country"},
     "table_trend": {"nl": "Trend (5 jaar)", "en": "Trend (5 years)"},
     "table_cases": {"nl": "Aantal", "en": "Count"},
     # Vergelijken
@@ -162,7 +161,6 @@ MESSAGES: dict[str, dict[str, str]] = {
         "nl": "99,8%-grens met extra spreiding",
         "en": "99.8% limit allowing for extra spread",
     },
-    "funnel_benchmark": {"nl": "Nederland", "en": "the Netherlands"},
     "funnel_overdispersed": {
         "nl": "Let op: de gemeenten verschillen onderling meer dan toeval verklaart "
         "(overspreiding, φ = {phi}). De gestippelde grenzen houden daar rekening mee, zodat "
@@ -262,16 +260,16 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "report_summary_heading": {"nl": "Per gemeente", "en": "Per municipality"},
     "report_better": {
-        "nl": "Beter dan Nederland: {items}.",
-        "en": "Better than the country: {items}.",
+        "nl": "Beter dan {country}: {items}.",
+        "en": "Better than {country}: {items}.",
     },
     "report_worse": {
-        "nl": "Slechter dan Nederland: {items}.",
-        "en": "Worse than the country: {items}.",
+        "nl": "Slechter dan {country}: {items}.",
+        "en": "Worse than {country}: {items}.",
     },
     "report_similar_only": {
-        "nl": "Op geen enkele indicator duidelijk anders dan Nederland.",
-        "en": "Not clearly different from the country on any indicator.",
+        "nl": "Op geen enkele indicator duidelijk anders dan {country}.",
+        "en": "Not clearly different from {country} on any indicator.",
     },
     "report_suppressed": {
         "nl": "{n} cijfer(s) niet getoond wegens te weinig gevallen.",
@@ -282,9 +280,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "No figures: no (current) delivery.",
     },
     "report_region_line": {
-        "nl": "De regio als geheel is beter dan Nederland op {better} en slechter op {worse} "
+        "nl": "De regio als geheel is beter dan {country} op {better} en slechter op {worse} "
         "van de {total} indicatoren.",
-        "en": "The region as a whole is better than the country on {better} and worse on "
+        "en": "The region as a whole is better than {country} on {better} and worse on "
         "{worse} of the {total} indicators.",
     },
     "report_generated": {"nl": "Gemaakt op {date}.", "en": "Generated on {date}."},
@@ -459,10 +457,10 @@ APPROACH_ELEMENTS = tuple(k.removeprefix("element_") for k in MESSAGES if k.star
 MESSAGES.update(
     {
         "alt_counts": {
-            "nl": "Van {total} {what}: {better} beter dan Nederland, {similar} vergelijkbaar, "
+            "nl": "Van {total} {what}: {better} beter dan {country}, {similar} vergelijkbaar, "
             "{worse} slechter en {hidden} zonder getoond cijfer (te weinig gevallen of geen "
             "aanlevering).",
-            "en": "Of {total} {what}: {better} better than the country, {similar} similar, "
+            "en": "Of {total} {what}: {better} better than {country}, {similar} similar, "
             "{worse} worse and {hidden} without a figure shown (too few cases or no delivery).",
         },
         "alt_figures": {"nl": "cijfers van gemeenten", "en": "municipal figures"},
@@ -474,7 +472,7 @@ MESSAGES.update(
             "nl": "Hoogste: {top} ({top_value}); laagste: {bottom} ({bottom_value}).",
             "en": "Highest: {top} ({top_value}); lowest: {bottom} ({bottom_value}).",
         },
-        "alt_national": {"nl": "Nederland: {value}.", "en": "The Netherlands: {value}."},
+        "alt_national": {"nl": "{country}: {value}.", "en": "{country}: {value}."},
         "alt_trend_area": {
             "nl": "{area}: {first_value} in {first}, {last_value} in {last}",
             "en": "{area}: {first_value} in {first}, {last_value} in {last}",
@@ -797,5 +795,38 @@ MESSAGES.update(
         "action_refused": {"nl": "geweigerd", "en": "refused"},
         "csv_report": {"nl": "het rapport van de aanlevering", "en": "the delivery report"},
         "csv_audit": {"nl": "het auditlog", "en": "the audit log"},
+    }
+)
+
+# The national benchmark (docs/federation.md): which "country" every comparison is with.
+MESSAGES.update(
+    {
+        "national_delivering": {
+            "nl": "alle aanleverende gemeenten",
+            "en": "all delivering municipalities",
+        },
+        "benchmark_source": {
+            "nl": "Nederland is hier de landelijke benchmark van {source}, gepubliceerd op "
+            "{date} ({delivered} van de {total} gemeenten).",
+            "en": "The Netherlands here is the national benchmark of {source}, published on "
+            "{date} ({delivered} of the {total} municipalities).",
+        },
+        "benchmark_none": {
+            "nl": "Er is geen landelijke benchmark geïmporteerd: de vergelijkingsrij is alle "
+            "gemeenten die aan dit dashboard aanleveren, niet heel Nederland.",
+            "en": "No national benchmark has been imported: the comparison row is all "
+            "municipalities delivering to this dashboard, not the whole country.",
+        },
+        "benchmark_differs": {
+            "nl": "De landelijke benchmark ({date}) rekende voor {items} met een andere "
+            "aanlevering dan dit dashboard: de cijfers hier zijn nieuwer of anders.",
+            "en": "The national benchmark ({date}) counted {items} from another delivery than "
+            "this dashboard: the figures here are newer or different.",
+        },
+        "benchmark_differs_item": {
+            "nl": "{name} (daar {theirs}, hier {ours})",
+            "en": "{name} (there {theirs}, here {ours})",
+        },
+        "benchmark_absent": {"nl": "geen aanlevering", "en": "no delivery"},
     }
 )

@@ -32,6 +32,10 @@ footer { margin-top: 2.5rem; border-top: 1px solid #E4E7EB; padding-top: .8rem; 
 )
 
 
+def _country(mart: data.MartVersion, lang: str) -> str:
+    return tables.country_name(data.benchmark(mart), data.national_coverage(mart), lang)
+
+
 def _cells(mart: data.MartVersion, region: str, period: str, lang: str) -> pl.DataFrame:
     names = dict(data.regions(mart).select("area_code", "area_name").iter_rows())
     return tables.overview_cells(
@@ -42,19 +46,21 @@ def _cells(mart: data.MartVersion, region: str, period: str, lang: str) -> pl.Da
         names.get(region, region),
         period,
         lang,
+        _country(mart, lang),
     )
 
 
 def summaries(mart: data.MartVersion, region: str, period: str, lang: str) -> pl.DataFrame:
     """Per municipality of the region: a plain-language line on where it is better or worse."""
-    return tables.summary(_cells(mart, region, period, lang), lang)
+    return tables.summary(_cells(mart, region, period, lang), lang, _country(mart, lang))
 
 
-def _region_line(cells: pl.DataFrame, lang: str) -> str:
+def _region_line(cells: pl.DataFrame, lang: str, country: str) -> str:
     own = cells.filter(pl.col("area_type") == "region")
     return t(
         "report_region_line",
         lang,
+        country=country,
         better=own.filter(pl.col("status") == "better").height,
         worse=own.filter(pl.col("status") == "worse").height,
         total=own.height,
@@ -132,12 +138,15 @@ def build(
     shown_period = fmt.period(period, lang)
     cells = _cells(mart, region, period, lang)
     catalogue = data.catalogue(mart)
+    country = _country(mart, lang)
     title = t("report_title", lang, region=region_name, period=shown_period)
-    grid_title = t("overview_grid_title", lang, region=region_name, period=shown_period)
+    grid_title = t(
+        "overview_grid_title", lang, region=region_name, period=shown_period, country=country
+    )
     charted = [
         (
             charts.overview_grid(cells, lang, grid_title),
-            alternatives.grid(cells, lang, grid_title),
+            alternatives.grid(cells, lang, grid_title, country),
             charts.grid_width(cells["indicator_id"].n_unique()),
         )
     ]
@@ -147,6 +156,7 @@ def build(
                 data.municipal_values(mart, row["indicator_id"], period), catalogue, lang
             ),
             lang,
+            country=country,
         ).with_columns(tables.status_expr("comparison_national").alias("status"))
         points = points.filter(pl.col("veilig_thuis_region") == region)
         national = cells.filter(
@@ -156,8 +166,12 @@ def build(
         chart_title = f"{row[f'title_{lang}']}, {shown_period}"
         charted.append(
             (
-                charts.ranked_bar(points, row["value_format"], lang, benchmark, title=chart_title),
-                alternatives.ranked(points, lang, chart_title, benchmark, row["value_format"]),
+                charts.ranked_bar(
+                    points, row["value_format"], lang, benchmark, title=chart_title, country=country
+                ),
+                alternatives.ranked(
+                    points, lang, chart_title, benchmark, row["value_format"], country
+                ),
                 None,
             )
         )
@@ -166,7 +180,7 @@ def build(
         _chart_block(figure, alternative, lang, include_plotlyjs=i == 0, min_width=min_width)
         for i, (figure, alternative, min_width) in enumerate(charted)
     ]
-    summary = tables.summary(cells, lang)
+    summary = tables.summary(cells, lang, country)
     items = "\n".join(
         f"<dt>{html.escape(r['area_name'])}</dt><dd>{html.escape(r['summary'])}</dd>"
         for r in summary.iter_rows(named=True)
@@ -186,8 +200,8 @@ def build(
 <h1>{html.escape(title)}</h1>
 <p class="meta">{html.escape(t("report_generated", lang, date=generated))}</p>
 <p class="lead">{html.escape(t("report_intro", lang))}<br>
-{html.escape(_region_line(cells, lang))}</p>
-<p>{html.escape(t("overview_intro", lang))}</p>
+{html.escape(_region_line(cells, lang, country))}</p>
+<p>{html.escape(t("overview_intro", lang, country=country))}</p>
 {blocks[0]}
 <h2>{html.escape(t("report_summary_heading", lang))}</h2>
 <dl class="summary">
@@ -196,7 +210,8 @@ def build(
 {_approach_section(mart, region, lang, today or date.today())}
 <h2>{html.escape(t("report_key_charts", lang))}</h2>
 {"".join(blocks[1:])}
-<footer>{html.escape(SOURCE_NOTE)}. {html.escape(method)}</footer>
+<footer>{html.escape(SOURCE_NOTE)}. {html.escape(method)}<br>
+{html.escape(tables.benchmark_line(data.benchmark(mart), lang))}</footer>
 </body>
 </html>
 """

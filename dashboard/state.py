@@ -39,6 +39,7 @@ class Context:
     municipality_name: str
     period: str
     scope: Scope  # what the viewer may see (dashboard.account): pass it to restricted queries
+    country: str  # the name of `NL` here: the Netherlands, or the delivering municipalities
 
 
 def _bound(param: str, options: Sequence[str], default: str) -> str:
@@ -176,6 +177,7 @@ def sidebar(mart: data.MartVersion, lang: str, scope: Scope) -> Context:
         municipality_name=muni_labels[municipality],
         period=period,
         scope=scope,
+        country=country_name(mart, lang),
     )
     st.session_state[CONTEXT_KEY] = context
     return context
@@ -296,7 +298,9 @@ def csv_download(frame: pl.DataFrame, name: str, context: Context, key: str, wha
 
 
 def banners(context: Context, codes: list[str]) -> None:
-    """A warning for each municipality among `codes` that is stale, rejected or missing."""
+    """A warning for each municipality among `codes` that is stale, rejected or missing, and
+    a note where the national benchmark counted one of them from another delivery."""
+    benchmark_differences(context, codes)
     status = data.delivery_status(context.mart, context.scope)
     lang = context.lang
     for row in tables.attention(status, codes).iter_rows(named=True):
@@ -329,10 +333,50 @@ def banners(context: Context, codes: list[str]) -> None:
 
 
 def footer(context: Context | None, lang: str) -> None:
-    """The source and method line every page carries."""
+    """The source and method line every page carries, and what its comparison row is."""
     published = ""
     if context is not None:
         stamp = data.publication(context.mart).get("published_at")
         published = fmt.day(stamp.date(), lang) if stamp else ""
     st.divider()
     st.caption(f"{SOURCE_NOTE}. {t('method_line', lang, published=published)}")
+    if context is not None:
+        st.caption(tables.benchmark_line(data.benchmark(context.mart), lang))
+
+
+def country_name(mart: data.MartVersion, lang: str) -> str:
+    return tables.country_name(data.benchmark(mart), data.national_coverage(mart), lang)
+
+
+def benchmark_differences(context: Context, codes: list[str]) -> None:
+    """A note when the benchmark counted some of `codes` from another delivery than this
+    dashboard (typically an older one: the region's newer deliveries reached the hub later)."""
+    found = data.benchmark(context.mart)
+    if not found:
+        return
+    lang = context.lang
+    differ = data.benchmark_deliveries(context.mart)
+    differ = differ.filter(pl.col("municipality_code").is_in(codes)) if differ.height else differ
+    if differ.is_empty():
+        return
+    items = [
+        t(
+            "benchmark_differs_item",
+            lang,
+            name=row["municipality_name"] or row["municipality_code"],
+            theirs=fmt.day(row["benchmark_extract_date"], lang)
+            if row["benchmark_extract_date"]
+            else t("benchmark_absent", lang),
+            ours=fmt.day(row["extract_date"], lang),
+        )
+        for row in differ.iter_rows(named=True)
+    ]
+    st.info(
+        t(
+            "benchmark_differs",
+            lang,
+            date=fmt.day(found["published_at"].date(), lang),
+            items=", ".join(items),
+        ),
+        icon=":material/difference:",
+    )

@@ -53,13 +53,23 @@ def describe(
     lang: str,
     comparison: str = "comparison_national",
     benchmark: str | pl.Expr | None = None,
+    country: str | None = None,
 ) -> pl.DataFrame:
     """Add `shown`, `interval_text`, `comparison_text` and a `hover` text to indicator rows.
 
     Needs: area_name, period, title, value_format, value, ci_low, ci_high, suppressed and
-    (optionally) median_reached and the comparison column.
+    (optionally) median_reached and the comparison column. `country` names the `NL` row (and
+    is what a comparison is with unless `benchmark` says otherwise): `Nederland` by default.
     """
-    benchmark = t("netherlands", lang) if benchmark is None else benchmark
+    country = t("netherlands", lang) if country is None else country
+    benchmark = country if benchmark is None else benchmark
+    if "area_code" in frame.columns:
+        frame = frame.with_columns(
+            pl.when(pl.col("area_code") == "NL")
+            .then(pl.lit(country))
+            .otherwise(pl.col("area_name"))
+            .alias("area_name")
+        )
     reached = pl.col("median_reached") if "median_reached" in frame.columns else None
     shown = _by_format(
         lambda f: fmt.value_expr(pl.col("value"), f, pl.col("suppressed"), reached, lang)
@@ -117,6 +127,7 @@ def overview_cells(
     region_name: str,
     period: str,
     lang: str,
+    country: str | None = None,
 ) -> pl.DataFrame:
     """Region × indicators: one row per (area, indicator), members without figures included.
 
@@ -147,7 +158,9 @@ def overview_cells(
         .otherwise(pl.lit("municipality"))
         .alias("area_type"),
     )
-    cells = describe(cells, lang).with_columns(status_expr("comparison_national").alias("status"))
+    cells = describe(cells, lang, country=country).with_columns(
+        status_expr("comparison_national").alias("status")
+    )
     symbol = pl.col("status").replace_strict(SYMBOLS, return_dtype=pl.Utf8)
     # the grid's cells are narrow: "niet bereikt" there, the full phrase on hover
     shown = (
@@ -182,6 +195,7 @@ def profile_rows(
     region: str,
     period: str,
     lang: str,
+    country: str | None = None,
 ) -> pl.DataFrame:
     """One row per indicator: the municipality against its region and the country.
 
@@ -195,7 +209,7 @@ def profile_rows(
     )
     region_name = values.filter(pl.col("area_code") == region)["area_name"]
     region_label = region_name[0] if len(region_name) else region
-    rows = describe(rows, lang)
+    rows = describe(rows, lang, country=country)
     rows = rows.with_columns(
         status_expr("comparison_national").alias("status"),
         status_expr("comparison_region").alias("status_region"),
@@ -236,7 +250,7 @@ def profile_rows(
     )
 
 
-def summary(cells: pl.DataFrame, lang: str) -> pl.DataFrame:
+def summary(cells: pl.DataFrame, lang: str, country: str | None = None) -> pl.DataFrame:
     """Per municipality one plain-language paragraph: where it is better and worse.
 
     `cells` as made by `overview_cells`. Only statistically clear differences (the same
@@ -249,8 +263,9 @@ def summary(cells: pl.DataFrame, lang: str) -> pl.DataFrame:
         (pl.col("status") == "suppressed").sum().alias("n_suppressed"),
         (pl.col("status") == "no_data").all().alias("no_data"),
     )
-    better = t("report_better", lang, items="\x00").split("\x00")
-    worse = t("report_worse", lang, items="\x00").split("\x00")
+    country = t("netherlands", lang) if country is None else country
+    better = t("report_better", lang, items="\x00", country=country).split("\x00")
+    worse = t("report_worse", lang, items="\x00", country=country).split("\x00")
     suppressed = t("report_suppressed", lang, n="\x00").split("\x00")
     sentence = (
         pl.when(pl.col("no_data"))
@@ -266,7 +281,7 @@ def summary(cells: pl.DataFrame, lang: str) -> pl.DataFrame:
                     ),
                     pl.when(
                         (pl.col("better").list.len() == 0) & (pl.col("worse").list.len() == 0)
-                    ).then(pl.lit(t("report_similar_only", lang))),
+                    ).then(pl.lit(t("report_similar_only", lang, country=country))),
                     pl.when(pl.col("n_suppressed") > 0).then(
                         suppressed[0] + pl.col("n_suppressed").cast(pl.Utf8) + suppressed[1]
                     ),
@@ -330,3 +345,26 @@ def size_band_text(band: int, lang: str) -> str:
         high = fmt.number(SIZE_BOUNDS[band + 1], 0, lang)
         return t("size_band", lang, low=low, high=high)
     return t("size_band_open", lang, low=low)
+
+
+def country_name(benchmark: dict, coverage: tuple[int, int], lang: str) -> str:
+    """The comparison row's honest name: `Nederland` when a national benchmark is imported
+    (`benchmark`: the mart's `benchmark` row) or every municipality delivered here (a hub;
+    `coverage`: delivered, total), else `alle aanleverende gemeenten`."""
+    delivered, total = coverage
+    whole = bool(benchmark) or (total > 0 and delivered == total)
+    return t("netherlands" if whole else "national_delivering", lang)
+
+
+def benchmark_line(benchmark: dict, lang: str) -> str:
+    """The benchmark's source, publication date and coverage, or that there is none."""
+    if not benchmark:
+        return t("benchmark_none", lang)
+    return t(
+        "benchmark_source",
+        lang,
+        source=benchmark["source"],
+        date=fmt.day(benchmark["published_at"].date(), lang),
+        delivered=benchmark["n_delivered"],
+        total=benchmark["n_municipalities"],
+    )

@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "pipelines.approach_cli",  # approach import, approach list
     "generator.cli",  # sample
     "metrics.cli",  # compute, export
+    "metrics.federation_cli",  # share export, share import, benchmarks import
     "dashboard.cli",  # dashboard, report
     "hgkm.run",  # run, status
     "hgkm.access_cli",  # users, audit

@@ -37,6 +37,16 @@ class Paths:
         return self.data_dir / "mart.duckdb"
 
     @property
+    def packages(self) -> Path:
+        """A hub's imported aggregate packages (`hgkm share import`): sensitive."""
+        return self.data_dir / "packages"
+
+    @property
+    def benchmark(self) -> Path:
+        """The imported national benchmark (`hgkm benchmarks import`): published figures."""
+        return self.data_dir / "benchmark.parquet"
+
+    @property
     def logs(self) -> Path:
         return self.data_dir / "logs"
 

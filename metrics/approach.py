@@ -19,7 +19,7 @@ into a small piece, are left out of the comparisons (documented in docs/mart.md)
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable
 from datetime import date
 
 import duckdb
@@ -58,6 +58,19 @@ COMPARISON_SCHEMA: dict[str, pl.DataType] = {
     "suppressed": pl.Boolean(),
 }
 COMPARISON_COLUMNS = tuple(COMPARISON_SCHEMA)
+# One piece: one municipality's cases of one cohort quarter that share a status in one
+# comparison of one element (per element period for before/after): what the comparisons sum.
+PIECE_SCHEMA: dict[str, pl.DataType] = {
+    "comparison": pl.String(),
+    "element": pl.String(),
+    "in_place_from": pl.Date(),
+    "municipality_code": pl.String(),
+    "year": pl.Int32(),
+    "quarter": pl.Int8(),
+    "status": pl.String(),
+    "numerator": pl.Int64(),
+    "denominator": pl.Int64(),
+}
 # Statuses of a piece: with/without for the first comparison; before/after (and `other`: under
 # another period of the element, or after it stopped) for the second.
 WITH, WITHOUT, BEFORE, AFTER, OTHER = "with", "without", "before", "after", "other"
@@ -178,7 +191,7 @@ _PERIODS_VIEW = "approach_periods_for_comparison"
 
 def days_sql(day_counts: str) -> str:
     """SQL: an indicator's population counted per municipality and index report date, from
-    its staged day counts (`metrics.indicators.stage_day_counts`): whether a case falls under
+    its staged day counts (`metrics.counts.stage_day_counts`): whether a case falls under
     an element depends on nothing else."""
     return f"""
     select
@@ -193,12 +206,12 @@ def days_sql(day_counts: str) -> str:
 
 def comparison_pieces(
     con: duckdb.DuckDBPyConnection, days: str, periods: pl.DataFrame, elements: Iterable[str]
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Counts per piece for both comparisons, from `days` (an SQL query with
+) -> pl.DataFrame:
+    """Counts per piece for both comparisons (`PIECE_SCHEMA`), from `days` (an SQL query with
     municipality_code, report_date, numerator, denominator) and the approach `periods`.
 
-    with/without: element, municipality_code, year, quarter, status (`with` / `without`);
-    before/after: the same per element period (`in_place_from`), status `before`, `after`
+    with_without: per element, municipality_code, year, quarter, status (`with` / `without`);
+    before_after: the same per element period (`in_place_from`), status `before`, `after`
     or `other`. Numerator and denominator summed per piece.
     """
     names = ", ".join(f"'{element}'" for element in elements)
@@ -219,11 +232,7 @@ def comparison_pieces(
         pieces = con.sql(sql).pl()
     finally:
         con.unregister(_PERIODS_VIEW)
-    kind = pl.col("comparison")
-    return (
-        pieces.filter(kind == "with_without").drop("comparison", "in_place_from"),
-        pieces.filter(kind == "before_after").drop("comparison"),
-    )
+    return pieces.select(list(PIECE_SCHEMA)).cast(PIECE_SCHEMA)
 
 
 def eligible_pieces(pieces: pl.DataFrame, keys: list[str], published: pl.DataFrame) -> pl.DataFrame:
@@ -309,17 +318,15 @@ def wide(pieces: pl.DataFrame, keys: list[str], first: str, second: str) -> pl.D
 
 
 def indicator_comparisons(
-    con: duckdb.DuckDBPyConnection,
     indicator: Indicator,
-    day_counts: str,
-    periods: pl.DataFrame,
+    pieces: pl.DataFrame,
     published: pl.DataFrame,
     memberships: pl.DataFrame,
 ) -> pl.DataFrame:
-    """Both comparisons of one indicator over the elements it touches, counts only."""
-    ww_pieces, ba_pieces = comparison_pieces(
-        con, days_sql(day_counts), periods, indicator.approach_elements
-    )
+    """Both comparisons of one indicator from its pieces (`PIECE_SCHEMA`), counts only."""
+    kind = pl.col("comparison")
+    ww_pieces = pieces.filter(kind == "with_without").drop("comparison", "in_place_from")
+    ba_pieces = pieces.filter(kind == "before_after").drop("comparison")
     ww = with_without(eligible_pieces(ww_pieces, ["element"], published), memberships)
     ba = before_after(eligible_pieces(ba_pieces, ["element", "in_place_from"], published))
     return pl.concat([ww, ba], how="diagonal").with_columns(indicator_id=pl.lit(indicator.id))
@@ -368,29 +375,20 @@ def with_statistics(counts: pl.DataFrame) -> pl.DataFrame:
 
 
 def comparison_table(
-    con: duckdb.DuckDBPyConnection,
     values: pl.DataFrame,
     delivered: list[str],
     periods: pl.DataFrame,
-    day_counts: Mapping[str, str],
+    pieces: Callable[[Indicator], pl.DataFrame],
 ) -> pl.DataFrame:
     """`approach_comparison` (docs/mart.md): every proportion indicator × the elements the
     catalogue says it touches, against the published `values` that decide eligibility.
-    `day_counts`: each proportion indicator's staged day counts on `con` (as
-    `metrics.indicators.Figures.day_counts`)."""
+    `pieces`: each proportion indicator's pieces (`metrics.counts.CountSource.approach_pieces`)."""
     memberships = area_memberships(delivered).filter(pl.col("area_type") != "municipality")
     empty = pl.DataFrame(schema=COMPARISON_SCHEMA)
     if periods.is_empty():
         return empty
     parts = [
-        indicator_comparisons(
-            con,
-            ind,
-            day_counts[ind.id],
-            periods,
-            published_quarters(values, ind.id),
-            memberships,
-        )
+        indicator_comparisons(ind, pieces(ind), published_quarters(values, ind.id), memberships)
         for ind in INDICATORS
         if ind.is_proportion and ind.approach_elements
     ]
@@ -420,17 +418,16 @@ def comparison_table(
 
 
 def approach_tables(
-    con: duckdb.DuckDBPyConnection,
     values: pl.DataFrame,
     delivered: list[str],
-    day_counts: Mapping[str, str],
-    as_of: date | None = None,
+    current: pl.DataFrame,
+    pieces: Callable[[Indicator], pl.DataFrame],
 ) -> dict[str, pl.DataFrame]:
-    """The mart's `approach_profiles` (no notes), `approach_notes` and `approach_comparison`."""
-    current = current_periods(con, as_of)
+    """The mart's `approach_profiles` (no notes), `approach_notes` and `approach_comparison`.
+    `current`: the current periods, notes included (`current_periods`)."""
     periods = current.select(list(PROFILE_SCHEMA))
     return {
         "approach_profiles": periods,
         "approach_notes": notes_table(current),
-        "approach_comparison": comparison_table(con, values, delivered, periods, day_counts),
+        "approach_comparison": comparison_table(values, delivered, periods, pieces),
     }

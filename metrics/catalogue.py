@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -540,6 +541,18 @@ INDICATORS: tuple[Indicator, ...] = (
 )
 
 BY_ID: dict[str, Indicator] = {ind.id: ind for ind in INDICATORS}
+
+
+@cache
+def catalogue_version() -> str:
+    """A short fingerprint of what the counts depend on: every indicator's id, unit, breakdowns,
+    approach elements and SQL. Two installations count alike exactly when it is the same, so
+    a hub accepts only packages of its own catalogue version (`metrics.package`)."""
+    parts = [
+        "\x1f".join([ind.id, ind.unit, *ind.breakdowns, "|", *ind.approach_elements, ind.sql])
+        for ind in INDICATORS
+    ]
+    return hashlib.sha256("\x1e".join(parts).encode()).hexdigest()[:12]
 
 
 def catalogue_frame() -> pl.DataFrame:

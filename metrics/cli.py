@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from datetime import date
 from pathlib import Path
 
@@ -12,7 +13,10 @@ import polars as pl
 from hgkm.cli import UsageError
 from hgkm.safe_csv import csv_text
 from hgkm.settings import Paths
-from metrics.publish import SPEC_COLUMNS, WarehouseUnavailable, compute
+from metrics.benchmark import BenchmarkRejected
+from metrics.indicators import SPEC_COLUMNS
+from metrics.package import PackageRejected
+from metrics.publish import WarehouseUnavailable, compute
 
 EXPORT_FORMATS = (".csv", ".parquet")
 
@@ -58,12 +62,30 @@ def run_compute(args: argparse.Namespace, paths: Paths) -> int:
         summary = compute(paths, as_of=args.as_of)
     except WarehouseUnavailable as exc:
         raise UsageError(str(exc)) from exc
+    except PackageRejected as exc:
+        problems = "; ".join(f"{p.what} ({p.fix})" for p in exc.problems)
+        print(
+            f"hgkm compute: the stored package {exc.path} fails its checks: {problems}. "
+            "Nothing was published: remove the file, or import the region's fresh package.",
+            file=sys.stderr,
+        )
+        return 1
+    except BenchmarkRejected as exc:
+        print(
+            f"hgkm compute: the imported benchmark {paths.benchmark} no longer passes its "
+            f"checks ({exc}). Nothing was published: import the hub's benchmark again.",
+            file=sys.stderr,
+        )
+        return 1
     as_of = f" as of {summary.as_of}" if summary.as_of else ""
     print(
         f"published {summary.mart}{as_of}: {summary.n_rows} figures "
-        f"({summary.n_suppressed} suppressed) from {summary.n_delivered} municipalities "
+        f"({summary.n_suppressed} suppressed) from {summary.n_delivered} municipalities"
+        f"{f' (from {summary.n_packages} packages)' if summary.n_packages else ''} "
         f"in {summary.seconds:.1f} s"
     )
+    for note in summary.notes:
+        print(f"warning: {note}")
     return 0
 
 

@@ -1,13 +1,11 @@
-"""The indicator table: run each query, count, pool into areas, add statistics, suppress."""
+"""The indicator table: municipal counts pooled into areas, with statistics and suppression."""
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
-import duckdb
 import numpy as np
 import polars as pl
 
@@ -18,6 +16,19 @@ from metrics.catalogue import INDICATORS, Indicator
 NATIONAL = "NL"
 AREA_KEYS = ("area_type", "area_code")
 CELL_KEYS = ("period", "period_type", "year", "breakdown")
+ALL = "all"  # the breakdown of everyone in the population
+
+# A grain of cells: (by cohort quarter, by breakdown category); (False, False) is the cohort
+# year of everyone (`all`).
+Grain = tuple[bool, bool]
+# Every published grain, and the grain of the municipal counts (`metrics.counts`) its cells are
+# summed from: each area's cells are sums of its members' counts, so they are all that compute
+# (and a package) needs. Which areas publish a grain is disclosure's (`_AREAS`).
+CELL_SOURCES: dict[Grain, Grain] = {
+    (False, False): (True, False),  # cohort years from the quarters
+    (True, False): (True, False),
+    (False, True): (False, True),  # categories per cohort year, never per quarter
+}
 
 FIGURE_COLUMNS = (
     "indicator_id",
@@ -32,124 +43,69 @@ FIGURE_COLUMNS = (
     "unit",
 )
 
-
-def unit_rows(con: duckdb.DuckDBPyConnection, indicator: Indicator) -> pl.DataFrame:
-    """The indicator's case- or child-level rows from the `current_*` views on `con`."""
-    return con.sql(indicator.sql).pl()
-
-
-def delivered_municipalities(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """Municipalities of the reference list with a current delivery."""
-    codes = con.sql("select distinct municipality_code from current_deliveries order by 1").pl()[
-        "municipality_code"
-    ]
-    return sorted(set(codes.to_list()) & reference.municipality_codes())
-
-
-def day_counts_table(indicator: Indicator) -> str:
-    """The temporary table `stage_day_counts` fills for one indicator."""
-    return f"day_counts_{indicator.id}"
-
-
-def stage_day_counts(con: duckdb.DuckDBPyConnection, indicator: Indicator) -> str:
-    """Run the indicator's case-level query once and keep its population in a temporary table
-    on `con`, replacing an older one; returns its name.
-
-    Columns: municipality_code, report_date, the breakdown families, then numerator and
-    denominator (a proportion: 0/1 and 1 per unit) or time, events and censored (0/1 per
-    case): rows of counts, which the cells and the by-approach comparisons sum, so the
-    case-level joins run once per compute. One row per unit, not grouped by day: so few
-    units share a municipality, day and category that grouping cost more than it saved.
-    No identifier is kept.
-    """
-    if indicator.is_proportion:
-        keys = ["municipality_code", "report_date", *indicator.breakdowns]
-        counts = "in_numerator::bigint as numerator, 1::bigint as denominator"
-    else:
-        keys = ["municipality_code", "report_date", *indicator.breakdowns, "time"]
-        counts = "event::bigint as events, (not event)::bigint as censored"
-    table = day_counts_table(indicator)
-    con.execute(
-        f"""
-        create or replace temp table {table} as
-        select {", ".join(keys)}, {counts}
-        from ({indicator.sql})
-        where in_population
-        """
-    )
-    return table
+# The published table's spec columns (INDICATORS.md), in order: also `hgkm export`'s first.
+SPEC_COLUMNS = (
+    "indicator_id",
+    "area_type",
+    "area_code",
+    "period",
+    "breakdown",
+    "numerator",
+    "denominator",
+    "value",
+    "ci_low",
+    "ci_high",
+    "comparison_region",
+    "comparison_national",
+    "suppressed",
+)
+INDICATOR_VALUE_COLUMNS = (
+    *SPEC_COLUMNS,
+    "area_name",
+    "period_type",
+    "year",
+    "median_reached",
+    "coverage_delivered",
+    "coverage_total",
+)
 
 
-def breakdown_codes(fine: pl.DataFrame, indicator: Indicator) -> pl.DataFrame:
-    """`family, category, breakdown_code, breakdown`: a small integer for every category of
-    every breakdown family in the fine counts, from 1 on (0 is `all`), with its published
-    label (`violence_type=partner`). The counting then groups and sorts on integers only."""
-    schema = {"family": pl.String, "category": pl.String}
-    found = pl.concat(
-        [pl.DataFrame(schema=schema)]
-        + [
-            fine.select(pl.lit(family).alias("family"), pl.col(family).alias("category"))
-            .drop_nulls()
-            .unique()
-            for family in indicator.breakdowns
-        ]
-    )
-    return (
-        found.sort("family", "category")
-        .with_row_index("breakdown_code", offset=1)
-        .with_columns(
-            pl.col("breakdown_code").cast(pl.Int64),
-            breakdown=pl.format("{}={}", "family", "category"),
-        )
-    )
-
-
-def _coded(fine: pl.DataFrame, codes: pl.DataFrame, indicator: Indicator) -> pl.DataFrame:
-    """`fine` with each breakdown family's categories replaced by their codes (`code_<family>`;
-    empty where the category is)."""
-    return fine.with_columns(
-        pl.col(family)
-        .replace_strict(
-            (chosen := codes.filter(pl.col("family") == family))["category"],
-            chosen["breakdown_code"],
-            default=None,
-            return_dtype=pl.Int64,
-        )
-        .alias(f"code_{family}")
-        for family in indicator.breakdowns
-    ).drop(indicator.breakdowns)
-
-
-def _measures(indicator: Indicator) -> list[str]:
+def count_measures(indicator: Indicator) -> list[str]:
+    """The counted columns: numerator and denominator, or events and censored per time."""
     return ["numerator", "denominator"] if indicator.is_proportion else ["events", "censored"]
 
 
-def fine_counts_sql(indicator: Indicator, day_counts: str) -> str:
-    """The indicator's day counts (`day_counts`, from `stage_day_counts`) summed per
-    municipality × cohort quarter × breakdown category (× time for a time-to-event
-    indicator): the finest grain that is published, from which every cell is a sum.
+def cell_sources(indicator: Indicator) -> dict[Grain, Grain]:
+    """`CELL_SOURCES` for one indicator: without a breakdown family it has no category
+    grains. An indicator has at most one family: a unit's category then sums to `all`."""
+    if len(indicator.breakdowns) > 1:
+        raise ValueError(f"{indicator.id}: more than one breakdown family")
+    if indicator.breakdowns:
+        return dict(CELL_SOURCES)
+    return {(q, c): s for (q, c), s in CELL_SOURCES.items() if not c and not s[1]}
 
-    Columns: municipality_code, year, quarter, the breakdown families (as text), then time
-    (time-to-event), then numerator, denominator or events, censored.
-    """
-    keys = [
-        "municipality_code",
-        "year(report_date)::bigint as year",
-        "quarter(report_date)::bigint as quarter",
-        *(f"{family}::varchar as {family}" for family in indicator.breakdowns),
-        *([] if indicator.is_proportion else ["time::bigint as time"]),
-    ]
-    return f"""
-with final as (
-    select
-        {", ".join(keys)},
-        {", ".join(f"sum({m})::bigint as {m}" for m in _measures(indicator))}
-    from {day_counts}
-    group by all
-)
 
-select * from final
-"""
+def count_grains(indicator: Indicator) -> list[Grain]:
+    """The grains of an indicator's municipal counts."""
+    return sorted(set(cell_sources(indicator).values()))
+
+
+def breakdown_codes(municipal: pl.DataFrame) -> pl.DataFrame:
+    """`breakdown_code, breakdown`: a small integer for every breakdown category in the
+    municipal counts, from 1 on in label order, and 0 for `all`. The counting then groups and
+    sorts on integers only."""
+    return pl.concat(
+        [
+            pl.DataFrame(
+                {"breakdown_code": [0], "breakdown": [ALL]},
+                schema={"breakdown_code": pl.Int64, "breakdown": pl.String},
+            ),
+            municipal.select(pl.col("breakdown").unique().sort())
+            .filter(pl.col("breakdown") != ALL)
+            .with_row_index("breakdown_code", offset=1)
+            .with_columns(pl.col("breakdown_code").cast(pl.Int64)),
+        ]
+    )
 
 
 @dataclass(frozen=True)
@@ -163,10 +119,13 @@ class _Radix:
     codes: int  # breakdown codes, 0 (`all`) included
     times: int  # 1 for a proportion
 
-    def cell(self, quarterly: bool, family_code: str | None) -> pl.Expr:
+    def cell(self, grain: Grain) -> pl.Expr:
+        """The packed cell of the `grain` a row with area_id, year, quarter (0: the year) and
+        breakdown_code (0: `all`) counts in."""
+        quarterly, by_category = grain
         year = pl.col("area_id") * self.years + (pl.col("year") - self.first_year)
         quarter = year * 5 + (pl.col("quarter") if quarterly else 0)
-        return quarter * self.codes + (pl.col(family_code).fill_null(0) if family_code else 0)
+        return quarter * self.codes + (pl.col("breakdown_code") if by_category else 0)
 
     def keys(self, cell: pl.Expr) -> list[pl.Expr]:
         """area_id, period_id (see `periods`) and breakdown_code from a packed cell."""
@@ -194,22 +153,23 @@ class _Radix:
 
 
 def _into_cells(
-    fine: pl.DataFrame, members: pl.DataFrame, indicator: Indicator, n_codes: int
+    coded: pl.DataFrame, members: pl.DataFrame, indicator: Indicator, n_codes: int
 ) -> tuple[pl.DataFrame, _Radix]:
-    """The fine counts summed into every published area × period × breakdown cell: each fine
-    row goes to every area of its municipality (`members`: area_id, municipality_code,
-    has_quarters, has_categories), to its cohort year with breakdown `all`, and where the
-    area has them (`disclosure.has_quarters`, `has_categories`) to its quarter (breakdown
-    `all`) and to its category (cohort year). No case is repeated within a cell, and a cell
-    with no one in the population has no row: there is no figure.
+    """The municipal counts (`coded`: breakdown as `breakdown_code`) summed into every published
+    area × period × breakdown cell: each municipal count goes to every area of its
+    municipality (`members`: area_id, municipality_code, municipal, has_quarters,
+    has_categories) and to every grain it is the source of (`CELL_SOURCES`): a quarter's count
+    to its cohort year (breakdown `all`) and, where the area has them (`disclosure.has_quarters`),
+    to its quarter; a category's count, per cohort year, where the area has categories
+    (`disclosure.has_categories`). No case is repeated within a cell, and a cell with no one in
+    the population has no row: there is no figure.
 
     Returns `cell` (packed, see `_Radix`), time for a time-to-event indicator, and the summed
     measures, sorted by cell and time.
     """
-    measures = _measures(indicator)
-    codes = [f"code_{family}" for family in indicator.breakdowns]
+    measures = count_measures(indicator)
     by_time = not indicator.is_proportion
-    first_year, last_year, last_time = fine.select(
+    first_year, last_year, last_time = coded.select(
         pl.col("year").min().fill_null(0).alias("first_year"),
         pl.col("year").max().fill_null(0).alias("last_year"),
         (pl.col("time").max().fill_null(0) if by_time else pl.lit(0)).alias("last_time"),
@@ -223,31 +183,32 @@ def _into_cells(
     )
     if (int(last_area) + 1) * radix.years * 5 * radix.codes * radix.times >= 2**62:
         raise ValueError("too many areas, years, categories or times to pack into one integer")
-    # quarters and breakdown categories only for the areas that publish them (`disclosure`)
-    joined = {
-        areas: fine.lazy().join(
-            members.lazy().filter(pl.col(areas)) if areas else members.lazy(),
-            on="municipality_code",
-        )
-        for areas in (None, "has_quarters", "has_categories")
-    }
-    if not indicator.municipal_quarters:
-        joined["has_quarters"] = fine.lazy().join(
-            members.lazy().filter(pl.col("has_quarters") & ~pl.col("municipal")),
-            on="municipality_code",
-        )
+    sources = cell_sources(indicator)
+
+    def counted_into(grain: Grain) -> pl.LazyFrame:
+        """The counts of the grain `grain` is summed from, joined to the areas publishing it:
+        quarters and breakdown categories only where `disclosure` allows them."""
+        quarterly, by_category = sources[grain]
+        counts = coded.lazy()
+        if len(set(sources.values())) > 1:
+            counts = counts.filter(
+                (pl.col("quarter") != 0) == quarterly,
+                (pl.col("breakdown_code") != 0) == by_category,
+            )
+        areas = members.lazy()
+        if grain[0]:
+            areas = areas.filter(pl.col("has_quarters"))
+            if not indicator.municipal_quarters:
+                areas = areas.filter(~pl.col("municipal"))
+        if grain[1]:
+            areas = areas.filter(pl.col("has_categories"))
+        return counts.join(areas, on="municipality_code")
+
     # (cell, time) as one integer too: a group-by on one column avoids row encoding
     time = pl.col("time") if by_time else pl.lit(0)
     spread = pl.concat(
-        joined[areas].select(
-            (radix.cell(quarterly, family) * radix.times + time).alias("key"),
-            *measures,
-        )
-        for quarterly, family, areas in [
-            (False, None, None),
-            (True, None, "has_quarters"),
-            *((False, code, "has_categories") for code in codes),
-        ]
+        counted_into(grain).select((radix.cell(grain) * radix.times + time).alias("key"), *measures)
+        for grain in sources
     )
     summed = (
         spread.group_by("key")
@@ -273,19 +234,17 @@ class _Counted:
     codes: pl.DataFrame  # breakdown_code, breakdown (`breakdown_codes`)
 
 
-def fine_counts(con: duckdb.DuckDBPyConnection, indicator: Indicator) -> pl.DataFrame:
-    """Stage the indicator's day counts on `con` and sum them at the fine grain
-    (`fine_counts_sql`): everything of the indicator that runs in DuckDB. The staged counts
-    stay on `con` (`day_counts_table`) for the by-approach comparisons."""
-    return con.sql(fine_counts_sql(indicator, stage_day_counts(con, indicator))).pl()
-
-
-def _counted(fine: pl.DataFrame, indicator: Indicator, memberships: pl.DataFrame) -> _Counted:
-    """The fine counts (`fine_counts`) counted into the cells."""
+def _counted(municipal: pl.DataFrame, indicator: Indicator, memberships: pl.DataFrame) -> _Counted:
+    """The municipal counts (`metrics.counts`) counted into the cells."""
     areas, members = _area_ids(memberships)
-    codes = breakdown_codes(fine, indicator)
-    counts, radix = _into_cells(_coded(fine, codes, indicator), members, indicator, codes.height)
-    return _Counted(counts, radix, areas, codes.select("breakdown_code", "breakdown"))
+    codes = breakdown_codes(municipal)
+    coded = municipal.with_columns(
+        pl.col("breakdown").replace_strict(
+            codes["breakdown"], codes["breakdown_code"], return_dtype=pl.Int64
+        )
+    ).rename({"breakdown": "breakdown_code"})
+    cells, radix = _into_cells(coded, members, indicator, codes.height - 1)
+    return _Counted(cells, radix, areas, codes)
 
 
 def _area_ids(memberships: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -310,30 +269,26 @@ def _area_ids(memberships: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
 def _labelled(cells: pl.DataFrame, counted: _Counted) -> pl.DataFrame:
     """Replace the packed `cell` by the published keys: area_type, area_code, period,
     period_type, year, breakdown (other columns follow), joined from small lookup tables."""
-    all_ = pl.DataFrame(
-        {"breakdown_code": [0], "breakdown": ["all"]},
-        schema={"breakdown_code": pl.Int64, "breakdown": pl.String},
-    )
     return (
         cells.with_columns(counted.radix.keys(pl.col("cell")))
         .join(counted.areas, on="area_id", how="left")
         .join(counted.radix.periods(), on="period_id", how="left")
-        .join(pl.concat([all_, counted.codes]), on="breakdown_code", how="left")
+        .join(counted.codes, on="breakdown_code", how="left")
         .select(*AREA_KEYS, *CELL_KEYS, *cells.columns)
     )
 
 
 def cell_counts(
-    fine: pl.DataFrame, indicator: Indicator, memberships: pl.DataFrame
+    municipal: pl.DataFrame, indicator: Indicator, memberships: pl.DataFrame
 ) -> pl.DataFrame:
     """Numerator and denominator of a proportion indicator in every area × period × breakdown
-    cell with anyone in its population, from its fine counts (`fine_counts`, `_into_cells`).
+    cell with anyone in its population, from its municipal counts (`metrics.counts`).
 
     Columns: area_type, area_code, period, period_type, year, breakdown, numerator,
     denominator. Areas pool cases, never average rates; municipalities outside the reference
     list reach no area.
     """
-    counted = _counted(fine, indicator, memberships)
+    counted = _counted(municipal, indicator, memberships)
     return _labelled(counted.counts, counted).drop("cell")
 
 
@@ -351,15 +306,15 @@ class SurvivalCells:
 
 
 def survival_cells(
-    fine: pl.DataFrame, indicator: Indicator, memberships: pl.DataFrame
+    municipal: pl.DataFrame, indicator: Indicator, memberships: pl.DataFrame
 ) -> SurvivalCells:
     """Events and censorings per time in every area × period × breakdown cell, from the
-    indicator's fine counts (`fine_counts`, `_into_cells`), estimated once.
+    indicator's municipal counts (`metrics.counts`), estimated once.
 
     Millions of (cell, time) rows at national scale: the integer `cell` carries the keys, so
     the Kaplan–Meier windows group on one integer.
     """
-    counted = _counted(fine, indicator, memberships)
+    counted = _counted(municipal, indicator, memberships)
     counts = counted.counts
     # sorted by cell: a cell starts where the cell number changes
     cells = counts.filter(pl.col("cell") != pl.col("cell").shift(fill_value=-1)).select("cell")
@@ -552,22 +507,20 @@ class Figures:
     table: pl.DataFrame
     survival: dict[str, SurvivalCells]
     delivered: list[str]
-    # proportion indicator id -> its staged day counts on the compute's connection
-    day_counts: dict[str, str]
 
 
-def indicator_figures(con: duckdb.DuckDBPyConnection) -> Figures:
+def indicator_figures(municipal: Iterable[pl.DataFrame], delivered: list[str]) -> Figures:
     """Every indicator × area × period × breakdown with figures, disclosure control applied,
     comparisons and coverage: `indicator_values` before naming and ordering.
 
-    The indicators' case-level SQL runs on a thread of its own, one indicator after another,
-    while this thread counts the indicators already summed and two more protect the ones
-    counted: DuckDB's joins, the counting and the suppression (whose linear programmes and
-    array work release the interpreter) then share the cores. Each indicator is protected
-    alone, which is the same as protecting the table (`disclosure`), but for indicators
-    that count one population: those are protected together, as soon as all are counted.
+    `municipal`: each indicator's municipal counts in catalogue order (`metrics.counts`), as
+    they arrive (the warehouse's SQL runs ahead on a thread of its own): this thread counts
+    each into its cells while two more protect the ones counted, so DuckDB's joins, the
+    counting and the suppression (whose linear programmes and array work release the
+    interpreter) share the cores. Each indicator is protected alone, which is the same as
+    protecting the table (`disclosure`), but for indicators that count one population: those
+    are protected together, as soon as all are counted.
     """
-    delivered = delivered_municipalities(con)
     memberships = area_memberships(delivered)
     regions = region_memberships(delivered)
     time_to_event: dict[str, SurvivalCells] = {}
@@ -575,23 +528,19 @@ def indicator_figures(con: duckdb.DuckDBPyConnection) -> Figures:
     populations = [[ind.id for ind in INDICATORS if ind.population == p] for p in _populations()]
     counted: dict[str, pl.DataFrame] = {}
     protecting: list[tuple[list[str], Future[list[pl.DataFrame]]]] = []
-    with (
-        _sql_thread(con) as sql,
-        ThreadPoolExecutor(max_workers=2, thread_name_prefix="hgkm-protect") as protect,
-    ):
-        summed = [sql.submit(fine_counts, con, ind) for ind in INDICATORS]
-        for ind, fine in zip(INDICATORS, summed, strict=True):
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="hgkm-protect") as protect:
+        for ind, counts in zip(INDICATORS, municipal, strict=True):
             for _, job in protecting:
                 if job.done() and job.exception() is not None:
                     job.result()  # a failed protection stops the compute at once
             if ind.is_proportion:
-                counts = cell_counts(fine.result(), ind, memberships)
+                cells = cell_counts(counts, ind, memberships)
                 figures = proportion_figures(
-                    counts.select(pl.lit(ind.id).alias("indicator_id"), pl.all())
+                    cells.select(pl.lit(ind.id).alias("indicator_id"), pl.all())
                 )
             else:
-                cells = time_to_event[ind.id] = survival_cells(fine.result(), ind, memberships)
-                figures = median_figures(cells, ind.id)
+                time_to_event[ind.id] = survival_cells(counts, ind, memberships)
+                figures = median_figures(time_to_event[ind.id], ind.id)
             counted[ind.id] = disclosure.primary(figures.select(FIGURE_COLUMNS))
             together = next((p for p in populations if ind.id in p), [ind.id])
             if all(member in counted for member in together):
@@ -611,31 +560,10 @@ def indicator_figures(con: duckdb.DuckDBPyConnection) -> Figures:
     table = compare_with_benchmarks(pl.concat(protected)).join(
         coverage(delivered), on=list(AREA_KEYS), how="left"
     )
-    return Figures(
-        table=table,
-        survival=time_to_event,
-        delivered=delivered,
-        day_counts={ind.id: day_counts_table(ind) for ind in INDICATORS if ind.is_proportion},
-    )
+    return Figures(table=table, survival=time_to_event, delivered=delivered)
 
 
 def _populations() -> list[str]:
     """The populations two or more indicators count (`Indicator.population`)."""
     named = [ind.population for ind in INDICATORS if ind.population is not None]
     return sorted({p for p in named if named.count(p) > 1})
-
-
-@contextlib.contextmanager
-def _sql_thread(con: duckdb.DuckDBPyConnection) -> Iterator[ThreadPoolExecutor]:
-    """One worker for the queries on `con` (a connection serves one query at a time). When
-    the caller fails or is interrupted, the running query is interrupted and the queued ones
-    are dropped, so the error surfaces at once."""
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hgkm-sql")
-    try:
-        yield pool
-    except BaseException:
-        pool.shutdown(wait=False, cancel_futures=True)
-        con.interrupt()
-        raise
-    finally:
-        pool.shutdown(wait=True)

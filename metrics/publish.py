@@ -22,10 +22,18 @@ from hgkm import reference
 from hgkm.config import load_config
 from hgkm.faults import checkpoint
 from hgkm.settings import Paths
-from metrics import disclosure, stats, survival
+from metrics import disclosure, package, stats, survival
 from metrics.approach import approach_tables
+from metrics.benchmark import SOURCE_SCHEMA, Benchmark, compare_deliveries, fold, read_benchmark
 from metrics.catalogue import INDICATORS, catalogue_frame
-from metrics.indicators import NATIONAL, Figures, area_memberships, indicator_figures
+from metrics.counts import CountSource, WarehouseCounts, choose
+from metrics.indicators import (
+    INDICATOR_VALUE_COLUMNS,
+    NATIONAL,
+    Figures,
+    area_memberships,
+    indicator_figures,
+)
 from pipelines import warehouse
 
 LOCK_WAIT_SECONDS = 30.0
@@ -36,32 +44,6 @@ FUNNEL_GRID_POINTS = 80
 # One-sided 95% normal quantile, for the over-dispersion test (see overdispersed()).
 Z95_ONE_SIDED = 1.6448536269514722
 ROOT = Path(__file__).resolve().parent.parent
-
-# The published table's spec columns (INDICATORS.md), in order: also `hgkm export`'s first.
-SPEC_COLUMNS = (
-    "indicator_id",
-    "area_type",
-    "area_code",
-    "period",
-    "breakdown",
-    "numerator",
-    "denominator",
-    "value",
-    "ci_low",
-    "ci_high",
-    "comparison_region",
-    "comparison_national",
-    "suppressed",
-)
-INDICATOR_VALUE_COLUMNS = (
-    *SPEC_COLUMNS,
-    "area_name",
-    "period_type",
-    "year",
-    "median_reached",
-    "coverage_delivered",
-    "coverage_total",
-)
 
 
 class WarehouseUnavailable(RuntimeError):
@@ -79,6 +61,8 @@ class PublicationSummary:
     n_rows: int
     n_suppressed: int
     seconds: float
+    n_packages: int = 0
+    notes: tuple[str, ...] = ()  # municipalities two sources deliver, and which one is used
 
 
 @contextlib.contextmanager
@@ -136,8 +120,11 @@ def code_version() -> str:
     return version
 
 
-def areas_table(delivered: list[str]) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """`areas` and `area_members` (every region of every type; the country lists who delivered)."""
+def areas_table(
+    delivered: list[str], hub: Benchmark | None = None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """`areas` and `area_members` (every region of every type; the country lists who delivered,
+    and its count of delivering municipalities is the benchmark's when there is one)."""
     muni = reference.municipalities()
     delivered_set = set(delivered)
     members = area_memberships(delivered)
@@ -191,7 +178,11 @@ def areas_table(delivered: list[str]) -> tuple[pl.DataFrame, pl.DataFrame]:
             "region_type": [None],
             "population": [int(muni["population"].sum())],
             "n_municipalities": [muni.height],
-            "n_delivered": [len(delivered_set & reference.municipality_codes())],
+            "n_delivered": [
+                len(delivered_set & reference.municipality_codes())
+                if hub is None
+                else int(hub.meta.get("n_delivered", 0))
+            ],
             "veilig_thuis_region": [None],
         },
         schema=muni_rows.schema,
@@ -449,84 +440,12 @@ def km_curves_table(values: pl.DataFrame, figures: Figures) -> pl.DataFrame:
     return pl.concat(frames)
 
 
-DELIVERY_LOG_SQL = """
-with issues as (
-    select delivery_id, 'errors' as kind, e->>'rule' as rule, 1::bigint as n
-    from (select delivery_id, unnest(from_json(errors, '["json"]')) as e from deliveries)
-    union all
-    select delivery_id, 'warnings', e->>'rule', coalesce((e->>'count')::bigint, 1)
-    from (select delivery_id, unnest(from_json(warnings, '["json"]')) as e from deliveries)
-),
-
-summaries as (
-    select delivery_id, kind, string_agg(rule || ': ' || n, '; ' order by rule) as summary
-    from (select delivery_id, kind, rule, sum(n) as n from issues group by all)
-    group by all
-),
-
-final as (
-    select
-        d.municipality_code,
-        d.extract_date,
-        d.received_at,
-        d.status,
-        d.delivery_id in (select delivery_id from current_deliveries) as current,
-        d.content_hash,
-        coalesce((select sum(value::bigint) from json_each(d.rows_loaded)), 0)::bigint
-            as rows_loaded,
-        coalesce(json_array_length(d.warnings), 0)::integer as n_warnings,
-        d.error_count::integer as n_errors,
-        s.summary
-    from deliveries as d
-    left join summaries as s
-        on s.delivery_id = d.delivery_id
-        and s.kind = case when d.status = 'rejected' then 'errors' else 'warnings' end
-)
-
-select * from final order by received_at, municipality_code
-"""
-
-
-# Every finding recorded with a delivery, as the ingest report lists it: file, row, column,
-# rule and what to fix (the errors are capped per rule; `n_errors` of delivery_log is the
-# total). Rules, places and fixed texts only, never a value. Restricted in the dashboard to
-# the municipality's own users, its analysts and administrators.
-DELIVERY_ISSUES_SQL = """
-with findings as (
-    select delivery_id, 'error' as kind, unnest(from_json(errors, '["json"]')) as f
-    from deliveries
-    union all
-    select delivery_id, 'warning', unnest(from_json(warnings, '["json"]'))
-    from deliveries
-),
-
-final as (
-    select
-        d.municipality_code,
-        d.received_at,
-        d.content_hash,
-        i.kind,
-        i.f->>'file' as file,
-        (i.f->>'row')::bigint as row_number,
-        i.f->>'column' as column_name,
-        i.f->>'rule' as rule,
-        i.f->>'message' as message,
-        coalesce((i.f->>'count')::bigint, 1) as count
-    from findings as i
-    join deliveries as d using (delivery_id)
-)
-
-select * from final
-order by received_at, municipality_code, kind, file, row_number nulls first, rule
-"""
-
-
 def delivery_tables(
-    con: duckdb.DuckDBPyConnection, reference_date: date, staleness_days: int
-) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    """`delivery_log`, `delivery_status` and `publication_deliveries`: no case data, only
-    dates, counts, hashes and rule names."""
-    log = con.sql(DELIVERY_LOG_SQL).pl()
+    log: pl.DataFrame, reference_date: date, staleness_days: int
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """`delivery_status` and `publication_deliveries` from the delivery log
+    (`metrics.counts.DELIVERY_LOG_SCHEMA`): no case data, only dates, counts, hashes and rule
+    names."""
     per_municipality = log.filter(pl.col("municipality_code").is_not_null()).sort("received_at")
     summary = per_municipality.group_by("municipality_code").agg(
         last_received_at=pl.col("received_at").last(),
@@ -579,7 +498,7 @@ def delivery_tables(
         )
     )
     used = log.filter(pl.col("current")).select("municipality_code", "extract_date", "content_hash")
-    return log, status, used
+    return status, used
 
 
 def _in_key_order(values: pl.DataFrame) -> pl.DataFrame:
@@ -600,34 +519,54 @@ def _in_key_order(values: pl.DataFrame) -> pl.DataFrame:
 
 
 def build_tables(
-    con: duckdb.DuckDBPyConnection, *, as_of: date | None, published_at: datetime
+    source: CountSource,
+    *,
+    as_of: date | None,
+    published_at: datetime,
+    packages: pl.DataFrame | None = None,
+    hub: Benchmark | None = None,
 ) -> Iterator[tuple[str, pl.DataFrame]]:
-    """Every mart table, computed from the warehouse connection: (name, table), each as soon
-    as it is built, the largest first, so that `write_mart` writes it while the next are built."""
-    figures = indicator_figures(con)
-    areas, area_members = areas_table(figures.delivered)
+    """Every mart table, computed from the municipal counts of `source`: (name, table), each as
+    soon as it is built, the largest first, so that `write_mart` writes it while the next are
+    built."""
+    delivered = source.delivered()
+    with source.counting() as municipal:
+        figures = indicator_figures(municipal, delivered)
+    folded = None if hub is None else fold(figures.table, hub)
+    table = figures.table if folded is None else folded.table
+    areas, area_members = areas_table(figures.delivered, hub)
     values = _in_key_order(
-        figures.table.join(
-            areas.select("area_code", "area_name"), on="area_code", how="left"
-        ).select(INDICATOR_VALUE_COLUMNS)
+        table.join(areas.select("area_code", "area_name"), on="area_code", how="left").select(
+            INDICATOR_VALUE_COLUMNS
+        )
     )
     yield "indicator_values", values
-    yield "km_curves", km_curves_table(values, figures)
+    curves = km_curves_table(values, figures)
+    if folded is not None:
+        curves = pl.concat(
+            [curves.filter(pl.col("area_type") != "national"), folded.curves],
+            how="vertical_relaxed",
+        ).sort("indicator_id", "area_type", "area_code", "period", "time")
+    yield "km_curves", curves
     yield "trends", trends_table(values)
-    funnel, funnel_limits = funnel_tables(values)
+    # the national funnel: over the benchmark's municipalities when there is one
+    funnel, funnel_limits = funnel_tables(values if folded is None else folded.national)
     yield "funnel", funnel
     yield "funnel_limits", funnel_limits
     yield "catalogue", catalogue_frame()
     yield "areas", areas
     yield "area_members", area_members
-    yield from approach_tables(con, values, figures.delivered, figures.day_counts, as_of).items()
+    yield from approach_tables(
+        values, figures.delivered, source.profiles(), source.approach_pieces
+    ).items()
     reference_date = as_of or published_at.date()
     staleness_days = load_config(only=frozenset({"staleness_days"})).staleness_days
-    log, status, used = delivery_tables(con, reference_date, staleness_days)
+    log = source.delivery_log()
+    status, used = delivery_tables(log, reference_date, staleness_days)
     yield "periods", periods_table(values, status["current_extract_date"].drop_nulls())
     yield "delivery_status", status
     yield "delivery_log", log
-    yield "delivery_issues", con.sql(DELIVERY_ISSUES_SQL).pl()
+    yield "delivery_issues", source.delivery_issues()
     yield (
         "publication",
         pl.DataFrame(
@@ -646,6 +585,16 @@ def build_tables(
         ),
     )
     yield "publication_deliveries", used
+    yield (
+        "publication_packages",
+        pl.DataFrame(schema=PACKAGES_SCHEMA) if packages is None else packages,
+    )
+    yield (
+        "benchmark",
+        pl.DataFrame(schema=SOURCE_SCHEMA) if folded is None else folded.source,
+    )
+    yield "benchmark_figures", values.clear() if folded is None else folded.values
+    yield "benchmark_deliveries", compare_deliveries(hub, used)
 
 
 def _remove_stale_builds(mart: Path) -> None:
@@ -706,13 +655,93 @@ def _write_table(con: duckdb.DuckDBPyConnection, name: str, table: pl.DataFrame)
         checkpoint("compute.build")
 
 
+@dataclass(frozen=True)
+class Sources:
+    """What a compute publishes from: the combined counts, the stored packages used (the
+    mart's `publication_packages`) and a note for every municipality two sources deliver."""
+
+    counts: CountSource
+    packages: pl.DataFrame
+    notes: list[str]
+
+
+PACKAGES_SCHEMA: dict[str, pl.DataType] = {
+    "stored_file": pl.String(),
+    "producer": pl.String(),
+    "created_at": pl.Datetime("us"),
+    "imported_at": pl.Datetime("us"),
+    "content_sha256": pl.String(),
+    "code_version": pl.String(),
+    "n_municipalities": pl.Int32(),
+}
+
+
+@contextlib.contextmanager
+def open_sources(paths: Paths, as_of: date | None = None) -> Iterator[Sources]:
+    """The warehouse's current deliveries and the hub's stored packages (each received or
+    imported on or before `as_of`, when given), each municipality from the one with its newest
+    extract (`metrics.counts.choose`); on a tie the warehouse's own delivery, then the package
+    imported last."""
+    stored = package.load_store(paths.packages, as_of)
+    if not stored and not paths.warehouse.is_file():
+        raise WarehouseUnavailable(
+            f"no warehouse at {paths.warehouse} and no imported package: ingest a delivery "
+            "(or, at a hub, `hgkm share import` a package) first"
+        )
+    with contextlib.ExitStack() as stack:
+        sources: list[CountSource] = [package.PackageCounts(s.package) for s in stored]
+        names = [f"package {s.package.producer} ({s.package.path.name})" for s in stored]
+        if paths.warehouse.is_file():
+            con = stack.enter_context(open_warehouse(paths.warehouse, as_of))
+            sources.append(WarehouseCounts(con, as_of))
+            names.append("this installation's own deliveries")
+        combined, overlaps = choose(sources)
+        used = {
+            i: len(part.source.delivered())
+            if part.municipalities is None
+            else sum(code in part.municipalities for code in part.source.delivered())
+            for i, part in enumerate(combined.parts)
+        }
+        packages = pl.DataFrame(
+            [
+                {
+                    "stored_file": s.package.path.name,
+                    "producer": s.package.producer,
+                    "created_at": s.package.created_at,
+                    "imported_at": s.imported_at,
+                    "content_sha256": s.package.content_sha256,
+                    "code_version": s.package.meta.get("code_version"),
+                    "n_municipalities": used[i],
+                }
+                for i, s in enumerate(stored)
+            ],
+            schema=PACKAGES_SCHEMA,
+        )
+        notes = [
+            f"{o.municipality_code} is delivered by {names[o.used]} (extract {o.used_extract}) "
+            f"and by {names[o.other]} (extract {o.other_extract}): the first is used"
+            for o in overlaps
+        ]
+        yield Sources(combined, packages, notes)
+
+
 def compute(paths: Paths, *, as_of: date | None = None) -> PublicationSummary:
-    """Compute every indicator from the current deliveries (received on or before `as_of`,
-    when given) and publish the mart atomically."""
+    """Compute every indicator from the current deliveries and imported packages (received or
+    imported on or before `as_of`, when given) and publish the mart atomically."""
     started = time.perf_counter()
     published_at = datetime.now().replace(microsecond=0)
-    with open_warehouse(paths.warehouse, as_of) as con:
-        tables = write_mart(build_tables(con, as_of=as_of, published_at=published_at), paths.mart)
+    hub = read_benchmark(paths.benchmark) if paths.benchmark.is_file() else None
+    with open_sources(paths, as_of) as sources:
+        tables = write_mart(
+            build_tables(
+                sources.counts,
+                as_of=as_of,
+                published_at=published_at,
+                packages=sources.packages,
+                hub=hub,
+            ),
+            paths.mart,
+        )
     values = tables["indicator_values"]
     return PublicationSummary(
         mart=paths.mart,
@@ -722,4 +751,6 @@ def compute(paths: Paths, *, as_of: date | None = None) -> PublicationSummary:
         n_rows=values.height,
         n_suppressed=int(values["suppressed"].sum()),
         seconds=time.perf_counter() - started,
+        n_packages=sources.packages.height,
+        notes=tuple(sources.notes),
     )

@@ -57,7 +57,8 @@ def hgkm(data_dir: Path):
 
 @pytest.fixture(scope="session")
 def sample_pipeline(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    """The README's main job on the shipped sample, once per test session, through the real CLI.
+    """The README's main job on the shipped sample (`make demo-data`), once per test session,
+    through the real CLI.
 
     Returns the data folder and each step's completed process. Tests must not change this
     data folder (copy it first); several test files read its mart.
@@ -67,6 +68,9 @@ def sample_pipeline(tmp_path_factory: pytest.TempPathFactory) -> dict:
         "ingest": run_hgkm("ingest", SAMPLE_DATA / "deliveries", data_dir=data),
         "approach": run_hgkm(
             "approach", "import", SAMPLE_DATA / "approach_profiles.csv", data_dir=data
+        ),
+        "benchmark": run_hgkm(
+            "benchmarks", "import", SAMPLE_DATA / "benchmark_nl.parquet", data_dir=data
         ),
         "compute": run_hgkm("compute", data_dir=data),
     }

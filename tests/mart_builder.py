@@ -14,6 +14,11 @@ years 2020-2024 and the quarters of 2023-2024. Edge cases on purpose:
 
 `revision=2` publishes a new edition in which every numerator of GM0193 Zwolle changes,
 so a test can see the dashboard pick up a newly published mart.
+
+By default the mart holds an imported national benchmark (`BENCHMARK_SOURCE`): its `NL` rows
+stand for the hub's Netherlands, three Groningen municipalities come from it, and it counted
+Zwolle from an older delivery. `benchmark=False` publishes without one, as a region does
+before importing it: `NL` is then only the delivering municipalities.
 """
 
 from __future__ import annotations
@@ -42,6 +47,13 @@ STALE, REJECTED = "GM0166", "GM1896"
 WARNED = {"GM0193": "help_before_report: 3", "GM0034": "case_count_drop: 1"}
 OVERDISPERSED = "coordinator_within_30d"
 PUBLISHED_AT = datetime(2025, 6, 2, 7, 30)
+BENCHMARK_SOURCE = "Landelijke hub (test)"
+BENCHMARK_PUBLISHED_AT = datetime(2025, 5, 20, 6, 0)
+# Municipalities this mart does not publish, shown from the benchmark; and whose figures it took.
+BENCHMARK_ONLY = ("GM0014", "GM0037", "GM0047")
+BENCHMARK_LIKE = "GM0193"
+# The benchmark counted Zwolle from its delivery before the current one.
+BENCHMARK_OLDER = "GM0193"
 
 # The indicators, titles and polarities come from the one declaration in metrics/catalogue.py;
 # only the fixture's base rate (median days for time_to_specialist) is its own.
@@ -640,13 +652,72 @@ def _restricted(log: pl.DataFrame) -> dict[str, pl.DataFrame]:
     return {"delivery_issues": issues, "approach_profiles": profiles, "approach_notes": notes}
 
 
+def _benchmark(values: pl.DataFrame, log: pl.DataFrame, imported: bool) -> dict:
+    """The benchmark tables: its source, the figures of municipalities this mart does not
+    publish (copies of Zwolle's years, relabelled), and which deliveries it counted."""
+    names = dict(municipalities().select("municipality_code", "municipality_name").iter_rows())
+    source = pl.DataFrame(
+        {
+            "source": [BENCHMARK_SOURCE],
+            "published_at": [BENCHMARK_PUBLISHED_AT],
+            "imported_at": [PUBLISHED_AT - timedelta(days=1)],
+            "code_version": ["hub-1"],
+            "n_delivered": [340],
+            "n_municipalities": [342],
+            "content_sha256": ["0" * 64],
+        },
+        schema_overrides={"n_delivered": pl.Int32, "n_municipalities": pl.Int32},
+    )
+    like = values.filter(
+        (pl.col("area_code") == BENCHMARK_LIKE)
+        & (pl.col("period_type") == "year")
+        & (pl.col("breakdown") == "all")
+    )
+    figures = pl.concat(
+        [
+            like.with_columns(area_code=pl.lit(code), area_name=pl.lit(names[code]))
+            for code in BENCHMARK_ONLY
+        ]
+    )
+    used = log.filter(pl.col("current"))
+    earlier = log.filter(~pl.col("current") & (pl.col("status") == "accepted"))
+    deliveries = used.select(
+        "municipality_code",
+        "extract_date",
+        benchmark_extract_date=pl.when(pl.col("municipality_code") == BENCHMARK_OLDER)
+        .then(pl.lit(None, pl.Date))
+        .otherwise(pl.col("extract_date")),
+        same_delivery=pl.col("municipality_code") != BENCHMARK_OLDER,
+    ).with_columns(
+        pl.col("benchmark_extract_date").fill_null(
+            earlier.filter(pl.col("municipality_code") == BENCHMARK_OLDER)["extract_date"].max()
+        )
+    )
+    if not imported:
+        return {
+            "benchmark": source.clear(),
+            "benchmark_figures": values.clear(),
+            "benchmark_deliveries": deliveries.clear(),
+        }
+    return {
+        "benchmark": source,
+        "benchmark_figures": figures,
+        "benchmark_deliveries": deliveries,
+    }
+
+
 def build_mart(
-    path: Path, revision: int = 1, national: bool = False, approach: bool = True
+    path: Path,
+    revision: int = 1,
+    national: bool = False,
+    approach: bool = True,
+    benchmark: bool = True,
 ) -> Path:
     """Write the mart to `path` the way `hgkm compute` does: into a new file, renamed over.
 
     `national=True` covers all 342 municipalities (for timing the dashboard at scale);
-    `approach=False` leaves out the approach tables, as in a mart published before them.
+    `approach=False` leaves out the approach tables, as in a mart published before them;
+    `benchmark=False` publishes without an imported national benchmark.
     """
     areas, members, muni = _areas(national)
     values = _indicator_values(areas, members, revision)
@@ -681,6 +752,7 @@ def build_mart(
         "publication_deliveries": log.filter(pl.col("current")).select(
             "municipality_code", "extract_date", "content_hash"
         ),
+        **_benchmark(values, log, benchmark and not national),
     }
     path = Path(path)
     tmp = path.with_name(path.name + ".building")

@@ -48,7 +48,12 @@ def pieces(
     con = duckdb.connect()
     try:
         con.register("day_rows", day_rows)
-        return comparison_pieces(con, "select * from day_rows", profile, elements)
+        found = comparison_pieces(con, "select * from day_rows", profile, elements)
+        kind = pl.col("comparison")
+        return (
+            found.filter(kind == "with_without").drop("comparison", "in_place_from"),
+            found.filter(kind == "before_after").drop("comparison"),
+        )
     finally:
         con.close()
 
@@ -241,6 +246,7 @@ def mart(sample_pipeline: dict) -> dict[str, pl.DataFrame]:
                 "approach_profiles",
                 "approach_notes",
                 "indicator_values",
+                "benchmark",
             )
         }
     finally:
@@ -271,9 +277,13 @@ def test_groups_never_exceed_the_published_area_figure(mart: dict[str, pl.DataFr
     values = mart["indicator_values"].filter(
         (pl.col("breakdown") == "all") & (pl.col("period_type") == "year") & ~pl.col("suppressed")
     )
+    # with an imported benchmark the mart's NL is the hub's country, while the comparison by
+    # approach stays over the municipalities delivering here (docs/mart.md): not comparable
+    national = "national" if mart["benchmark"].height else ""
     joined = (
         mart["approach_comparison"]
         .filter((pl.col("comparison") == "with_without") & (pl.col("period_type") == "year"))
+        .filter(pl.col("area_type") != national)
         .join(values, on=["indicator_id", "area_type", "area_code", "period"])
     )
     assert joined.height > 100

@@ -54,6 +54,7 @@ def test_quick_run_writes_both_result_files(quick: tuple[Path, dict]) -> None:
     assert {"python", "duckdb", "polars", "pandas", "pandera"} <= set(results["versions"])
     assert [row["key"] for row in results["budgets"]] == [b.key for b in report.BUDGETS]
     assert "## Budgets (PRODUCT.md)" in markdown and "Quick run" in markdown
+    assert "## Aggregate packages and a hub" in markdown and "| VT11 | 3 |" in markdown
     for key in ("floor", "floor_per_delivery", "pandas"):
         step = results["national"]["steps"][key]
         assert step is not None, results["notes"]
@@ -83,6 +84,13 @@ def test_quick_run_measures_ingest_compute_and_dashboard(quick: tuple[Path, dict
     assert national["steps"]["compute"]["runs"][0]["extra"]["delivered"] > 0
     assert national["dashboard"]["warm"]["n"] == 7
     assert len(results["scaling"]) == 1
+    # aggregate packages per region and a hub computing from them
+    federation = national["federation"]
+    (region,) = federation["regions"]  # the quick run's three municipalities are one region
+    assert region["export"]["runs"][0]["extra"]["municipalities"] == 3
+    assert federation["import"]["runs"][0]["extra"]["stored"] == 1
+    assert federation["compute"]["runs"][0]["extra"]["delivered"] == 3
+    assert len(federation["alternating"]["pairs"]) == results["repeats"]
     statuses = [b["status"] for b in results["budgets"]]
     assert "not measured" not in statuses
 

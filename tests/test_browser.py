@@ -17,6 +17,7 @@ from browser_app import (
     running_dashboard,
     settle,
 )
+from conftest import run_hgkm
 
 pytestmark = pytest.mark.browser
 
@@ -112,3 +113,41 @@ def test_download_csv_and_report(app_url: str, page, tmp_path: Path) -> None:
     assert outside == []
     page.screenshot(path=SCREENSHOTS / "report.png", full_page=True)
     shutil.copy(report, SCREENSHOTS / "report.html")
+
+
+def test_every_comparison_names_the_imported_benchmark(app_url: str, page) -> None:
+    # `make run` imports the sample's national benchmark: the country is the hub's
+    page.goto(f"{app_url}/?region=veilig_thuis_region:VT11&period=2024")
+    settle(page, "Regio-overzicht")
+    source = page.get_by_text("Nederland is hier de landelijke benchmark van voorbeeldhub")
+    source.first.wait_for(timeout=30_000)
+    assert "(342 van de 342 gemeenten)" in source.first.inner_text()
+    # Zwolle's and Dalfsen's newest deliveries reached this dashboard, not the hub
+    note = page.get_by_text("De landelijke benchmark (")
+    assert "Zwolle (daar 1 oktober 2025, hier 1 oktober 2026)" in note.first.inner_text()
+    page.goto(f"{app_url}/vergelijken?region=veilig_thuis_region:VT11&municipality=GM0193")
+    settle(page, "Vergelijken")
+    assert page.get_by_text("landelijke benchmark van voorbeeldhub").count() == 1
+    page.screenshot(path=SCREENSHOTS / "benchmark_compare.png", full_page=True)
+
+
+def test_without_a_benchmark_the_comparison_row_says_so(
+    sample_pipeline: dict, browser, tmp_path: Path
+) -> None:
+    data = tmp_path / "data"
+    shutil.copytree(sample_pipeline["data"], data)
+    (data / "benchmark.parquet").unlink()
+    assert run_hgkm("compute", data_dir=data).returncode == 0
+    with running_dashboard(data) as url:
+        context = browser.new_context(viewport={"width": 1440, "height": 2000})
+        page = context.new_page()
+        try:
+            page.goto(f"{url}/gemeenteprofiel?region=veilig_thuis_region:VT11&municipality=GM0160")
+            settle(page, "Gemeenteprofiel: Hardenberg")
+            assert_no_error(page)
+            assert page.get_by_text("Er is geen landelijke benchmark geïmporteerd").count() == 1
+            spine = page.get_by_text("De streep in het midden is alle aanleverende gemeenten")
+            assert spine.count() == 1
+            page.screenshot(path=SCREENSHOTS / "no_benchmark_profile.png", full_page=True)
+        finally:
+            context.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import json
 import re
 import tempfile
 import zipfile
@@ -22,6 +23,7 @@ from generator.cases import pseudonyms
 from generator.flawed import base_manifest, base_tables, files, flaws
 from generator.profiles import elements_in_place
 from hgkm.cli import UsageError
+from metrics import benchmark
 from pipelines.contract import APPROACH_ELEMENTS, FILES, PSEUDONYM_PATTERN, TABLES
 
 EXTRACT = date(2026, 10, 1)
@@ -67,6 +69,24 @@ def test_committed_sample_data_is_what_the_generator_writes(tmp_path: Path) -> N
         k: v for k, v in _all_files(SAMPLE_DATA).items() if k.split("/")[0] in committed.GENERATED
     }
     assert sorted(k for k in fresh.keys() | kept.keys() if fresh.get(k) != kept.get(k)) == []
+
+
+def test_committed_national_benchmark_is_current() -> None:
+    """The sample's national benchmark takes minutes to make (`make sample-data`), so its recipe
+    is checked instead of regenerating it: the same generator settings, the same code computing
+    the figures (a fingerprint of metrics/' figure code), the same IJsselland deliveries as the
+    committed sample (checked byte for byte by the test above), and data matching its hash."""
+    recorded = json.loads((SAMPLE_DATA / committed.NATIONAL_RECIPE).read_text(encoding="utf-8"))
+    current = committed.national_recipe(SAMPLE_DATA)
+    stale = sorted(k for k in current.keys() | recorded.keys() if current.get(k) != recorded.get(k))
+    assert stale == [], f"{stale} changed: run `make sample-data` to make the benchmark again"
+    found = benchmark.read_benchmark(SAMPLE_DATA / committed.NATIONAL_BENCHMARK)
+    assert found.source == committed.NATIONAL_SOURCE
+    assert (found.meta["n_delivered"], found.meta["n_municipalities"]) == ("342", "342")
+    # IJsselland's two newest deliveries had not reached the hub
+    used = dict(found.part("deliveries").select("municipality_code", "extract_date").iter_rows())
+    late = {name[:6]: date.fromisoformat(name[7:17]) for name in committed.LATE}
+    assert all(used[code] < extract for code, extract in late.items())
 
 
 def test_committed_sample_is_small_and_complete() -> None:

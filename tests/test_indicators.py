@@ -11,7 +11,7 @@ import pytest
 from small_warehouse import SmallWarehouse, days
 
 from hgkm import reference
-from metrics import indicators
+from metrics import counts, indicators
 from metrics.catalogue import BY_ID
 from metrics.survival import kaplan_meier, km_median
 
@@ -27,7 +27,7 @@ def wh(tmp_path: Path) -> SmallWarehouse:
 
 
 def flags(wh: SmallWarehouse, indicator_id: str) -> dict[str, tuple[bool, bool]]:
-    rows = indicators.unit_rows(wh.con, BY_ID[indicator_id])
+    rows = counts.unit_rows(wh.con, BY_ID[indicator_id])
     assert rows["unit_id"].is_unique().all()
     return {
         r["unit_id"]: (r["in_population"], r["in_numerator"]) for r in rows.iter_rows(named=True)
@@ -257,7 +257,7 @@ def test_time_to_specialist_events_and_censoring(wh: SmallWarehouse) -> None:
     wh.case(d, "waiting", r)
     wh.help(d, "waiting", "victim", "specialist", days(r, 3))  # offered, never started
     wh.case(d, "safe", r, safety="not_unsafe")
-    rows = indicators.unit_rows(wh.con, BY_ID["time_to_specialist"])
+    rows = counts.unit_rows(wh.con, BY_ID["time_to_specialist"])
     got = {row["unit_id"]: (row["time"], row["event"]) for row in rows.iter_rows(named=True)}
     censored_at = (E - r).days
     assert got == {
@@ -279,21 +279,21 @@ def test_only_current_delivery_and_own_extract_date(wh: SmallWarehouse) -> None:
     # Stadskanaal extracted one day earlier: the same R has an incomplete 30-day window there
     other = wh.delivery(STADSKANAAL, days(E, -1))
     wh.case(other, "same_id", r)
-    rows = indicators.unit_rows(wh.con, BY_ID["coordinator_within_30d"])
+    rows = counts.unit_rows(wh.con, BY_ID["coordinator_within_30d"])
     got = {
         (row["municipality_code"], row["unit_id"]): row["in_population"]
         for row in rows.iter_rows(named=True)
     }
     assert got == {(GRONINGEN, "same_id"): True, (STADSKANAAL, "same_id"): False}
-    assert indicators.delivered_municipalities(wh.con) == [GRONINGEN, STADSKANAAL]
+    assert counts.delivered_municipalities(wh.con) == [GRONINGEN, STADSKANAAL]
 
 
 def area_cells(wh: SmallWarehouse, indicator_id: str) -> pl.DataFrame:
     """One indicator's cells of every area with a delivering municipality."""
-    memberships = indicators.area_memberships(indicators.delivered_municipalities(wh.con))
+    memberships = indicators.area_memberships(counts.delivered_municipalities(wh.con))
     indicator = BY_ID[indicator_id]
-    fine = indicators.fine_counts(wh.con, indicator)
-    return indicators.cell_counts(fine, indicator, memberships)
+    municipal = counts.municipal_counts(wh.con, indicator)
+    return indicators.cell_counts(municipal, indicator, memberships)
 
 
 def test_counts_by_period_and_breakdown(wh: SmallWarehouse) -> None:
@@ -352,15 +352,15 @@ def test_regions_pool_members_cases(wh: SmallWarehouse) -> None:
         for i in range(total):
             r = date(2023, 2, 1)
             wh.case(d, f"{code}_{i}", r, coordinator=r if i < with_coordinator else None)
-    memberships = indicators.area_memberships(indicators.delivered_municipalities(wh.con))
+    memberships = indicators.area_memberships(counts.delivered_municipalities(wh.con))
     coordinator = BY_ID["coordinator_within_30d"]
-    fine = indicators.fine_counts(wh.con, coordinator)
-    counts = indicators.cell_counts(fine, coordinator, memberships).filter(
+    municipal = counts.municipal_counts(wh.con, coordinator)
+    cells = indicators.cell_counts(municipal, coordinator, memberships).filter(
         (pl.col("period") == "2023") & (pl.col("breakdown") == "all")
     )
     got = {
         row["area_code"]: (row["numerator"], row["denominator"])
-        for row in counts.iter_rows(named=True)
+        for row in cells.iter_rows(named=True)
     }
     assert got[GRONINGEN] == (3, 4)
     assert got["veilig_thuis_region:VT08"] == (4, 7)
@@ -393,8 +393,10 @@ def test_a_failure_while_counting_stops_the_queries_and_surfaces(
         raise RuntimeError("counting failed")
 
     monkeypatch.setattr(indicators.disclosure, "protect_population", broken)
-    with pytest.raises(RuntimeError, match="counting failed"):
-        indicators.indicator_figures(wh.con)
+    source = counts.WarehouseCounts(wh.con)
+    delivered = source.delivered()
+    with pytest.raises(RuntimeError, match="counting failed"), source.counting() as municipal:
+        indicators.indicator_figures(municipal, delivered)
     assert wh.con.sql("select count(*) from current_cases").fetchall() == [(1,)]
 
 
@@ -427,13 +429,13 @@ def test_time_to_specialist_medians_from_counts_equal_medians_per_case(wh: Small
                 start = days(r, int(rng.integers(0, 60)))
                 if start <= E:
                     wh.help(d, case_id, "victim", "specialist", r, start=start)
-    delivered = indicators.delivered_municipalities(wh.con)
+    delivered = counts.delivered_municipalities(wh.con)
     memberships = indicators.area_memberships(delivered)
     ind = BY_ID["time_to_specialist"]
-    cells = indicators.survival_cells(indicators.fine_counts(wh.con, ind), ind, memberships)
+    cells = indicators.survival_cells(counts.municipal_counts(wh.con, ind), ind, memberships)
     medians = indicators.median_figures(cells, ind.id)
     cases = (
-        indicators.unit_rows(wh.con, ind)
+        counts.unit_rows(wh.con, ind)
         .join(memberships, on="municipality_code")
         .with_columns(
             year=pl.col("report_date").dt.year().cast(pl.String),

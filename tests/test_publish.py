@@ -16,7 +16,7 @@ from conftest import HGKM
 from small_warehouse import SmallWarehouse, days
 
 from hgkm.settings import Paths
-from metrics import publish, stats
+from metrics import indicators, publish, stats
 
 E = date(2024, 12, 31)
 GRONINGEN, STADSKANAAL, PEKELA, ALMERE = "GM0014", "GM0037", "GM0765", "GM0034"
@@ -108,10 +108,11 @@ def test_mart_has_every_table_with_the_documented_columns(published: Paths) -> N
         "indicator_values", "trends", "catalogue", "areas", "area_members", "periods", "funnel",
         "funnel_limits", "km_curves", "delivery_status", "delivery_log", "delivery_issues",
         "publication", "publication_deliveries", "approach_profiles", "approach_notes",
+        "publication_packages", "benchmark", "benchmark_figures", "benchmark_deliveries",
     }  # fmt: skip
     values = read(published, "select * from indicator_values")
-    assert tuple(values.columns) == publish.INDICATOR_VALUE_COLUMNS
-    assert values.select(publish.SPEC_COLUMNS[:5]).is_duplicated().sum() == 0
+    assert tuple(values.columns) == indicators.INDICATOR_VALUE_COLUMNS
+    assert values.select(indicators.SPEC_COLUMNS[:5]).is_duplicated().sum() == 0
     assert read(published, "select * from trends").columns == [
         "indicator_id", "area_type", "area_code", "breakdown", "first_year", "last_year", "chi2",
         "direction", "assessment",
@@ -332,7 +333,7 @@ def test_export_writes_spec_columns_first_with_filters(republished: Paths, hgkm,
     done = hgkm("export", "--out", out, "--indicator", "coordinator_within_30d", "--area", "NL")
     assert done.returncode == 0, done.stderr
     table = pl.read_csv(out)
-    assert tuple(table.columns[: len(publish.SPEC_COLUMNS)]) == publish.SPEC_COLUMNS
+    assert tuple(table.columns[: len(indicators.SPEC_COLUMNS)]) == indicators.SPEC_COLUMNS
     assert set(table["indicator_id"]) == {"coordinator_within_30d"}
     assert set(table["area_code"]) == {"NL"}
     parquet = tmp_path / "figures.parquet"

@@ -13,7 +13,7 @@ from deliveries import valid_rows, write_folder
 
 from hgkm.settings import Paths
 from metrics.catalogue import INDICATORS
-from metrics.indicators import fine_counts
+from metrics.counts import municipal_counts
 from metrics.publish import open_warehouse
 from pipelines import warehouse
 from pipelines.load import ingest
@@ -54,7 +54,7 @@ def keys_of_rows(path: Path) -> list[tuple]:
 def figures_of(path: Path) -> dict[str, pl.DataFrame]:
     """Every indicator's case-level counts, as compute reads them."""
     with open_warehouse(path) as con:
-        counts = {ind.id: fine_counts(con, ind) for ind in INDICATORS}
+        counts = {ind.id: municipal_counts(con, ind) for ind in INDICATORS}
     return {k: frame.sort(frame.columns) for k, frame in counts.items()}
 
 

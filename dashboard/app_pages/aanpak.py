@@ -165,7 +165,9 @@ def reading(row: dict, template: str, **names: object) -> str:
 
 st.header(t("approach_ww_title", lang))
 st.markdown(t("approach_ww_intro", lang))
-area_names = {ctx.region: ctx.region_name, data.NATIONAL: t("netherlands", lang)}
+# the comparison by approach is always over the municipalities delivering here, also where
+# a national benchmark gives the other pages their Netherlands
+area_names = {ctx.region: ctx.region_name, data.NATIONAL: t("national_delivering", lang)}
 with_without = data.approach_comparison(mart, "with_without", (ctx.region, data.NATIONAL))
 shown = (
     with_without.filter(

@@ -16,7 +16,7 @@ areas = (ctx.municipality, ctx.region, data.NATIONAL)
 
 st.title(f"{t('page_profile', lang)}: {name}")
 state.banners(ctx, [ctx.municipality])
-st.markdown(t("profile_intro", lang, name=name))
+st.markdown(t("profile_intro", lang, name=name, country=ctx.country))
 
 catalogue = data.catalogue(mart)
 profile = tables.profile_rows(
@@ -28,12 +28,17 @@ profile = tables.profile_rows(
     ctx.region,
     ctx.period,
     lang,
+    ctx.country,
 )
-spine_title = t("spine_title", lang, name=name, period=period)
-spine = alternatives.profile(profile, lang, name, spine_title)
+spine_title = t("spine_title", lang, name=name, period=period, country=ctx.country)
+spine = alternatives.profile(profile, lang, name, spine_title, ctx.country)
 # the profile is read as a table as much as a chart: its table is shown, not behind a toggle
 state.chart(
-    charts.spine_chart(profile, lang, name, spine_title), "spine", spine, lang, table_open=True
+    charts.spine_chart(profile, lang, name, spine_title, ctx.country),
+    "spine",
+    spine,
+    lang,
+    table_open=True,
 )
 state.csv_download(
     profile, f"profiel_{ctx.municipality}", ctx, "csv_profile", t("csv_profile", lang)
@@ -43,7 +48,9 @@ st.header(t("trend_heading", lang))
 indicator = state.indicator(ctx)
 info = catalogue.filter(pl.col("indicator_id") == indicator).row(0, named=True)
 series = tables.describe(
-    tables.with_catalogue(data.series(mart, indicator, areas, "year"), catalogue, lang), lang
+    tables.with_catalogue(data.series(mart, indicator, areas, "year"), catalogue, lang),
+    lang,
+    country=ctx.country,
 )
 trend_title = f"{info[f'title_{lang}']}: {name}"
 state.chart(
@@ -60,9 +67,7 @@ state.csv_download(
 
 st.header(t("km_heading", lang))
 st.markdown(t("km_intro", lang))
-names = pl.DataFrame(
-    {"area_code": list(areas), "area_name": [name, ctx.region_name, t("netherlands", lang)]}
-)
+names = pl.DataFrame({"area_code": list(areas), "area_name": [name, ctx.region_name, ctx.country]})
 curves = data.km_curves(mart, areas, ctx.period).join(names, on="area_code")
 if curves.filter(pl.col("area_code") == ctx.municipality).is_empty():
     st.info(t("km_none", lang), icon=":material/info:")

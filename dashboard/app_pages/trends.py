@@ -42,6 +42,7 @@ areas = (*chosen, ctx.region, data.NATIONAL)
 series = tables.describe(
     tables.with_catalogue(data.series(mart, indicator, areas, granularity), catalogue, lang),
     lang,
+    country=ctx.country,
 )
 order = {code: i for i, code in enumerate(areas)}
 series = series.sort(pl.col("area_code").replace_strict(order, return_dtype=pl.Int32), "sort_key")

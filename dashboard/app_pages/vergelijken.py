@@ -23,6 +23,7 @@ info = catalogue.filter(pl.col("indicator_id") == indicator).row(0, named=True)
 points = tables.describe(
     tables.with_catalogue(data.municipal_values(mart, indicator, ctx.period), catalogue, lang),
     lang,
+    country=ctx.country,
 ).with_columns(tables.status_expr("comparison_national").alias("status"))
 
 own = points.filter(pl.col("area_code") == ctx.municipality)
@@ -61,10 +62,16 @@ with funnel_col:
         funnel_title = f"{t('funnel_title', lang)}: {title}"
         state.chart(
             charts.funnel_chart(
-                points, funnel, limits, lang, ctx.municipality, t("funnel_title", lang)
+                points,
+                funnel,
+                limits,
+                lang,
+                ctx.municipality,
+                t("funnel_title", lang),
+                ctx.country,
             ),
             "funnel",
-            alternatives.funnel(points, lang, funnel_title, funnel.get("benchmark")),
+            alternatives.funnel(points, lang, funnel_title, funnel.get("benchmark"), ctx.country),
             lang,
         )
         if funnel.get("overdispersed"):
@@ -75,11 +82,22 @@ with funnel_col:
 with bar_col:
     state.chart(
         charts.ranked_bar(
-            points, info["value_format"], lang, national, ctx.municipality, t("ranked_title", lang)
+            points,
+            info["value_format"],
+            lang,
+            national,
+            ctx.municipality,
+            t("ranked_title", lang),
+            ctx.country,
         ),
         "ranked",
         alternatives.ranked(
-            points, lang, f"{t('ranked_title', lang)}: {title}", national, info["value_format"]
+            points,
+            lang,
+            f"{t('ranked_title', lang)}: {title}",
+            national,
+            info["value_format"],
+            ctx.country,
         ),
         lang,
     )
