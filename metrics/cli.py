@@ -59,11 +59,18 @@ def run_compute(args: argparse.Namespace, paths: Paths) -> int:
     except WarehouseUnavailable as exc:
         raise UsageError(str(exc)) from exc
     as_of = f" as of {summary.as_of}" if summary.as_of else ""
+    done = (
+        f"published {summary.mart} (release {summary.release})"
+        if summary.release is not None
+        else f"staged {summary.mart} for review"
+    )
     print(
-        f"published {summary.mart}{as_of}: {summary.n_rows} figures "
+        f"{done}{as_of}: {summary.n_rows} figures "
         f"({summary.n_suppressed} suppressed) from {summary.n_delivered} municipalities "
         f"in {summary.seconds:.1f} s"
     )
+    if summary.release is None:
+        print("review it in the dashboard (Publicatie) or with `hgkm publish`")
     return 0
 
 
