@@ -25,6 +25,7 @@ PAGES = (
 SIGNED_IN_PAGES = (
     ("app_pages/verwerking.py", "page_status", ":material/sync:", "run_status"),
     ("app_pages/auditlog.py", "page_audit", ":material/policy:", "audit"),
+    ("app_pages/publicatie.py", "page_publication", ":material/verified:", "publish"),
 )
 
 # a local icon: a material icon as favicon would be fetched from fonts.gstatic.com

@@ -799,3 +799,130 @@ MESSAGES.update(
         "csv_audit": {"nl": "het auditlog", "en": "the audit log"},
     }
 )
+
+# Review before publishing: the "Publicatie" page (hgkm.release, metrics.changes)
+MESSAGES.update(
+    {
+        "page_publication": {"nl": "Publicatie", "en": "Publication"},
+        "publication_intro_review": {
+            "nl": "Nieuwe cijfers worden pas openbaar nadat een analist ze heeft goedgekeurd "
+            '(`publish = "review"`). Hier ziet u wat een nieuwe versie verandert ten opzichte '
+            "van de gepubliceerde, en keurt u haar goed of af.",
+            "en": "New figures only become public once an analyst has approved them "
+            '(`publish = "review"`). Here you see what a new version changes against the '
+            "published one, and approve or reject it.",
+        },
+        "publication_intro_auto": {
+            "nl": 'Nieuwe cijfers worden direct gepubliceerd (`publish = "auto"`); zet '
+            '`publish = "review"` in hgkm.toml om ze eerst hier te controleren. Elke publicatie '
+            "wordt bewaard.",
+            "en": 'New figures are published at once (`publish = "auto"`); set '
+            '`publish = "review"` in hgkm.toml to check them here first. Every publication '
+            "is kept.",
+        },
+        "publication_none_staged": {
+            "nl": "Er staat geen nieuwe versie klaar om te controleren.",
+            "en": "No new version is waiting for review.",
+        },
+        "publication_staged": {
+            "nl": "Een nieuwe versie staat klaar: berekend {built} door {who}, vergeleken met "
+            "{base}. Het publiek ziet nog de gepubliceerde cijfers.",
+            "en": "A new version is waiting: computed {built} by {who}, compared with {base}. "
+            "The public still sees the published figures.",
+        },
+        "publication_base": {"nl": "publicatie {number}", "en": "publication {number}"},
+        "publication_first": {
+            "nl": "niets (de eerste publicatie)",
+            "en": "nothing (the first publication)",
+        },
+        "publication_changes_heading": {"nl": "Wat verandert", "en": "What changes"},
+        "publication_no_changes": {
+            "nl": "Geen cijfer verandert zichtbaar ten opzichte van de gepubliceerde versie.",
+            "en": "No figure changes visibly against the published version.",
+        },
+        "publication_count": {"nl": "{n} × {kind}", "en": "{n} × {kind}"},
+        "publication_kind": {"nl": "Soort verandering", "en": "Kind of change"},
+        "publication_where": {"nl": "Gebied", "en": "Area"},
+        "publication_where_mine": {"nl": "uw regio's", "en": "your regions"},
+        "publication_where_all": {"nl": "alle gebieden", "en": "all areas"},
+        "publication_all_kinds": {"nl": "alle", "en": "all"},
+        "publication_shown": {
+            "nl": "{shown} van de {total} veranderingen getoond.",
+            "en": "{shown} of the {total} changes shown.",
+        },
+        "change_moved": {
+            "nl": "waarde buiten het oude 95%-interval",
+            "en": "value outside its old 95% interval",
+        },
+        "change_newly_suppressed": {
+            "nl": "nu afgeschermd (te weinig gevallen)",
+            "en": "now suppressed (too few cases)",
+        },
+        "change_removed": {"nl": "verdwenen", "en": "gone"},
+        "change_newly_shown": {"nl": "nieuw zichtbaar", "en": "newly shown"},
+        "change_comparison": {
+            "nl": "vergelijking met regio of land veranderd",
+            "en": "comparison with region or country changed",
+        },
+        "change_coverage": {
+            "nl": "dekking veranderd (gemeenten aangeleverd)",
+            "en": "coverage changed (municipalities delivered)",
+        },
+        "col_change": {"nl": "Verandering", "en": "Change"},
+        "col_area": {"nl": "Gebied", "en": "Area"},
+        "col_period": {"nl": "Periode", "en": "Period"},
+        "col_breakdown": {"nl": "Uitsplitsing", "en": "Breakdown"},
+        "col_old": {"nl": "Was", "en": "Was"},
+        "col_new": {"nl": "Wordt", "en": "Becomes"},
+        "col_comparison_change": {
+            "nl": "Vergelijking met Nederland",
+            "en": "Comparison with the Netherlands",
+        },
+        "change_absent": {"nl": "geen cijfer", "en": "no figure"},
+        "change_coverage_text": {
+            "nl": "{n} van {total} aangeleverd",
+            "en": "{n} of {total} delivered",
+        },
+        "csv_changes": {"nl": "de veranderingen", "en": "the changes"},
+        "publication_decide_heading": {"nl": "Beslissen", "en": "Decide"},
+        "publication_note": {"nl": "Opmerking (optioneel)", "en": "Note (optional)"},
+        "publication_approve": {"nl": "Goedkeuren en publiceren", "en": "Approve and publish"},
+        "publication_reason": {"nl": "Reden van afkeuren", "en": "Reason for rejecting"},
+        "publication_reject": {"nl": "Afkeuren", "en": "Reject"},
+        "publication_reason_needed": {
+            "nl": "Geef een reden om af te keuren.",
+            "en": "Give a reason to reject.",
+        },
+        "publication_approved": {
+            "nl": "Goedgekeurd: de nieuwe cijfers zijn gepubliceerd als publicatie {number}.",
+            "en": "Approved: the new figures are published as publication {number}.",
+        },
+        "publication_rejected": {
+            "nl": "Afgekeurd: de gepubliceerde cijfers blijven zoals ze waren.",
+            "en": "Rejected: the published figures stay as they were.",
+        },
+        "publication_history_heading": {"nl": "Eerdere publicaties", "en": "Earlier publications"},
+        "publication_history_none": {
+            "nl": "Nog niets gepubliceerd.",
+            "en": "Nothing published yet.",
+        },
+        "publication_rejections_heading": {"nl": "Afgekeurde versies", "en": "Rejected versions"},
+        "col_number": {"nl": "Nummer", "en": "Number"},
+        "col_published_at": {"nl": "Gepubliceerd (UTC)", "en": "Published (UTC)"},
+        "col_decided_at": {"nl": "Beslist (UTC)", "en": "Decided (UTC)"},
+        "col_mode": {"nl": "Hoe", "en": "How"},
+        "col_by": {"nl": "Door", "en": "By"},
+        "mode_auto": {"nl": "direct", "en": "at once"},
+        "mode_review": {"nl": "na controle", "en": "after review"},
+        "mode_adopted": {"nl": "van vóór de bewaring", "en": "from before keeping"},
+        "csv_history": {"nl": "de publicaties", "en": "the publications"},
+        "action_upload": {"nl": "aanlevering geüpload", "en": "delivery uploaded"},
+        "action_profile_edit": {"nl": "aanpakprofiel bewerkt", "en": "approach profile edited"},
+        "action_approve": {"nl": "publicatie goedgekeurd", "en": "publication approved"},
+        "action_reject": {"nl": "publicatie afgekeurd", "en": "publication rejected"},
+        "action_publish": {"nl": "direct gepubliceerd", "en": "published at once"},
+        "role_shell": {"nl": "server (opdrachtregel)", "en": "server (command line)"},
+        "role_job": {"nl": "geplande verwerking", "en": "scheduled job"},
+        "role_unknown": {"nl": "onbekend", "en": "unknown"},
+    }
+)
