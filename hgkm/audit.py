@@ -1,9 +1,9 @@
 """The audit log: who did what and when, as append-only JSON lines in data/logs/audit.jsonl.
 
 One line per event (sign-in, sign-out, a refused request, an upload, a profile edit, an
-approval, rejection or publication of the mart): time, user, role, action, what, and the municipalities
-the event concerns, which decides who may read it (`visible`). Never in the mart or the
-warehouse: the log outlives both and is readable with any text tool.
+approval, rejection or publication of the mart): time, user, role, action, what, and the
+municipalities the event concerns, which decides who may read it (`visible`). Never in the
+mart or the warehouse: the log outlives both and is readable with any text tool.
 
 Safe with many writers (the dashboard's sessions, several processes): each event is one
 `write` of one whole line to a file opened with O_APPEND, then fsync (hgkm.jsonlines), so

@@ -279,7 +279,8 @@ def render(report: dict[str, Any]) -> str:
         )
         if mart["behind"]:
             lines.append(
-                "  BEHIND: the mart was not built from the current deliveries; "
+                "  BEHIND: the mart was not built from the current deliveries and approach "
+                "profiles; "
                 "the next `hgkm run` (or `hgkm compute`) publishes them."
             )
         if mart["staged"]:
