@@ -56,6 +56,11 @@ class CheckFailed(Exception):
     """The check itself could not run (not: the file was rejected)."""
 
 
+def upload_limit() -> int:
+    """The largest file the browser takes: the intake's limit for one file."""
+    return 128 * 1024**2
+
+
 def new_id() -> str:
     return "".join(secrets.choice(ID_LETTERS) for _ in range(ID_LENGTH))
 
