@@ -1019,8 +1019,8 @@ MESSAGES.update(
             "en": "Your deliveries through the browser",
         },
         "submissions_none": {"nl": "Nog geen.", "en": "None yet."},
-        "submission_waiting": {"nl": "⏳ wacht op verwerking", "en": "⏳ waiting for processing"},
-        "submission_accepted": {"nl": "✓ verwerkt en geladen", "en": "✓ processed and loaded"},
+        "submission_waiting": {"nl": "○ wacht op verwerking", "en": "○ waiting for processing"},
+        "submission_accepted": {"nl": "● verwerkt en geladen", "en": "● processed and loaded"},
         "submission_rejected": {
             "nl": "✕ afgekeurd bij verwerking",
             "en": "✕ rejected when processed",

@@ -428,15 +428,22 @@ def _adopt(paths: Paths) -> None:
     becomes the next release as it is, so the next one is compared with it and it is kept."""
     if not paths.mart.is_file():
         return
-    known = [r.path for r in releases(paths)]
-    if any(os.path.samefile(paths.mart, path) for path in known):
+    known = releases(paths)
+    if any(os.path.samefile(paths.mart, r.path) for r in known):
+        return
+    # A copy of a release (a data folder copied or restored from a backup breaks the links)
+    # is that release again, not a new one.
+    digest = sha256_of(paths.mart)
+    same = [r for r in known if r.build.sha256 == digest]
+    if same:
+        _link(paths, same[-1].path)
         return
     number = max((n for n, _ in _release_records(paths)), default=0) + 1
     target = _release_file(paths, number, ".duckdb")
     os.link(paths.mart, target)
     target.chmod(READ_ONLY)
     stamp = datetime.fromtimestamp(paths.mart.stat().st_mtime, UTC).isoformat(timespec="seconds")
-    build = Build(uuid.uuid4().hex[:12], stamp, "", "", None, None, sha256_of(target))
+    build = Build(uuid.uuid4().hex[:12], stamp, "", "", None, None, digest)
     decision = Decision("", "", stamp, ADOPTED, "published before releases were kept")
     record = {"number": number, "build": asdict(build), "decision": asdict(decision)}
     _write_json(_release_file(paths, number, ".json"), {**record, "audited": True})

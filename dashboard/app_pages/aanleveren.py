@@ -32,7 +32,8 @@ config = load_config(only=frozenset({"inbox", "run_on_upload"}))
 names = access.area_names()
 
 st.title(t("page_upload", lang))
-where = account.scope_words(scope, lang) if not reach.all else t("deliveries_scope_all", lang)
+mine = ", ".join(names.get(code, code) for code in reach.codes)
+where = t("deliveries_scope_all", lang) if reach.all else mine
 size = f"{fmt.number(intake.upload_limit() / 1024**2, 0, lang)} MB"
 st.markdown(t("upload_intro", lang, where=where, size=size))
 if config.inbox is None or not config.inbox.is_dir():
@@ -156,12 +157,7 @@ def show(result: dict[str, Any]) -> None:
     if outcome == "refused":
         code = result["municipality"]
         st.warning(
-            t(
-                "upload_refused",
-                lang,
-                name=names.get(code, code),
-                scope=account.scope_words(scope, lang),
-            ),
+            t("upload_refused", lang, name=names.get(code, code), scope=mine),
             icon=":material/lock:",
         )
         return

@@ -149,7 +149,7 @@ with st.form(f"profile_form_{version}"):
             + t("profile_edit_period", lang, n=n, element=element_labels[row["element"]])
             + "**"
         )
-        first, second, third, fourth = st.columns([2, 2, 4, 1])
+        first, second, third, fourth = st.columns([2, 2, 3, 1.5])
         with first:
             start = date_input(
                 t("profile_edit_from", lang), row["in_place_from"], f"{version}_f{n}"
@@ -170,7 +170,7 @@ with st.form(f"profile_form_{version}"):
                 | {"note": note}
             )
     st.markdown("**" + t("profile_edit_new", lang) + "**")
-    first, second, third, fourth = st.columns([2, 2, 4, 1])
+    first, second, third, fourth = st.columns([2, 2, 3, 1.5])
     with first:
         element = st.selectbox(
             t("profile_edit_element", lang),

@@ -88,7 +88,10 @@ else:
             )
         )
         kinds = [k for k in tables.CHANGE_KINDS if k in counts]
-        left, right = st.columns(2)
+        catalogue = data.catalogue(ctx.mart)
+        titles = dict(catalogue.select("indicator_id", f"title_{lang}").iter_rows())
+        changed = [i for i in titles if i in set(changes["indicator_id"].drop_nulls())]
+        left, middle, right = st.columns(3)
         with left:
             kind = state.select(
                 "change",
@@ -98,8 +101,18 @@ else:
                 t("publication_kind", lang),
                 container=st,
             )
+        with middle:
+            indicator = state.select(
+                "indicator",
+                ["all", *changed],
+                {"all": t("publication_all_kinds", lang)} | titles,
+                t("indicator", lang),
+                container=st,
+            )
         reach = scope.reach("reasons")
         shown = changes if kind == "all" else changes.filter(pl.col("change") == kind)
+        if indicator != "all":
+            shown = shown.filter(pl.col("indicator_id") == indicator)
         if not reach.all:
             with right:
                 where = state.radio(
@@ -114,7 +127,7 @@ else:
             if where == "mine":
                 regions = [f"{data.DEFAULT_REGION_TYPE}:{r}" for r in scope.regions]
                 shown = shown.filter(pl.col("area_code").is_in([*reach.codes, *regions]))
-        rows = tables.change_rows(shown, data.catalogue(ctx.mart), lang)
+        rows = tables.change_rows(shown, catalogue, lang)
         st.dataframe(
             rows.select(
                 pl.col("change_text").alias(t("col_change", lang)),
