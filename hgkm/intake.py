@@ -31,6 +31,7 @@ from typing import Any
 
 from hgkm import inbox as inbox_folders
 from hgkm.faults import checkpoint
+from hgkm.limits import load_limits
 from hgkm.lock import is_held
 from hgkm.settings import ENV_DATA_DIR, Paths
 
@@ -57,8 +58,8 @@ class CheckFailed(Exception):
 
 
 def upload_limit() -> int:
-    """The largest file the browser takes: the intake's limit for one file."""
-    return 128 * 1024**2
+    """The largest file the browser takes: the intake's limit for one file (hgkm.limits)."""
+    return load_limits().file_bytes
 
 
 def new_id() -> str:

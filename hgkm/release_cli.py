@@ -14,6 +14,7 @@ import polars as pl
 
 from hgkm import release
 from hgkm.config import load_config
+from hgkm.safe_csv import csv_text
 from hgkm.settings import Paths
 
 SHOWN_PER_KIND = 10
@@ -227,6 +228,6 @@ def changes_command(args: argparse.Namespace, paths: Paths) -> int:
         mart = chosen[0].path
     changes = read_changes(mart)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    changes.write_csv(args.out)
+    args.out.write_text(csv_text(changes), encoding="utf-8")
     print(f"wrote {changes.height} changes to {args.out}")
     return 0
