@@ -400,9 +400,9 @@ def _finish(paths: Paths) -> None:
     published = releases(paths)
     if published:
         _link(paths, published[-1].path)
-    checkpoint("release.audit")
     for number, record in _release_records(paths):
         if not record.get("audited", True):
+            checkpoint("release.audit")
             _audit(paths, record, _release_file(paths, number, ".duckdb"), number)
             _write_json(_release_file(paths, number, ".json"), {**record, "audited": True})
     for path in (paths.releases / REJECTED).glob("*.json"):

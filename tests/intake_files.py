@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+from datetime import date
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -22,29 +23,36 @@ def zipped(folder: Path) -> bytes:
     return out.getvalue()
 
 
-def planted(municipality: str, extract: str, year: int) -> bytes:
-    """The sample's zip export of `municipality`, re-extracted on `extract` (DD-MM-YYYY), with
-    no coordinator for the cases reported in `year`: coordinator_within_30d drops to 0 there."""
+def planted(municipality: str, extract: date, year: int) -> bytes:
+    """The sample's zip export of `municipality`, re-extracted on `extract`, with no
+    coordinator for the cases reported in `year`: coordinator_within_30d drops to 0 there.
+    Dates and delimiters stay as the export writes them (ISO or DD-MM-YYYY, ',' or ';')."""
     source = zipfile.ZipFile(DELIVERIES / f"{municipality}_2026-10-01.zip")
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
         for info in source.infolist():
             text = source.read(info).decode("utf-8-sig")
             name = info.filename.rsplit("/", 1)[-1]
+            delimiter = ";" if ";" in text.splitlines()[0] else ","
             if name == "manifest.csv":
-                text = text.replace("extract_date;01-10-2026", f"extract_date;{extract}")
-                assert extract in text, "the sample's manifest changed"
+                lines = text.splitlines()
+                for n, line in enumerate(lines):
+                    key, _, value = line.partition(delimiter)
+                    if key.strip() == "extract_date":
+                        iso = value.strip()[4:5] == "-"
+                        shown = extract.isoformat() if iso else f"{extract:%d-%m-%Y}"
+                        lines[n] = f"{key}{delimiter}{shown}"
+                text = "\n".join(lines) + "\n"
             if name == "cases.csv":
                 lines = text.splitlines()
-                header = lines[0].split(";")
-                coordinator, reported = (
-                    header.index("coordinator_date"),
-                    header.index("report_date"),
-                )
-                rows = [line.split(";") for line in lines[1:]]
+                header = [column.strip() for column in lines[0].split(delimiter)]
+                coordinator = header.index("coordinator_date")
+                reported = header.index("report_date")
+                rows = [line.split(delimiter) for line in lines[1:]]
                 for row in rows:
-                    if row[reported].endswith(f"-{year}"):
+                    day = row[reported].strip()
+                    if day.startswith(f"{year}-") or day.endswith(f"-{year}"):
                         row[coordinator] = ""
-                text = "\n".join([lines[0], *(";".join(row) for row in rows)]) + "\n"
+                text = "\n".join([lines[0], *(delimiter.join(row) for row in rows)]) + "\n"
             archive.writestr(info.filename, text)
     return out.getvalue()

@@ -116,7 +116,7 @@ def test_the_public_and_the_signed_out_get_no_intake(site: Paths) -> None:
 
 def test_a_valid_export_is_checked_placed_and_recorded(site: Paths) -> None:
     at = session("zwolle", "aanleveren", municipality="GM0193")
-    page = upload(at, "mijn export 123456782.zip", planted("GM0193", "01-11-2026", 2024))
+    page = upload(at, "mijn export 123456782.zip", planted("GM0193", date(2026, 11, 1), 2024))
     assert "Goedgekeurd: de aanlevering van Zwolle (peildatum 1 november 2026)" in page
     assert "Nu in gebruik: peildatum 1 oktober 2026, 4.461 zaken" in page
     assert "Na verwerking wordt dit de actuele aanlevering van Zwolle" in page
@@ -247,7 +247,7 @@ def test_a_municipality_may_not_edit_another(site: Paths) -> None:
 
 def test_publicatie_shows_the_staged_changes_and_approves(site: Paths) -> None:
     inbox = inbox_of(site)
-    (inbox / "GM0193_2026-11-01.zip").write_bytes(planted("GM0193", "01-11-2026", 2024))
+    (inbox / "GM0193_2026-11-01.zip").write_bytes(planted("GM0193", date(2026, 11, 1), 2024))
     assert (
         run_hgkm("ingest", inbox / "GM0193_2026-11-01.zip", data_dir=site.data_dir).returncode == 0
     )
@@ -278,7 +278,7 @@ def test_publicatie_shows_the_staged_changes_and_approves(site: Paths) -> None:
 
 def test_publicatie_rejects_only_with_a_reason(site: Paths) -> None:
     inbox = inbox_of(site)
-    (inbox / "GM0193_2026-11-01.zip").write_bytes(planted("GM0193", "01-11-2026", 2024))
+    (inbox / "GM0193_2026-11-01.zip").write_bytes(planted("GM0193", date(2026, 11, 1), 2024))
     run_hgkm("ingest", inbox / "GM0193_2026-11-01.zip", data_dir=site.data_dir)
     run_hgkm("compute", data_dir=site.data_dir)
     before = site.mart.read_bytes()

@@ -16,6 +16,7 @@ import shutil
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -184,7 +185,7 @@ def test_a_municipality_uploads_a_valid_a_flawed_and_another_s_export(
     assert "45,4%" in before, before
     page = zwolle
     open_page(page, site, "aanleveren", "Aanleveren", "Uw aanleveringen via de browser")
-    upload(page, "export.zip", planted("GM0193", "01-11-2026", 2024))
+    upload(page, "export.zip", planted("GM0193", date(2026, 11, 1), 2024))
     text = wait_for_text(page, "Goedgekeurd: de aanlevering van Zwolle", "wacht op verwerking")
     assert "Nu in gebruik: peildatum 1 oktober 2026, 4.461 zaken" in text
     shot(page, "upload_accepted")
@@ -263,7 +264,7 @@ def test_an_analyst_approves_the_staged_change_and_the_public_sees_it(
     public, analyst, site: Site
 ) -> None:
     page = analyst
-    changed = "publicatie?change=moved&indicator=coordinator_within_30d"
+    changed = "publicatie?change=moved&changed=coordinator_within_30d"
     text = open_page(page, site, changed, "Publicatie", "Een nieuwe versie staat klaar", "Zwolle")
     assert "waarde buiten het oude 95%-interval" in text
     assert "45,4% (" in text and "0,0% (" in text  # the planted change: Zwolle 2024, was -> is

@@ -102,8 +102,9 @@ else:
                 container=st,
             )
         with middle:
+            # its own parameter: the other pages' indicator would filter the review unseen
             indicator = state.select(
-                "indicator",
+                "changed",
                 ["all", *changed],
                 {"all": t("publication_all_kinds", lang)} | titles,
                 t("indicator", lang),
