@@ -40,12 +40,31 @@ SCHEMA: dict[str, pl.DataType] = {
 }
 
 
-def _read(base: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """The published cells and areas of the mart `base`."""
-    con = duckdb.connect(str(base), read_only=True)
+# The cells that differ between the mart `base` and the new `indicator_values` (registered as
+# `new_cells`), joined by their keys. Most cells are the same in both marts: rows equal in
+# keys and figures are set aside first by a hash of the whole row, so that the join matches
+# only the few that differ (a join of every cell on five text keys cost more than the rest).
+CHANGED_CELLS_SQL = """
+with old as (select {columns}, hash({columns}) as h from base.indicator_values),
+new as (select {columns}, hash({columns}) as h from new_cells),
+old_only as (select * from old anti join new using (h)),
+new_only as (select * from new anti join old using (h))
+select {keys}, {figures}
+from new_only n full join old_only o using ({keys})
+"""
+
+
+def _read(base: Path, values: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The cells that differ from the mart `base` (old_* and new_* figures), and its areas."""
+    columns = ", ".join(KEYS + FIGURES)
+    figures = ", ".join(f"{side[0]}.{f} as {side}_{f}" for side in ("new", "old") for f in FIGURES)
+    con = duckdb.connect()
     try:
-        cells = con.sql(f"select {', '.join(KEYS + FIGURES)} from indicator_values").pl()
-        areas = con.sql("select area_code, n_delivered from areas").pl()
+        con.execute("attach ? as base (read_only)", [str(base)])
+        con.register("new_cells", values.select(*KEYS, *FIGURES))
+        query = CHANGED_CELLS_SQL.format(columns=columns, keys=", ".join(KEYS), figures=figures)
+        cells = con.sql(query).pl()
+        areas = con.sql("select area_code, n_delivered from base.areas").pl()
     finally:
         con.close()
     return cells, areas
@@ -56,10 +75,7 @@ def changes_table(base: Path | None, values: pl.DataFrame, areas: pl.DataFrame) 
     mart with these `indicator_values` and `areas`: one row per cell (or area) and kind."""
     if base is None:
         return pl.DataFrame(schema=SCHEMA)
-    old_cells, old_areas = _read(base)
-    old = old_cells.rename({name: f"old_{name}" for name in FIGURES})
-    new = values.select(*KEYS, *FIGURES).rename({name: f"new_{name}" for name in FIGURES})
-    joined = new.join(old, on=list(KEYS), how="full", coalesce=True, nulls_equal=True)
+    joined, old_areas = _read(base, values)
     old_shown = pl.col("old_suppressed").is_not_null() & ~pl.col("old_suppressed")
     new_shown = pl.col("new_suppressed").is_not_null() & ~pl.col("new_suppressed")
     both = old_shown & new_shown
