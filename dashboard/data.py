@@ -429,16 +429,9 @@ def staged() -> tuple[release.Staged, MartVersion] | None:
 
 @st.cache_data(ttl=QUERY_TTL_SECONDS, show_spinner=False, max_entries=4)
 def release_changes(mart: MartVersion) -> pl.DataFrame:
-    """A mart's `release_changes` (empty in a mart built before the table existed). A staged
-    mart is opened for this one read and closed, so no connection outlives its review."""
-    con = duckdb.connect(mart.path, read_only=True)
-    try:
-        tables = {name for (name,) in con.sql("show tables").fetchall()}
-        if "release_changes" not in tables:
-            return pl.DataFrame()
-        return con.sql("select * from release_changes").pl()
-    finally:
-        con.close()
+    """A mart's `release_changes`. A staged mart is opened for this one read and closed, so
+    no connection outlives its review."""
+    return release.changes_of(Path(mart.path))
 
 
 def publications() -> tuple[list[release.Release], list[release.Rejection]]:

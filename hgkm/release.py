@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import polars as pl
 
 from hgkm import audit
 from hgkm.faults import checkpoint
@@ -297,13 +298,7 @@ def approve(
     published mart (one rename), written to the audit log. In review mode the staged mart must
     have been compared with the publication it replaces."""
     with _locked(paths):
-        _recover(paths)
-        pending = staged(paths)
-        if pending is None or pending.build.id != build_id:
-            raise ReleaseError(
-                "that staged mart is no longer waiting for review (approved, rejected or "
-                "replaced by a newer one): look again"
-            )
+        pending = _waiting(paths, build_id)
         published = releases(paths)
         newest = published[-1].number if published else None
         if mode == REVIEW and pending.build.base != newest:
@@ -322,19 +317,25 @@ def approve(
     return Release(number, pending.build, decision, _release_file(paths, number, ".duckdb"))
 
 
+def _waiting(paths: Paths, build_id: str) -> Staged:
+    """After `recover`, the staged mart `build_id`, or the error that it no longer waits."""
+    _recover(paths)
+    pending = staged(paths)
+    if pending is None or pending.build.id != build_id:
+        raise ReleaseError(
+            "that staged mart is no longer waiting for review (approved, rejected or "
+            "replaced by a newer one): look again"
+        )
+    return pending
+
+
 def reject(paths: Paths, build_id: str, actor: Actor, reason: str) -> Rejection:
     """Reject the staged mart `build_id`: the published mart stays; the rejected one is kept
     apart with who, when and why, and the job does not stage the same deliveries again."""
     if not reason.strip():
         raise ReleaseError("a rejection needs a reason")
     with _locked(paths):
-        _recover(paths)
-        pending = staged(paths)
-        if pending is None or pending.build.id != build_id:
-            raise ReleaseError(
-                "that staged mart is no longer waiting for review (approved, rejected or "
-                "replaced by a newer one): look again"
-            )
+        pending = _waiting(paths, build_id)
         decision = Decision(actor.user, actor.role, _now(), REVIEW, reason.strip())
         record = {"build": asdict(pending.build), "decision": asdict(decision), "audited": False}
         _write_json(paths.releases / REJECTED / f"{build_id}.json", record)
@@ -455,23 +456,26 @@ def _remove_staged(paths: Paths, build_id: str) -> None:
     (folder / f"{build_id}.json").unlink(missing_ok=True)
 
 
-def changed_municipalities(mart: Path) -> list[str]:
-    """The municipalities whose figures the mart's `release_changes` list (none in a mart built
-    before the table existed)."""
-    try:
-        con = duckdb.connect(str(mart), read_only=True)
-    except duckdb.Error:
-        return []
+def changes_of(mart: Path) -> pl.DataFrame:
+    """A mart's `release_changes` (metrics.changes; empty in a mart built before it existed)."""
+    con = duckdb.connect(str(mart), read_only=True)
     try:
         tables = {name for (name,) in con.sql("show tables").fetchall()}
         if "release_changes" not in tables:
-            return []
-        rows = con.sql(
-            "select distinct area_code from release_changes where area_type = 'municipality'"
-        ).fetchall()
+            return pl.DataFrame()
+        return con.sql("select * from release_changes").pl()
     finally:
         con.close()
-    return sorted(code for (code,) in rows)
+
+
+def changed_municipalities(mart: Path) -> list[str]:
+    """The municipalities whose figures the mart's `release_changes` list."""
+    changes = changes_of(mart)
+    if changes.is_empty():
+        return []
+    return sorted(
+        changes.filter(pl.col("area_type") == "municipality")["area_code"].unique().to_list()
+    )
 
 
 def _audit(paths: Paths, record: dict[str, Any], mart: Path, number: int | None) -> None:

@@ -9,7 +9,6 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import polars as pl
 
 from hgkm import release
@@ -60,18 +59,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     changes.set_defaults(handler=changes_command)
 
 
-def read_changes(mart: Path) -> pl.DataFrame:
-    """The mart's `release_changes` (empty in a mart built before it existed)."""
-    con = duckdb.connect(str(mart), read_only=True)
-    try:
-        tables = {name for (name,) in con.sql("show tables").fetchall()}
-        if "release_changes" not in tables:
-            return pl.DataFrame()
-        return con.sql("select * from release_changes").pl()
-    finally:
-        con.close()
-
-
 def _describe(build: release.Build) -> str:
     who = f"{build.built_by} ({build.role})" if build.built_by else "unknown"
     base = f"release {build.base}" if build.base else "nothing (the first publication)"
@@ -107,7 +94,7 @@ def show_command(args: argparse.Namespace, paths: Paths) -> int:
     if getattr(args, "json", False):
         body: dict[str, Any] = {"mode": mode, "staged": None}
         if pending is not None:
-            changes = read_changes(pending.path)
+            changes = release.changes_of(pending.path)
             body["staged"] = {
                 **asdict(pending.build),
                 "changes": dict(changes.group_by("change").len().iter_rows())
@@ -121,7 +108,7 @@ def show_command(args: argparse.Namespace, paths: Paths) -> int:
         print("nothing is staged for review")
         return 0
     print(f"staged build {pending.build.id}: {_describe(pending.build)}")
-    changes = read_changes(pending.path)
+    changes = release.changes_of(pending.path)
     if changes.is_empty():
         print("no figure changes against the published mart")
     for kind, words in KIND_WORDS.items():
@@ -226,7 +213,7 @@ def changes_command(args: argparse.Namespace, paths: Paths) -> int:
         if not chosen:
             raise UsageError(f"no release {args.release} (see `hgkm publish list`)")
         mart = chosen[0].path
-    changes = read_changes(mart)
+    changes = release.changes_of(mart)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(csv_text(changes), encoding="utf-8")
     print(f"wrote {changes.height} changes to {args.out}")

@@ -489,12 +489,7 @@ class Job:
             report = self._recorded_rejection(path) or self.ingest(self.paths, path)
         except OSError as exc:
             # Lost read access between the scan and the read: leave it for a later run.
-            self.counts["unreadable"] += 1
-            reason = exc.strerror or type(exc).__name__
-            self.say(f"  {shown}: CANNOT READ ({reason}); left in the inbox")
-            self.log.event(
-                "inbox.unreadable", level="warning", path=self._path(shown), reason=reason
-            )
+            self._unreadable(shown, exc)
             return
         except duckdb.Error as exc:
             # The warehouse, not the delivery: it stays for the next run.
@@ -589,12 +584,7 @@ class Job:
         try:
             report = self.import_profile(self.paths, path)
         except OSError as exc:
-            self.counts["unreadable"] += 1
-            reason = exc.strerror or type(exc).__name__
-            self.say(f"  {shown}: CANNOT READ ({reason}); left in the inbox")
-            self.log.event(
-                "inbox.unreadable", level="warning", path=self._path(shown), reason=reason
-            )
+            self._unreadable(shown, exc)
             return
         except duckdb.Error as exc:
             self.counts["failed"] += 1
@@ -652,6 +642,13 @@ class Job:
             municipalities=report.municipalities,
             error_counts=report.error_counts,
         )
+
+    def _unreadable(self, shown: str, exc: OSError) -> None:
+        """An entry that could not be read after all: left in the inbox for a later run."""
+        self.counts["unreadable"] += 1
+        reason = exc.strerror or type(exc).__name__
+        self.say(f"  {shown}: CANNOT READ ({reason}); left in the inbox")
+        self.log.event("inbox.unreadable", level="warning", path=self._path(shown), reason=reason)
 
     def _recorded_rejection(self, path: Path) -> Any | None:
         """The earlier report when this very delivery was already recorded as rejected.

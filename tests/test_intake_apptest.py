@@ -16,19 +16,13 @@ import pytest
 from conftest import run_hgkm
 from intake_files import FLAWED, planted, zipped
 from streamlit.testing.v1 import AppTest
+from test_access_apptest import AUTH
 
 from hgkm import audit, intake, release
 from hgkm.settings import Paths
 
 APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
 VT11 = "veilig_thuis_region:VT11"
-AUTH = {
-    "redirect_uri": "http://localhost:8501/oauth2callback",
-    "cookie_secret": "a-cookie-secret-of-more-than-32-bytes",
-    "client_id": "hgkm",
-    "client_secret": "secret",
-    "server_metadata_url": "http://localhost:9/.well-known/openid-configuration",
-}
 USERS = {
     "anonymous": {"is_logged_in": False},
     "zwolle": {"is_logged_in": True, "sub": "s-z", "email": "z@zwolle.nl", "name": "Zoë Zwolle"},
