@@ -126,6 +126,17 @@ PAGE_QUERIES: dict[str, tuple[Query, ...]] = {
         ("region_members", lambda m, c: (m, c.region)),
         ("catalogue", lambda m, c: (m,)),
     ),
+    "aanpak_bewerken": (
+        ("municipalities", lambda m, c: (m,)),
+        ("approach_profiles", lambda m, c: (m,)),
+        ("approach_notes", lambda m, c: (m, SCOPE)),
+        ("publication", lambda m, c: (m,)),
+    ),
+    # the page reads a staged mart's changes; the published mart's own are the same table
+    "publicatie": (
+        ("catalogue", lambda m, c: (m,)),
+        ("release_changes", lambda m, c: (m,)),
+    ),
 }
 
 

@@ -27,6 +27,7 @@ def stages(data_dir: Path) -> tuple[pl.DataFrame, float]:
     seconds the audit's stage took (its secondary suppression before it excluded)."""
     from hgkm.settings import Paths
     from metrics import disclosure, indicators
+    from metrics.counts import WarehouseCounts
     from metrics.publish import open_warehouse
 
     frames: list[pl.DataFrame] = []
@@ -48,7 +49,9 @@ def stages(data_dir: Path) -> tuple[pl.DataFrame, float]:
     indicators.disclosure.protect = recorded  # type: ignore[assignment]
     try:
         with open_warehouse(Paths(data_dir).warehouse) as con:
-            indicators.indicator_figures(con)
+            source = WarehouseCounts(con)
+            with source.counting() as municipal:
+                indicators.indicator_figures(municipal, source.delivered())
     finally:
         indicators.disclosure.protect = protect  # type: ignore[assignment]
     return pl.concat(frames), audit_seconds[0]

@@ -25,6 +25,9 @@ PAGES = (
 SIGNED_IN_PAGES = (
     ("app_pages/verwerking.py", "page_status", ":material/sync:", "run_status"),
     ("app_pages/auditlog.py", "page_audit", ":material/policy:", "audit"),
+    ("app_pages/aanleveren.py", "page_upload", ":material/upload_file:", "deliver"),
+    ("app_pages/aanpak_bewerken.py", "page_profile_edit", ":material/edit_note:", "deliver"),
+    ("app_pages/publicatie.py", "page_publication", ":material/verified:", "publish"),
 )
 
 # a local icon: a material icon as favicon would be fetched from fonts.gstatic.com

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import stat
 import sys
@@ -61,6 +62,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_dashboard(args: argparse.Namespace, paths: Paths) -> int:
+    from hgkm.intake import upload_limit
+
     if not paths.mart.is_file():
         print(NO_MART.format(path=paths.data_dir), file=sys.stderr)
         return 1
@@ -79,6 +82,8 @@ def run_dashboard(args: argparse.Namespace, paths: Paths) -> int:
         "--server.port", str(args.port),
         "--server.headless", "true",
         "--browser.gatherUsageStats", "false",
+        # an upload (Aanleveren) is refused by the server beyond the intake's file limit
+        "--server.maxUploadSize", str(max(1, math.ceil(upload_limit() / 1024**2))),
         *(option for host in hosts for option in ("--server.allowedHosts", host)),
     ]  # fmt: skip
     if args.secrets:

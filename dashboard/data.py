@@ -5,6 +5,9 @@ new file over the old one; the next rerun sees a new identity, the cached connec
 the old file and opens the new one. Queries are cached per identity as well, so a new
 publication is never mixed with answers from the old one.
 
+For the review before publishing, it also reads the staged mart's changes (`release_changes`)
+and the publications' records; no public page reads a staged mart.
+
 Restricted data (why deliveries were rejected, their reports, approach notes) is filtered
 here, in SQL, by the `Scope` every such query takes (hgkm.access): pages never see more than
 the scope allows. Streamlit's caches are shared by all sessions, so the scope is an argument,
@@ -24,6 +27,7 @@ import duckdb
 import polars as pl
 import streamlit as st
 
+from hgkm import release
 from hgkm.access import Scope
 from hgkm.reference import MUNICIPALITY_GEOJSON
 from hgkm.settings import resolve_paths
@@ -452,3 +456,30 @@ def approach_comparison(
            order by element, indicator_id, area_type, area_code, introduced, period""",
         {"comparison": comparison, "areas": list(area_codes)},
     )
+
+
+# ---- review before publishing: the staged mart's changes and the publications (hgkm.release)
+
+
+def staged() -> tuple[release.Staged, MartVersion] | None:
+    """The mart waiting for review and its identity, or None. Only the Publicatie page (for
+    those who may approve) reads it: the public pages read the published mart alone."""
+    pending = release.staged(resolve_paths())
+    if pending is None:
+        return None
+    version = current_version(pending.path)
+    return None if version is None else (pending, version)
+
+
+@st.cache_data(ttl=QUERY_TTL_SECONDS, show_spinner=False, max_entries=4)
+def release_changes(mart: MartVersion) -> pl.DataFrame:
+    """A mart's `release_changes`. A staged mart is opened for this one read and closed, so
+    no connection outlives its review."""
+    return release.changes_of(Path(mart.path))
+
+
+def publications() -> tuple[list[release.Release], list[release.Rejection]]:
+    """Every published mart and every rejected one, oldest first (their records, not cached:
+    a decision shows at once)."""
+    paths = resolve_paths()
+    return release.releases(paths), release.rejections(paths)

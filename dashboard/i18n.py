@@ -830,3 +830,317 @@ MESSAGES.update(
         "benchmark_absent": {"nl": "geen aanlevering", "en": "no delivery"},
     }
 )
+
+# Review before publishing: the "Publicatie" page (hgkm.release, metrics.changes)
+MESSAGES.update(
+    {
+        "page_publication": {"nl": "Publicatie", "en": "Publication"},
+        "publication_intro_review": {
+            "nl": "Nieuwe cijfers worden pas openbaar nadat een analist ze heeft goedgekeurd "
+            '(`publish = "review"`). Hier ziet u wat een nieuwe versie verandert ten opzichte '
+            "van de gepubliceerde, en keurt u haar goed of af.",
+            "en": "New figures only become public once an analyst has approved them "
+            '(`publish = "review"`). Here you see what a new version changes against the '
+            "published one, and approve or reject it.",
+        },
+        "publication_intro_auto": {
+            "nl": 'Nieuwe cijfers worden direct gepubliceerd (`publish = "auto"`); zet '
+            '`publish = "review"` in hgkm.toml om ze eerst hier te controleren. Elke publicatie '
+            "wordt bewaard.",
+            "en": 'New figures are published at once (`publish = "auto"`); set '
+            '`publish = "review"` in hgkm.toml to check them here first. Every publication '
+            "is kept.",
+        },
+        "publication_none_staged": {
+            "nl": "Er staat geen nieuwe versie klaar om te controleren.",
+            "en": "No new version is waiting for review.",
+        },
+        "publication_staged": {
+            "nl": "Een nieuwe versie staat klaar: berekend {built} door {who}, vergeleken met "
+            "{base}. Het publiek ziet nog de gepubliceerde cijfers.",
+            "en": "A new version is waiting: computed {built} by {who}, compared with {base}. "
+            "The public still sees the published figures.",
+        },
+        "publication_base": {"nl": "publicatie {number}", "en": "publication {number}"},
+        "publication_first": {
+            "nl": "niets (de eerste publicatie)",
+            "en": "nothing (the first publication)",
+        },
+        "publication_changes_heading": {"nl": "Wat verandert", "en": "What changes"},
+        "publication_no_changes": {
+            "nl": "Geen cijfer verandert zichtbaar ten opzichte van de gepubliceerde versie.",
+            "en": "No figure changes visibly against the published version.",
+        },
+        "publication_count": {"nl": "{n} × {kind}", "en": "{n} × {kind}"},
+        "publication_kind": {"nl": "Soort verandering", "en": "Kind of change"},
+        "publication_where": {"nl": "Gebied", "en": "Area"},
+        "publication_where_mine": {"nl": "uw regio's", "en": "your regions"},
+        "publication_where_all": {"nl": "alle gebieden", "en": "all areas"},
+        "publication_all_kinds": {"nl": "alle", "en": "all"},
+        "publication_shown": {
+            "nl": "{shown} van de {total} veranderingen getoond.",
+            "en": "{shown} of the {total} changes shown.",
+        },
+        "change_moved": {
+            "nl": "waarde buiten het oude 95%-interval",
+            "en": "value outside its old 95% interval",
+        },
+        "change_newly_suppressed": {
+            "nl": "nu afgeschermd (te weinig gevallen)",
+            "en": "now suppressed (too few cases)",
+        },
+        "change_removed": {"nl": "verdwenen", "en": "gone"},
+        "change_newly_shown": {"nl": "nieuw zichtbaar", "en": "newly shown"},
+        "change_comparison": {
+            "nl": "vergelijking met regio of land veranderd",
+            "en": "comparison with region or country changed",
+        },
+        "change_coverage": {
+            "nl": "dekking veranderd (gemeenten aangeleverd)",
+            "en": "coverage changed (municipalities delivered)",
+        },
+        "col_change": {"nl": "Verandering", "en": "Change"},
+        "col_area": {"nl": "Gebied", "en": "Area"},
+        "col_period": {"nl": "Periode", "en": "Period"},
+        "col_breakdown": {"nl": "Uitsplitsing", "en": "Breakdown"},
+        "col_old": {"nl": "Was", "en": "Was"},
+        "col_new": {"nl": "Wordt", "en": "Becomes"},
+        # the national row is the Netherlands only with a benchmark (docs/federation.md)
+        "col_comparison_change": {
+            "nl": "Vergelijking met de landelijke rij",
+            "en": "Comparison with the national row",
+        },
+        "change_absent": {"nl": "geen cijfer", "en": "no figure"},
+        "change_coverage_text": {
+            "nl": "{n} van {total} aangeleverd",
+            "en": "{n} of {total} delivered",
+        },
+        "csv_changes": {"nl": "de veranderingen", "en": "the changes"},
+        "publication_decide_heading": {"nl": "Beslissen", "en": "Decide"},
+        "publication_note": {"nl": "Opmerking (optioneel)", "en": "Note (optional)"},
+        "publication_approve": {"nl": "Goedkeuren en publiceren", "en": "Approve and publish"},
+        "publication_reason": {"nl": "Reden van afkeuren", "en": "Reason for rejecting"},
+        "publication_reject": {"nl": "Afkeuren", "en": "Reject"},
+        "publication_reason_needed": {
+            "nl": "Geef een reden om af te keuren.",
+            "en": "Give a reason to reject.",
+        },
+        "publication_approved": {
+            "nl": "Goedgekeurd: de nieuwe cijfers zijn gepubliceerd als publicatie {number}.",
+            "en": "Approved: the new figures are published as publication {number}.",
+        },
+        "publication_rejected": {
+            "nl": "Afgekeurd: de gepubliceerde cijfers blijven zoals ze waren.",
+            "en": "Rejected: the published figures stay as they were.",
+        },
+        "publication_history_heading": {"nl": "Eerdere publicaties", "en": "Earlier publications"},
+        "publication_history_none": {
+            "nl": "Nog niets gepubliceerd.",
+            "en": "Nothing published yet.",
+        },
+        "publication_rejections_heading": {"nl": "Afgekeurde versies", "en": "Rejected versions"},
+        "col_number": {"nl": "Nummer", "en": "Number"},
+        "col_published_at": {"nl": "Gepubliceerd (UTC)", "en": "Published (UTC)"},
+        "col_decided_at": {"nl": "Beslist (UTC)", "en": "Decided (UTC)"},
+        "col_mode": {"nl": "Hoe", "en": "How"},
+        "col_by": {"nl": "Door", "en": "By"},
+        "mode_auto": {"nl": "direct", "en": "at once"},
+        "mode_review": {"nl": "na controle", "en": "after review"},
+        "mode_adopted": {"nl": "van vóór de bewaring", "en": "from before keeping"},
+        "csv_history": {"nl": "de publicaties", "en": "the publications"},
+        "action_upload": {"nl": "aanlevering geüpload", "en": "delivery uploaded"},
+        "action_profile_edit": {"nl": "aanpakprofiel bewerkt", "en": "approach profile edited"},
+        "action_approve": {"nl": "publicatie goedgekeurd", "en": "publication approved"},
+        "action_reject": {"nl": "publicatie afgekeurd", "en": "publication rejected"},
+        "action_publish": {"nl": "direct gepubliceerd", "en": "published at once"},
+        "role_shell": {"nl": "server (opdrachtregel)", "en": "server (command line)"},
+        "role_job": {"nl": "geplande verwerking", "en": "scheduled job"},
+        "role_unknown": {"nl": "onbekend", "en": "unknown"},
+    }
+)
+
+# The browser intake: "Aanleveren" (upload a delivery) and "Aanpak bewerken" (hgkm.intake)
+MESSAGES.update(
+    {
+        "page_upload": {"nl": "Aanleveren", "en": "Deliver"},
+        "upload_intro": {
+            "nl": "Lever hier de export van {where} aan: een .zip (ook van een map) of een "
+            ".xlsx, volgens het aanlevercontract. Het bestand wordt meteen gecontroleerd zoals "
+            "`hgkm ingest` dat doet; een goedgekeurd bestand gaat naar de verwerking, die het "
+            "laadt. Grootte: hoogstens {size}.",
+            "en": "Deliver the export of {where} here: a .zip (also of a folder) or an .xlsx, "
+            "following the delivery contract. The file is checked at once as `hgkm ingest` "
+            "does; an accepted file goes to the processing, which loads it. Size: at most "
+            "{size}.",
+        },
+        "upload_no_inbox": {
+            "nl": "Aanleveren via de browser is niet ingesteld: er is geen inbox (`inbox` in "
+            "hgkm.toml). Vraag het de beheerder.",
+            "en": "Delivering through the browser is not set up: there is no inbox (`inbox` in "
+            "hgkm.toml). Ask the administrator.",
+        },
+        "upload_file": {"nl": "Aanlevering (.zip of .xlsx)", "en": "Delivery (.zip or .xlsx)"},
+        "upload_checking": {"nl": "Bezig met controleren…", "en": "Checking…"},
+        "upload_check_failed": {
+            "nl": "De controle kon niet worden uitgevoerd ({why}). Probeer het later opnieuw; "
+            "blijft het misgaan, meld het de beheerder.",
+            "en": "The check could not be run ({why}). Try again later; if it keeps failing, "
+            "tell the administrator.",
+        },
+        "upload_result_accepted": {
+            "nl": "Goedgekeurd: de aanlevering van {name} (peildatum {extract}) staat klaar "
+            "voor de verwerking.",
+            "en": "Accepted: the delivery of {name} (extract date {extract}) is waiting for "
+            "the processing.",
+        },
+        "upload_result_rejected": {
+            "nl": "Afgekeurd: de aanlevering is niet geplaatst. Herstel de fouten hieronder en "
+            "lever opnieuw aan.",
+            "en": "Rejected: the delivery was not placed. Fix the errors below and deliver again.",
+        },
+        "upload_result_already_loaded": {
+            "nl": "Deze aanlevering is al eerder geladen (zelfde inhoud): er verandert niets en "
+            "ze is niet opnieuw geplaatst.",
+            "en": "This delivery was loaded before (same content): nothing changes and it was "
+            "not placed again.",
+        },
+        "upload_refused": {
+            "nl": "Dit bestand is een aanlevering van {name}. U mag alleen aanleveren voor "
+            "{scope}. Het is niet geplaatst; dit is vastgelegd in het auditlog.",
+            "en": "This file is a delivery of {name}. You may only deliver for {scope}. It was "
+            "not placed; this has been recorded in the audit log.",
+        },
+        "upload_compare_heading": {
+            "nl": "Wat verandert ten opzichte van de huidige aanlevering",
+            "en": "What changes against the current delivery",
+        },
+        "upload_compare_first": {
+            "nl": "{name} heeft nog geen goedgekeurde aanlevering: dit wordt de eerste.",
+            "en": "{name} has no accepted delivery yet: this will be the first.",
+        },
+        "upload_compare_current": {
+            "nl": "Nu in gebruik: peildatum {extract}, {cases} zaken. Deze aanlevering: "
+            "peildatum {new_extract}, {new_cases} zaken ({difference}).",
+            "en": "In use now: extract date {extract}, {cases} cases. This delivery: extract "
+            "date {new_extract}, {new_cases} cases ({difference}).",
+        },
+        "upload_becomes_current": {
+            "nl": "Na verwerking wordt dit de actuele aanlevering van {name}.",
+            "en": "Once processed, this becomes the current delivery of {name}.",
+        },
+        "upload_not_current": {
+            "nl": "De peildatum is ouder dan die van de huidige aanlevering: ze wordt bewaard "
+            "maar niet gebruikt.",
+            "en": "Its extract date is older than the current delivery's: it is kept but not used.",
+        },
+        "upload_not_compared": {
+            "nl": "Niet vergeleken met de huidige aanlevering: er loopt nu een verwerking. Het "
+            "rapport van de verwerking zegt het.",
+            "en": "Not compared with the current delivery: a run is in progress. The run's "
+            "report will say.",
+        },
+        "upload_errors_heading": {"nl": "Fouten", "en": "Errors"},
+        "upload_warnings_heading": {"nl": "Waarschuwingen", "en": "Warnings"},
+        "upload_report_text": {
+            "nl": "Het rapport zoals `hgkm ingest` het geeft",
+            "en": "The report as `hgkm ingest` gives it",
+        },
+        "upload_rows": {"nl": "Rijen: {rows}.", "en": "Rows: {rows}."},
+        "submissions_heading": {
+            "nl": "Uw aanleveringen via de browser",
+            "en": "Your deliveries through the browser",
+        },
+        "submissions_none": {"nl": "Nog geen.", "en": "None yet."},
+        "submission_waiting": {"nl": "○ wacht op verwerking", "en": "○ waiting for processing"},
+        "submission_accepted": {"nl": "● verwerkt en geladen", "en": "● processed and loaded"},
+        "submission_rejected": {
+            "nl": "✕ afgekeurd bij verwerking",
+            "en": "✕ rejected when processed",
+        },
+        "submission_running": {
+            "nl": "Er loopt nu een verwerking; deze lijst ververst vanzelf.",
+            "en": "A run is in progress; this list refreshes by itself.",
+        },
+        "submission_queued": {
+            "nl": "De verwerking is gestart; deze lijst ververst vanzelf.",
+            "en": "The processing has started; this list refreshes by itself.",
+        },
+        "submission_scheduled": {
+            "nl": "De geplande verwerking neemt de wachtende bestanden mee.",
+            "en": "The scheduled processing takes the waiting files.",
+        },
+        "submission_report": {"nl": "Rapport van {name}", "en": "Report of {name}"},
+        "col_placed": {"nl": "Aangeleverd", "en": "Delivered"},
+        "col_file_placed": {"nl": "Bestand in de inbox", "en": "File in the inbox"},
+        "col_message": {"nl": "Wat te doen", "en": "What to do"},
+        # Aanpak bewerken
+        "page_profile_edit": {"nl": "Aanpak bewerken", "en": "Edit approach"},
+        "profile_edit_intro": {
+            "nl": "Het aanpakprofiel: welke elementen de gemeente in haar aanpak heeft, sinds "
+            "wanneer en tot wanneer. Wijzig een periode, beëindig haar (tot-datum), verwijder "
+            "haar of voeg er een toe. Bij opslaan wordt de nieuwe versie gecontroleerd zoals "
+            "`hgkm approach import` dat doet (overlappende periodes, datums, geen "
+            "persoonsgegevens in de toelichting) en gaat ze naar de verwerking; eerdere "
+            "versies blijven bewaard.",
+            "en": "The approach profile: which elements the municipality has in its approach, "
+            "since when and until when. Change a period, end it (until date), remove it or add "
+            "one. On saving, the new version is checked as `hgkm approach import` does "
+            "(overlapping periods, dates, no personal data in the notes) and goes to the "
+            "processing; earlier versions are kept.",
+        },
+        "profile_edit_choose": {"nl": "Gemeente", "en": "Municipality"},
+        "profile_edit_none": {
+            "nl": "U mag voor geen enkele gemeente een profiel bewerken.",
+            "en": "You may not edit any municipality's profile.",
+        },
+        "profile_edit_base_pending": {
+            "nl": "U bewerkt de nieuwste versie ({placed}), die nog niet gepubliceerd is.",
+            "en": "You are editing the newest version ({placed}), not yet published.",
+        },
+        "profile_edit_waiting": {
+            "nl": "Er wacht al een nieuwe versie op verwerking. Bewerk verder zodra die "
+            "verwerkt is.",
+            "en": "A new version is already waiting for processing. Edit further once it is "
+            "processed.",
+        },
+        "profile_edit_period": {
+            "nl": "Periode {n}: {element}",
+            "en": "Period {n}: {element}",
+        },
+        "profile_edit_new": {"nl": "Nieuwe periode", "en": "New period"},
+        "profile_edit_element": {"nl": "Element", "en": "Element"},
+        "profile_edit_no_element": {"nl": "(geen)", "en": "(none)"},
+        "profile_edit_from": {"nl": "Vanaf", "en": "From"},
+        "profile_edit_until": {
+            "nl": "Tot en met (leeg: loopt nog)",
+            "en": "Until (empty: ongoing)",
+        },
+        "profile_edit_note": {"nl": "Toelichting", "en": "Note"},
+        "profile_edit_remove": {"nl": "Verwijderen", "en": "Remove"},
+        "profile_edit_save": {"nl": "Controleren en opslaan", "en": "Check and save"},
+        "profile_edit_nothing": {
+            "nl": "Er is niets gewijzigd.",
+            "en": "Nothing was changed.",
+        },
+        "profile_edit_empty": {
+            "nl": "Een profiel heeft ten minste één periode.",
+            "en": "A profile has at least one period.",
+        },
+        "profile_edit_rejected": {
+            "nl": "Niet opgeslagen: de nieuwe versie voldoet niet aan het contract.",
+            "en": "Not saved: the new version does not meet the contract.",
+        },
+        "profile_edit_saved": {
+            "nl": "Opgeslagen als nieuwe versie; de verwerking laadt haar. Wijzigingen: {changes}.",
+            "en": "Saved as a new version; the processing loads it. Changes: {changes}.",
+        },
+        "profile_edit_row": {"nl": "Periode {n}", "en": "Period {n}"},
+        "profile_history_heading": {"nl": "Versies", "en": "Versions"},
+        "profile_history_none": {
+            "nl": "Nog geen wijzigingen vastgelegd.",
+            "en": "No changes recorded yet.",
+        },
+        "col_changes": {"nl": "Wijzigingen", "en": "Changes"},
+        "csv_profile_history": {"nl": "de versies van het profiel", "en": "the profile's versions"},
+    }
+)

@@ -136,3 +136,33 @@ def _runs(identity: tuple[str, int, int], scope: Scope) -> tuple[pl.DataFrame, p
         },
     ).reverse()
     return run_frame, filed_frame, unreadable
+
+
+def profile_edits(scope: Scope, municipality: str) -> pl.DataFrame:
+    """The recorded edits of one municipality's approach profile (in the browser or with
+    `hgkm approach import`), newest first: when, who, the file, what changed; nothing unless
+    the scope may see the municipality's notes."""
+    return _profile_edits(_identity(resolve_paths().audit_log), scope, municipality)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def _profile_edits(identity: tuple[str, int, int], scope: Scope, municipality: str) -> pl.DataFrame:
+    schema = {c: pl.String for c in ("ts", "user", "role", "file", "changes")}
+    if not scope.reach("notes").covers(municipality):
+        return pl.DataFrame(schema=schema)
+    events = [
+        e
+        for e in audit.read(Path(identity[0])).events
+        if e["action"] == "profile_edit" and municipality in (e.get("concerns") or ())
+    ]
+    whats = [e.get("what") or {} for e in events]
+    return pl.DataFrame(
+        {
+            "ts": [str(e["ts"]) for e in events],
+            "user": [str(e["user"]) for e in events],
+            "role": [str(e["role"]) for e in events],
+            "file": [str(w.get("file", "")) for w in whats],
+            "changes": ["; ".join((w.get("changes") or {}).get(municipality) or []) for w in whats],
+        },
+        schema=schema,
+    ).reverse()

@@ -368,3 +368,69 @@ def benchmark_line(benchmark: dict, lang: str) -> str:
         delivered=benchmark["n_delivered"],
         total=benchmark["n_municipalities"],
     )
+
+
+CHANGE_KINDS = ("moved", "newly_suppressed", "removed", "newly_shown", "comparison", "coverage")
+
+
+def change_rows(changes: pl.DataFrame, catalogue: pl.DataFrame, lang: str) -> pl.DataFrame:
+    """A mart's `release_changes` as the review lists them: what changed, where, what it was
+    and what it becomes (value and 95% interval, or why there is none), the comparison with
+    the country before and after."""
+    titles = catalogue.select(
+        "indicator_id", "value_format", pl.col(f"title_{lang}").alias("title")
+    )
+    rows = changes.join(titles, on="indicator_id", how="left")
+
+    def figure(side: str) -> pl.Expr:
+        value = _by_format(
+            lambda f: fmt.value_expr(
+                pl.col(f"{side}_value"), f, pl.col(f"{side}_suppressed"), None, lang
+            )
+        )
+        interval = _by_format(
+            lambda f: fmt.interval_expr(
+                pl.col(f"{side}_ci_low"), pl.col(f"{side}_ci_high"), f, lang
+            )
+        )
+        coverage = pl.format(
+            t("change_coverage_text", lang).replace("{n}", "{}").replace("{total}", "{}"),
+            pl.col(f"{side}_coverage").fill_null(0),
+            pl.col("coverage_total"),
+        )
+        return (
+            pl.when(pl.col("change") == "coverage")
+            .then(coverage)
+            .when(pl.col(f"{side}_suppressed").is_null())
+            .then(pl.lit(t("change_absent", lang)))
+            .when(pl.col(f"{side}_suppressed"))
+            .then(pl.lit(fmt.SUPPRESSED))
+            .when(pl.col(f"{side}_value").is_null())
+            .then(pl.lit(fmt.NOT_REACHED[lang]))
+            .otherwise(value + pl.lit(" (") + interval.fill_null(fmt.SUPPRESSED) + pl.lit(")"))
+        )
+
+    words = {c: t(f"legend_{c}", lang) for c in ("better", "similar", "worse", "not_compared")}
+
+    def compared(side: str) -> pl.Expr:
+        return pl.col(f"{side}_comparison_national").replace_strict(
+            words, default=pl.lit(fmt.SUPPRESSED)
+        )
+
+    return rows.with_columns(
+        value_format=pl.col("value_format").fill_null("percent"),
+    ).select(
+        pl.col("change")
+        .replace_strict({k: t(f"change_{k}", lang) for k in CHANGE_KINDS}, default=pl.col("change"))
+        .alias("change_text"),
+        pl.col("title").fill_null("").alias("indicator_text"),
+        pl.col("area_name").fill_null(pl.col("area_code")).alias("area_text"),
+        fmt.period_expr(pl.col("period"), lang).fill_null("").alias("period_text"),
+        pl.col("breakdown").fill_null("").alias("breakdown_text"),
+        figure("old").alias("old_text"),
+        figure("new").alias("new_text"),
+        pl.when(pl.col("change") == "coverage")
+        .then(pl.lit(""))
+        .otherwise(compared("old") + pl.lit(" → ") + compared("new"))
+        .alias("comparison_text"),
+    )

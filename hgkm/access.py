@@ -47,6 +47,8 @@ class Role:
     notes: str  # the notes of the approach profiles
     audit: str  # the lines of the audit log
     run_status: bool  # the page of the scheduled job's runs
+    deliver: str  # upload deliveries and edit approach profiles (the browser intake)
+    publish: bool  # review a staged mart and approve or reject it
     sees: str  # in words, for `hgkm users` and docs/dashboard.md
 
 
@@ -54,28 +56,33 @@ ROLES: dict[str, Role] = {
     role.name: role
     for role in (
         Role(
-            "public", None, NOTHING, NOTHING, NOTHING, NOTHING, False,
+            "public", None, NOTHING, NOTHING, NOTHING, NOTHING, False, NOTHING, False,
             "published figures, the catalogue, approach profiles without notes, "
             "delivery freshness (delivered or not, dates) without reasons",
         ),
         Role(
-            "municipality", "municipalities", SCOPE, SCOPE, SCOPE, NOTHING, False,
+            "municipality", "municipalities", SCOPE, SCOPE, SCOPE, NOTHING, False, SCOPE, False,
             "what the public sees, plus its municipalities' full delivery reports "
-            "(rejections, warnings, every finding) and their approach-profile notes",
+            "(rejections, warnings, every finding) and their approach-profile notes; "
+            "uploads their deliveries and edits their approach profiles",
         ),
         Role(
-            "analyst", "regions", SCOPE, SCOPE, SCOPE, SCOPE, True,
+            "analyst", "regions", SCOPE, SCOPE, SCOPE, SCOPE, True, SCOPE, True,
             "what the public sees, plus everything of its regions' municipalities: delivery "
-            "reports, profile notes, the run status page and the audit log of its regions",
+            "reports, profile notes, the run status page and the audit log of its regions; "
+            "uploads and edits for them, and reviews and approves a staged mart",
         ),
-        Role("admin", None, ALL, ALL, ALL, ALL, True, "everything, for every municipality"),
+        Role(
+            "admin", None, ALL, ALL, ALL, ALL, True, ALL, True,
+            "everything, for every municipality",
+        ),
     )
 }  # fmt: skip
 # Without sign-in configured (no [auth] in secrets.toml) the dashboard stays what it was before
 # roles existed: open to whoever reaches it, with the delivery reasons it always showed, and
 # nothing that came with sign-in. Not a role anyone can be given.
 OPEN = Role(
-    "open", None, ALL, NOTHING, NOTHING, NOTHING, False,
+    "open", None, ALL, NOTHING, NOTHING, NOTHING, False, NOTHING, False,
     "without sign-in configured: published figures and every municipality's delivery status "
     "with its rule summaries, as before roles existed",
 )  # fmt: skip
@@ -117,7 +124,8 @@ class Scope:
         return self.municipalities
 
     def reach(self, kind: str) -> Reach:
-        """Where `kind` (reasons, reports, notes, audit) may be shown."""
+        """Where `kind` (reasons, reports, notes, audit) may be shown, or (deliver) for which
+        municipalities deliveries may be uploaded and profiles edited."""
         coverage = getattr(self.spec, kind)
         if coverage == ALL:
             return Reach(True, ())

@@ -1,9 +1,9 @@
 """The audit log: who did what and when, as append-only JSON lines in data/logs/audit.jsonl.
 
-One line per event (sign-in, sign-out, a refused request; with the browser intake also
-uploads, profile edits and approvals): time, user, role, action, what, and the municipalities
-the event concerns, which decides who may read it (`visible`). Never in the mart or the
-warehouse: the log outlives both and is readable with any text tool.
+One line per event (sign-in, sign-out, a refused request, an upload, a profile edit, an
+approval, rejection or publication of the mart): time, user, role, action, what, and the
+municipalities the event concerns, which decides who may read it (`visible`). Never in the
+mart or the warehouse: the log outlives both and is readable with any text tool.
 
 Safe with many writers (the dashboard's sessions, several processes): each event is one
 `write` of one whole line to a file opened with O_APPEND, then fsync (hgkm.jsonlines), so
@@ -21,8 +21,12 @@ from typing import Any
 
 from hgkm import jsonlines
 
-# The actions written so far; the intake adds its own (upload, profile_edit, approve, reject).
-ACTIONS = ("signin", "signout", "refused")
+# The actions: the dashboard's sign-ins, sign-outs and refusals; the browser intake's uploads
+# and profile edits (`hgkm approach import` writes profile_edit too); hgkm.release's decisions:
+# an approval after review, a rejection, a publication without review (publish = "auto").
+ACTIONS = (
+    "signin", "signout", "refused", "upload", "profile_edit", "approve", "reject", "publish",
+)  # fmt: skip
 FIELDS = ("ts", "user", "role", "action", "what", "concerns")
 FILE_MODE = 0o640  # the service user writes, its group (operators) may read
 

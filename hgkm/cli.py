@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "dashboard.cli",  # dashboard, report
     "hgkm.run",  # run, status
     "hgkm.access_cli",  # users, audit
+    "hgkm.release_cli",  # publish
 )
 
 

@@ -30,11 +30,15 @@ class Config:
     settle_seconds: float = 5.0
     wait_seconds: float = 0.0
     log_stderr: bool = False
+    publish: str = "auto"  # auto: a new mart is published at once; review: after approval
+    run_on_upload: bool = True  # the dashboard starts the job after an upload when it is idle
 
 
 # setting -> environment variable; the file uses the setting's own name as its key.
 ENV_VARS: dict[str, str] = {f.name: f"HGKM_{f.name.upper()}" for f in fields(Config)}
 _PATH_SETTINGS = {"data_dir", "inbox"}
+_BOOLEAN_SETTINGS = {"log_stderr", "run_on_upload"}
+PUBLISH_MODES = ("auto", "review")
 # Tables of the file that are not settings: each is parsed by the module that uses it
 # (`read_section`), so a bad value there names its own table and stops only what needs it.
 SECTIONS = frozenset({"roles", "limits"})  # roles: hgkm.access; limits: hgkm.limits
@@ -95,7 +99,11 @@ def _coerce(name: str, value: Any, source: str) -> Any:
             if not isinstance(value, str | os.PathLike):
                 raise TypeError("expected a path")
             return Path(value)
-        if name == "log_stderr":
+        if name == "publish":
+            if value not in PUBLISH_MODES:
+                raise ValueError(f"expected {' or '.join(PUBLISH_MODES)}")
+            return value
+        if name in _BOOLEAN_SETTINGS:
             if isinstance(value, bool):
                 return value
             text = str(value).strip().lower()

@@ -3,7 +3,11 @@
 Set HGKM_FAULT="<point>:kill" (SIGKILL itself there) or "<point>:pause=<seconds>". Unset, a
 checkpoint costs one environment lookup. Points in use: ingest.read, ingest.load (inside the
 transaction that records a delivery or a batch of them, before commit), run.move,
-compute.build (mart half written), compute.publish (before the rename).
+compute.build (mart half written), compute.publish (before the rename); the browser intake's
+intake.place (an upload checked, before its rename into the inbox); hgkm.release's
+release.stage (a built mart moved to staged/, before its record), release.approve (the
+release's record written, its mart not yet moved), release.reject (likewise), release.link
+(the release's mart in place, not yet the published one), release.audit (before its line).
 """
 
 from __future__ import annotations

@@ -34,6 +34,11 @@ IGNORED_PREFIXES = (".", "~$")
 # Names that upload tools give a file until it is complete (then they rename it).
 IN_PROGRESS_SUFFIXES = (".part", ".partial", ".tmp", ".crdownload", ".filepart")
 
+# An approach profile file (`hgkm approach import`'s input), e.g. one the browser's profile
+# editor placed: the job imports it instead of ingesting it as a delivery.
+PROFILE_PREFIX = "approach_profiles"
+PROFILE_SUFFIXES = (".csv", ".xlsx")
+
 READY = "ready"
 UNSETTLED = "unsettled"
 UNREADABLE = "unreadable"
@@ -49,6 +54,17 @@ class Entry:
     path: Path
     state: str  # ready | unsettled | unreadable | not_a_delivery | refused
     reason: str = ""  # never a name: a file inside a folder delivery may be named with data
+
+
+def is_profile_file(path: Path) -> bool:
+    """A regular file named as an approach profile (approach_profiles….csv or .xlsx)."""
+    name = path.name.lower()
+    return (
+        name.startswith(PROFILE_PREFIX)
+        and name.endswith(PROFILE_SUFFIXES)
+        and path.is_file()
+        and not path.is_symlink()
+    )
 
 
 def _files(path: Path) -> list[Path]:

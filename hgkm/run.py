@@ -153,9 +153,21 @@ def _default_ingest(paths: Paths, source: Path) -> Any:
 
 
 def _default_compute(paths: Paths) -> Any:
+    from hgkm.release import Actor
     from metrics.publish import compute
 
-    return compute(paths)
+    return compute(paths, actor=Actor.shell("job"))
+
+
+def _default_import_profile(paths: Paths, source: Path) -> Any:
+    from pipelines import warehouse
+    from pipelines.approach import import_profiles
+
+    con = warehouse.connect(paths.warehouse)
+    try:
+        return import_profiles(con, source, limits=load_limits())
+    finally:
+        con.close()
 
 
 def _is_delivery(path: Path) -> bool:
@@ -225,12 +237,15 @@ class Job:
     compute: Callable[[Paths], Any] = _default_compute
     is_delivery: Callable[[Path], bool] = _is_delivery
     content_hash: Callable[[Path], str] = _content_hash
+    import_profile: Callable[[Paths, Path], Any] = _default_import_profile
     limits: Limits = DEFAULTS
     time_limit: float | None = None  # seconds; None: no limit
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     counts: Counter[str] = field(default_factory=Counter)
+    profiles: Counter[str] = field(default_factory=Counter)  # profile files, by outcome
     filed_rejected: int = 0
     current: str = "starting"  # what the run is on, for the time limit's message
+    staged: bool = False  # the mart was staged for review rather than published
 
     def __post_init__(self) -> None:
         self.log = JobLog(
@@ -394,6 +409,8 @@ class Job:
                 self.log.event("compute.start", reason=reason)
                 summary = self.compute(self.paths)
                 published = True
+                # publish = "review": built and staged, not yet public (hgkm.release)
+                self.staged = getattr(summary, "release", 0) is None
                 self.log.event("compute.done", summary=_plain(summary))
             else:
                 self.say("mart unchanged (no new accepted delivery)")
@@ -417,7 +434,9 @@ class Job:
     def _handle(self, entry: Entry, shown: str) -> None:
         """File or leave one inbox entry; `shown` is its name as it may be shown and filed."""
         path = self._path(shown)
-        if entry.state == inbox.UNSETTLED:
+        if entry.state in (inbox.READY, inbox.NOT_A_DELIVERY) and inbox.is_profile_file(entry.path):
+            self._import_profile(entry.path, shown)
+        elif entry.state == inbox.UNSETTLED:
             self.counts["skipped"] += 1
             self.say(f"  {shown}: skipped, {entry.reason}; the next run takes it")
             self.log.event("inbox.skipped", level="info", path=path, reason=entry.reason)
@@ -470,12 +489,7 @@ class Job:
             report = self._recorded_rejection(path) or self.ingest(self.paths, path)
         except OSError as exc:
             # Lost read access between the scan and the read: leave it for a later run.
-            self.counts["unreadable"] += 1
-            reason = exc.strerror or type(exc).__name__
-            self.say(f"  {shown}: CANNOT READ ({reason}); left in the inbox")
-            self.log.event(
-                "inbox.unreadable", level="warning", path=self._path(shown), reason=reason
-            )
+            self._unreadable(shown, exc)
             return
         except duckdb.Error as exc:
             # The warehouse, not the delivery: it stays for the next run.
@@ -564,6 +578,78 @@ class Job:
             error_counts=getattr(report, "error_counts", {}),
         )
 
+    def _import_profile(self, path: Path, shown: str) -> None:
+        """Import an approach profile file as `hgkm approach import` does, then file it with
+        its report: processed/ when it was stored (or was current already), else rejected/."""
+        try:
+            report = self.import_profile(self.paths, path)
+        except OSError as exc:
+            self._unreadable(shown, exc)
+            return
+        except duckdb.Error as exc:
+            self.counts["failed"] += 1
+            self.say(f"  {shown}: PROFILE IMPORT FAILED ({type(exc).__name__}: the warehouse)")
+            self.log.event(
+                "profile.failed",
+                level="error",
+                path=self._path(shown),
+                exception=type(exc).__name__,
+            )
+            return
+        except Exception as exc:
+            # Refused (not a regular file, over the size limit) or a failure of this program:
+            # filed as rejected, so that no later run stops on it again.
+            self.profiles["rejected"] += 1
+            self.filed_rejected += 1
+            text = f"{shown}: PROFILE NOT IMPORTED ({type(exc).__name__}); nothing was stored."
+            target = inbox.file_entry(
+                path,
+                self.inbox / inbox.REJECTED,
+                content_hash=None,
+                report_text=text,
+                report_json={"source": self._path(shown), "status": "rejected"},
+                now=datetime.now(),
+                name=shown,
+            )
+            self.say(f"  {text} -> {printable(_rel(target, self.inbox))}")
+            self.log.event(
+                "profile.failed", level="error", path=self._path(shown), filed_as=str(target)
+            )
+            return
+        # Stored and committed, not yet filed: a run killed here imports it again next time,
+        # and finds it current already.
+        faults.checkpoint("run.move")
+        self.profiles[report.status] += 1
+        rejected = report.status == "rejected"
+        self.filed_rejected += rejected
+        target = inbox.file_entry(
+            path,
+            self.inbox / (inbox.REJECTED if rejected else inbox.PROCESSED),
+            content_hash=report.content_hash,
+            report_text=report.render_text(),
+            report_json=report.to_dict(),
+            now=datetime.now(),
+            name=getattr(report, "name", shown),
+        )
+        self.say(report.render_text())
+        self.say(f"  -> {printable(_rel(target, self.inbox))}")
+        self.log.event(
+            "profile.filed",
+            level="warning" if rejected else "info",
+            path=self._path(shown),
+            status=report.status,
+            filed_as=str(target),
+            municipalities=report.municipalities,
+            error_counts=report.error_counts,
+        )
+
+    def _unreadable(self, shown: str, exc: OSError) -> None:
+        """An entry that could not be read after all: left in the inbox for a later run."""
+        self.counts["unreadable"] += 1
+        reason = exc.strerror or type(exc).__name__
+        self.say(f"  {shown}: CANNOT READ ({reason}); left in the inbox")
+        self.log.event("inbox.unreadable", level="warning", path=self._path(shown), reason=reason)
+
     def _recorded_rejection(self, path: Path) -> Any | None:
         """The earlier report when this very delivery was already recorded as rejected.
 
@@ -606,6 +692,8 @@ class Job:
             return None
         if self.counts["accepted"]:
             return f"{self.counts['accepted']} delivery(ies) accepted"
+        if self.profiles["accepted"]:
+            return f"{self.profiles['accepted']} approach profile file(s) imported"
         if not state["mart_exists"]:
             return "no mart yet"
         if state["behind"]:
@@ -626,7 +714,19 @@ class Job:
         ):
             if c[key]:
                 parts.append(f"{c[key]} {text}")
-        parts.append("mart published" if published else "mart not republished")
+        if self.profiles.total():
+            parts.append(
+                f"{self.profiles.total()} approach profile file(s): "
+                f"{self.profiles['accepted']} imported, {self.profiles['rejected']} rejected, "
+                f"{self.profiles['already_loaded']} current already"
+            )
+        parts.append(
+            "mart staged for review (hgkm publish)"
+            if published and self.staged
+            else "mart published"
+            if published
+            else "mart not republished"
+        )
         return "summary: " + "; ".join(parts)
 
 

@@ -58,6 +58,11 @@ class Paths:
     def audit_log(self) -> Path:
         return self.logs / "audit.jsonl"
 
+    @property
+    def releases(self) -> Path:
+        """Every published mart, the staged one and the rejected ones (hgkm.release)."""
+        return self.data_dir / "releases"
+
 
 def resolve_paths(data_dir: str | Path | None = None) -> Paths:
     """The data folder: the option if given, else $HGKM_DATA_DIR, else hgkm.toml's, else ./data."""

@@ -12,7 +12,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from hgkm import runlog
+from hgkm import release, runlog
 from hgkm.escape import printable
 from hgkm.lock import is_held
 from hgkm.reference import municipalities
@@ -62,42 +62,88 @@ def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
     return {t for (t,) in con.sql("select table_name from information_schema.tables").fetchall()}
 
 
+# The approach periods with their notes, as the warehouse holds the current ones and as a mart
+# published them (notes apart, non-empty ones only): a profile imported since a mart was built
+# makes it behind, as a delivery does.
+WAREHOUSE_PROFILES_SQL = """
+select municipality_code, element, in_place_from, in_place_until,
+       case when trim(coalesce(note, '')) <> '' then note end as note
+from current_approach
+"""
+MART_PROFILES_SQL = """
+select p.municipality_code, p.element, p.in_place_from, p.in_place_until, n.note
+from approach_profiles p
+left join approach_notes n using (municipality_code, element, in_place_from)
+"""
+
+
+def _basis(path: Path) -> dict[str, Any]:
+    """What a mart was built from: its deliveries' content hashes and approach periods, and
+    when it was published (None for what the mart does not record)."""
+    basis: dict[str, Any] = {"deliveries": None, "profiles": None, "published_at": None}
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        tables = _tables(con)
+        if "publication_deliveries" in tables:
+            rows = con.sql("select content_hash from publication_deliveries").fetchall()
+            basis["deliveries"] = {h for (h,) in rows}
+        if "publication" in tables:
+            (stamp,) = con.sql("select max(published_at) from publication").fetchall()[0]
+            basis["published_at"] = stamp
+        if {"approach_profiles", "approach_notes"} <= tables:
+            basis["profiles"] = set(con.sql(MART_PROFILES_SQL).fetchall())
+    finally:
+        con.close()
+    return basis
+
+
 def mart_state(paths: Paths) -> dict[str, Any]:
-    """The warehouse's current deliveries against the ones the published mart was built from."""
+    """The warehouse's current deliveries (and approach profiles) against the ones the mart
+    built last was built from — the published one, or a newer one staged or rejected in
+    review (hgkm.release) — and what is published."""
     state: dict[str, Any] = {
         "mart_exists": paths.mart.exists(),
         "current": set(),
         "published": None,
         "published_at": None,
         "last_accepted_at": None,
+        "staged": None,
     }
+    profiles: set[tuple[Any, ...]] | None = None
     if paths.warehouse.exists():
         con = duckdb.connect(str(paths.warehouse), read_only=True)
         try:
-            if "deliveries" in _tables(con):
+            tables = _tables(con)
+            if "deliveries" in tables:
                 rows = con.sql("select content_hash from current_deliveries").fetchall()
                 state["current"] = {h for (h,) in rows}
                 state["last_accepted_at"] = con.sql(
                     "select max(received_at) from deliveries where status = 'accepted'"
                 ).fetchall()[0][0]
+            if "current_approach" in tables:
+                profiles = set(con.sql(WAREHOUSE_PROFILES_SQL).fetchall())
         finally:
             con.close()
     if state["mart_exists"]:
-        con = duckdb.connect(str(paths.mart), read_only=True)
-        try:
-            tables = _tables(con)
-            if "publication_deliveries" in tables:
-                rows = con.sql("select content_hash from publication_deliveries").fetchall()
-                state["published"] = {h for (h,) in rows}
-            if "publication" in tables:
-                state["published_at"] = con.sql(
-                    "select max(published_at) from publication"
-                ).fetchall()[0][0]
-        finally:
-            con.close()
-    # Behind: the mart was not built from exactly the current deliveries (a run was killed
-    # between loading and publishing, or a delivery was ingested by hand since).
-    state["behind"] = bool(state["current"]) and state["published"] != state["current"]
+        published = _basis(paths.mart)
+        state["published"], state["published_at"] = (
+            published["deliveries"],
+            published["published_at"],
+        )
+    pending = release.staged(paths)
+    if pending is not None:
+        state["staged"] = {"build": pending.build.id, "built_at": pending.build.built_at}
+    built = release.latest_build(paths)
+    basis = _basis(built) if built is not None else {"deliveries": None, "profiles": None}
+    # Behind: the mart built last was not built from exactly the current deliveries (a run was
+    # killed between loading and publishing, or a delivery was ingested by hand since), or
+    # not from the current approach profiles.
+    state["behind"] = bool(state["current"]) and (
+        basis["deliveries"] != state["current"]
+        or (
+            profiles is not None and basis["profiles"] is not None and basis["profiles"] != profiles
+        )
+    )
     return state
 
 
@@ -161,7 +207,7 @@ def needs_attention(report: dict[str, Any]) -> bool:
         report["municipalities"]
         or report["unknown_municipality_rejections"]
         or (last_run and last_run["outcome"] in {"failed", "interrupted", "attention"})
-        or (report["mart"] and report["mart"]["behind"])
+        or (report["mart"] and (report["mart"]["behind"] or report["mart"]["staged"]))
     )
 
 
@@ -233,8 +279,14 @@ def render(report: dict[str, Any]) -> str:
         )
         if mart["behind"]:
             lines.append(
-                "  BEHIND: the mart was not built from the current deliveries; "
+                "  BEHIND: the mart was not built from the current deliveries and approach "
+                "profiles; "
                 "the next `hgkm run` (or `hgkm compute`) publishes them."
+            )
+        if mart["staged"]:
+            lines.append(
+                f"  STAGED: a new mart built {mart['staged']['built_at']} awaits review "
+                f"(build {mart['staged']['build']}): `hgkm publish` shows what it changes."
             )
         if mart["older_than_last_accepted"]:
             lines.append(

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import date
+from datetime import date, datetime, time
 from pathlib import Path
 
 import duckdb
 import polars as pl
 
+from hgkm import release
 from hgkm.cli import UsageError
 from hgkm.safe_csv import csv_text
 from hgkm.settings import Paths
@@ -47,6 +48,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     export_parser.add_argument("--indicator", metavar="ID", help="only this indicator")
     export_parser.add_argument("--area", metavar="CODE", help="only this area code (GM0363, NL…)")
     export_parser.add_argument("--period", metavar="P", help="only this period (2024, 2024-Q3)")
+    kept = export_parser.add_mutually_exclusive_group()
+    kept.add_argument(
+        "--release",
+        type=int,
+        metavar="N",
+        help="from publication N instead of the current one (`hgkm publish list`)",
+    )
+    kept.add_argument(
+        "--on",
+        type=_parse_date,
+        metavar="DATE",
+        help="as published at the end of DATE (YYYY-MM-DD, UTC): what the dashboard showed then",
+    )
     export_parser.set_defaults(handler=run_export)
 
 
@@ -78,25 +92,48 @@ def run_compute(args: argparse.Namespace, paths: Paths) -> int:
         )
         return 1
     as_of = f" as of {summary.as_of}" if summary.as_of else ""
+    done = (
+        f"published {summary.mart} (release {summary.release})"
+        if summary.release is not None
+        else f"staged {summary.mart} for review"
+    )
     print(
-        f"published {summary.mart}{as_of}: {summary.n_rows} figures "
+        f"{done}{as_of}: {summary.n_rows} figures "
         f"({summary.n_suppressed} suppressed) from {summary.n_delivered} municipalities"
         f"{f' (from {summary.n_packages} packages)' if summary.n_packages else ''} "
         f"in {summary.seconds:.1f} s"
     )
     for note in summary.notes:
         print(f"warning: {note}")
+    if summary.release is None:
+        print("review it in the dashboard (Publicatie) or with `hgkm publish`")
     return 0
+
+
+def _published_mart(args: argparse.Namespace, paths: Paths) -> Path:
+    """The mart to export: the published one, or a kept publication (by number or date)."""
+    if args.release is None and args.on is None:
+        if not paths.mart.is_file():
+            raise UsageError(f"no mart at {paths.mart}: run `hgkm compute` first")
+        return paths.mart
+    if args.release is not None:
+        chosen = [r for r in release.releases(paths) if r.number == args.release]
+        if not chosen:
+            raise UsageError(f"no publication {args.release} (see `hgkm publish list`)")
+        return chosen[0].path
+    shown = release.release_on(paths, datetime.combine(args.on, time.max))
+    if shown is None:
+        raise UsageError(f"nothing was published on or before {args.on}")
+    return shown.path
 
 
 def run_export(args: argparse.Namespace, paths: Paths) -> int:
     out: Path = args.out
     if out.suffix.lower() not in EXPORT_FORMATS:
         raise UsageError(f"--out must end in {' or '.join(EXPORT_FORMATS)}: {out}")
-    if not paths.mart.is_file():
-        raise UsageError(f"no mart at {paths.mart}: run `hgkm compute` first")
+    mart = _published_mart(args, paths)
     filters = {"indicator_id": args.indicator, "area_code": args.area, "period": args.period}
-    con = duckdb.connect(str(paths.mart), read_only=True)
+    con = duckdb.connect(str(mart), read_only=True)
     try:
         table = con.sql("select * from indicator_values").pl()
     finally:

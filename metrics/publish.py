@@ -18,7 +18,7 @@ import duckdb
 import numpy as np
 import polars as pl
 
-from hgkm import reference
+from hgkm import reference, release
 from hgkm.config import load_config
 from hgkm.faults import checkpoint
 from hgkm.settings import Paths
@@ -26,6 +26,7 @@ from metrics import disclosure, package, stats, survival
 from metrics.approach import approach_tables
 from metrics.benchmark import SOURCE_SCHEMA, Benchmark, compare_deliveries, fold, read_benchmark
 from metrics.catalogue import INDICATORS, catalogue_frame
+from metrics.changes import with_changes
 from metrics.counts import CountSource, WarehouseCounts, choose
 from metrics.indicators import (
     INDICATOR_VALUE_COLUMNS,
@@ -52,9 +53,10 @@ class WarehouseUnavailable(RuntimeError):
 
 @dataclass(frozen=True)
 class PublicationSummary:
-    """What one `compute` published, for the command line and the run log."""
+    """What one `compute` published (or staged for review), for the command line and run log."""
 
     mart: Path
+    release: int | None  # the release number it was published as; None while staged
     published_at: datetime
     as_of: date | None
     n_delivered: int
@@ -725,26 +727,46 @@ def open_sources(paths: Paths, as_of: date | None = None) -> Iterator[Sources]:
         yield Sources(combined, packages, notes)
 
 
-def compute(paths: Paths, *, as_of: date | None = None) -> PublicationSummary:
+def compute(
+    paths: Paths, *, as_of: date | None = None, actor: release.Actor | None = None
+) -> PublicationSummary:
     """Compute every indicator from the current deliveries and imported packages (received or
-    imported on or before `as_of`, when given) and publish the mart atomically."""
+    imported on or before `as_of`, when given) and publish the mart atomically — or, with
+    `publish = "review"`, stage it for an analyst to approve (hgkm.release); `actor` is who
+    asked (default: the shell's user)."""
     started = time.perf_counter()
     published_at = datetime.now().replace(microsecond=0)
+    mode = load_config(only=frozenset({"publish"})).publish
     hub = read_benchmark(paths.benchmark) if paths.benchmark.is_file() else None
+    base, base_mart = release.prepare(paths)
+    built = release.build_path(paths)
     with open_sources(paths, as_of) as sources:
         tables = write_mart(
-            build_tables(
-                sources.counts,
-                as_of=as_of,
-                published_at=published_at,
-                packages=sources.packages,
-                hub=hub,
+            with_changes(
+                build_tables(
+                    sources.counts,
+                    as_of=as_of,
+                    published_at=published_at,
+                    packages=sources.packages,
+                    hub=hub,
+                ),
+                base_mart,
             ),
-            paths.mart,
+            built,
         )
+    outcome = release.publish_built(
+        paths,
+        built,
+        actor or release.Actor.shell(),
+        mode=mode,
+        as_of=as_of.isoformat() if as_of else None,
+        base=base,
+    )
     values = tables["indicator_values"]
+    published = isinstance(outcome, release.Release)
     return PublicationSummary(
-        mart=paths.mart,
+        mart=paths.mart if published else outcome.path,
+        release=outcome.number if isinstance(outcome, release.Release) else None,
         published_at=published_at,
         as_of=as_of,
         n_delivered=int(tables["delivery_status"]["delivered"].sum()),

@@ -20,6 +20,7 @@ import polars as pl
 
 from hgkm import reference
 from hgkm.escape import printable
+from hgkm.intake import profile_changes
 from hgkm.limits import DEFAULTS, Limits
 from pipelines import files, guard, isolated, names
 from pipelines.contract import (
@@ -149,6 +150,8 @@ class ImportReport:
     rows: int = 0
     errors: list[Issue] = field(default_factory=list)
     error_counts: dict[str, int] = field(default_factory=dict)
+    # per municipality, what this file changes in its current profile (hgkm.intake)
+    changes: dict[str, list[str]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -162,6 +165,7 @@ class ImportReport:
             "error_total": sum(self.error_counts.values()),
             "error_counts": self.error_counts,
             "errors": [asdict(i) for i in self.errors],
+            "changes": self.changes,
         }
 
     def render_text(self) -> str:
@@ -173,6 +177,8 @@ class ImportReport:
                 f"{'y' if len(self.municipalities) == 1 else 'ies'}: "
                 + ", ".join(self.municipalities)
             )
+        for code, changes in self.changes.items():
+            lines.append(f"  {code}: " + ("; ".join(changes) if changes else "no change"))
         lines.extend(error_lines(self.errors, self.error_counts))
         return "\n".join(lines)
 
@@ -315,19 +321,24 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def import_profiles(
-    con: duckdb.DuckDBPyConnection,
+    con: duckdb.DuckDBPyConnection | None,
     path: Path,
     *,
     today: date | None = None,
     limits: Limits = DEFAULTS,
+    dry_run: bool = False,
 ) -> ImportReport:
     """Check one profile file and, when it passes, store it in one transaction.
 
     A rejected file is recorded (hash, name, rule counts and capped errors) with no rows.
     Re-importing content already current for every municipality it names changes nothing.
     Raises files.Refused for a path that is not a regular file, or is larger than the limit.
+    `dry_run`: check and compare only, recording nothing (`con` may then be read-only, or None
+    when the warehouse cannot be read: nothing is compared).
     """
-    ensure_schema(con)
+    if not dry_run:
+        assert con is not None
+        ensure_schema(con)
     data = files.read_bytes(path, limits.file_bytes)
     content_hash = hashlib.sha256(data).hexdigest()
     shown = names.shown(path.name, f"profile file {content_hash[:12]}")
@@ -352,15 +363,30 @@ def import_profiles(
             if shown_per_rule[found.rule] <= ERRORS_SHOWN_PER_RULE:
                 report.errors.append(found)
         report.error_counts = counts
-        report.import_id = record(con, report, pl.DataFrame())
+        if not dry_run:
+            assert con is not None
+            report.import_id = record(con, report, pl.DataFrame())
         return report
     report.status = "accepted"
     report.rows = parsed.height
     report.municipalities = sorted(parsed["municipality_code"].unique().to_list())
-    if already_current(con, report):
+    if con is None or not has_profiles(con):
+        current = pl.DataFrame(schema={**APPROACH_SCHEMA, "import_id": pl.Int32()})
+    else:
+        current = current_profiles(con, report.municipalities)
+    report.changes = {
+        code: profile_changes(
+            current.filter(pl.col("municipality_code") == code).to_dicts(),
+            parsed.filter(pl.col("municipality_code") == code).to_dicts(),
+        )
+        for code in report.municipalities
+    }
+    if con is not None and has_profiles(con) and already_current(con, report):
         report.status = "already_loaded"
         return report
-    report.import_id = record(con, report, parsed.drop(ROW))
+    if not dry_run:
+        assert con is not None
+        report.import_id = record(con, report, parsed.drop(ROW))
     return report
 
 

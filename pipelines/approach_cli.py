@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
+from hgkm import audit
 from hgkm.cli import UsageError
 from hgkm.escape import printable
-from hgkm.limits import described, load_limits
+from hgkm.limits import Limits, described, load_limits
 from hgkm.reference import municipality_codes
 from hgkm.settings import Paths
 from pipelines import files, names, warehouse
 
 SUFFIXES = (".csv", ".xlsx")
+DRY_RUN_WAIT_SECONDS = 5.0  # how long a check waits for a run of the job to free the warehouse
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -35,6 +39,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     importing.add_argument("file", type=Path, metavar="FILE")
     importing.add_argument("--json", action="store_true", help="print the report as JSON")
+    importing.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="check and compare with the current profiles only: store nothing (the browser "
+        "editor's check)",
+    )
     importing.set_defaults(handler=run_import)
     listing = sub.add_parser("list", help="show the current profiles")
     listing.add_argument(
@@ -63,14 +73,21 @@ def run_import(args: argparse.Namespace, paths: Paths) -> int:
     from pipelines.approach import import_profiles
 
     try:
-        con = warehouse.connect(paths.warehouse)
-    except duckdb.IOException as exc:
-        print(
-            f"hgkm approach: cannot open the warehouse ({exc.__class__.__name__})", file=sys.stderr
-        )
-        return 1
-    try:
-        report = import_profiles(con, source, limits=limits)
+        if args.dry_run:
+            report = _checked(paths, source, limits)
+        else:
+            try:
+                con = warehouse.connect(paths.warehouse)
+            except duckdb.IOException as exc:
+                print(
+                    f"hgkm approach: cannot open the warehouse ({exc.__class__.__name__})",
+                    file=sys.stderr,
+                )
+                return 1
+            try:
+                report = import_profiles(con, source, limits=limits)
+            finally:
+                con.close()
     except files.Refused as exc:
         why = (
             files.refusal(exc.kind)
@@ -81,10 +98,30 @@ def run_import(args: argparse.Namespace, paths: Paths) -> int:
         )
         print(f"hgkm approach import: refused {shown}: {why}", file=sys.stderr)
         return 1
-    finally:
-        con.close()
+    if report.status == "accepted" and not args.dry_run:
+        # Who changed which profile, and how: the audit log's record of a profile edit.
+        audit.record(
+            paths.audit_log,
+            user=getpass.getuser(),
+            role="shell",
+            action="profile_edit",
+            what={"file": report.name, "changes": report.changes},
+            concerns=report.municipalities,
+        )
     print(json.dumps(report.to_dict(), indent=2) if args.json else report.render_text())
     return 1 if report.status == "rejected" else 0
+
+
+def _checked(paths: Paths, source: Path, limits: Limits) -> Any:
+    """The import's report, nothing stored: compared with the current profiles when the
+    warehouse can be read for a moment (not while a run of the job holds it)."""
+    from pipelines.approach import import_profiles
+
+    try:
+        with warehouse.read_briefly(paths, DRY_RUN_WAIT_SECONDS) as con:
+            return import_profiles(con, source, limits=limits, dry_run=True)
+    except warehouse.Busy:
+        return import_profiles(None, source, limits=limits, dry_run=True)
 
 
 def run_list(args: argparse.Namespace, paths: Paths) -> int:

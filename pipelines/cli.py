@@ -13,7 +13,7 @@ import duckdb
 
 from hgkm.cli import UsageError
 from hgkm.escape import printable
-from hgkm.limits import load_limits
+from hgkm.limits import Limits, load_limits
 from hgkm.settings import Paths
 from pipelines import files, names, warehouse
 from pipelines.read import find_deliveries
@@ -33,6 +33,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--drop-invalid-rows",
         action="store_true",
         help="load the valid rows of a delivery whose only errors are row-level",
+    )
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="check and compare with the current deliveries only: load nothing (the browser "
+        "upload's check)",
     )
     parser.set_defaults(handler=run_ingest)
 
@@ -68,6 +74,8 @@ def run_ingest(args: argparse.Namespace, paths: Paths) -> int:
         sources.extend(found)
     if not sources and not refused:
         raise UsageError("no delivery found (a folder with manifest.csv, a .zip or an .xlsx)")
+    if args.dry_run:
+        return _dry_run(sources, paths, limits, as_json=args.json, refused=refused)
     # Imported here: pandera (via the checks) takes seconds to import, and every other
     # `hgkm` command would pay for it at start-up otherwise.
     from pipelines.load import ingest_many
@@ -116,6 +124,21 @@ def _shown(path: Path, position: int | None = None) -> str:
     when the name fails), controls escaped."""
     tag = "a path given" if position is None else f"entry {position}"
     return printable(str(path.parent / names.shown(path.name, tag)))
+
+
+def _dry_run(
+    sources: list[Path], paths: Paths, limits: Limits, *, as_json: bool, refused: int
+) -> int:
+    """Each delivery's report as `ingest` would give it, nothing loaded; exit as `ingest`."""
+    from pipelines.load import preview
+
+    previews = [preview(paths, source, limits=limits) for source in sources]
+    if as_json:
+        print(json.dumps([p.to_dict() for p in previews], indent=2, default=str))
+    else:
+        for checked in previews:
+            print(checked.render_text(), end="\n\n")
+    return 1 if refused or any(p.report.status == "rejected" for p in previews) else 0
 
 
 def run_deliveries(args: argparse.Namespace, paths: Paths) -> int:

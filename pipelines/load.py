@@ -527,3 +527,95 @@ def _insert(
         con.execute(f"insert into {table} ({columns}) select {values} from incoming")
     finally:
         con.unregister("incoming")
+
+
+# How long a check waits for a run of the job to let go of the warehouse before it reports
+# without comparing (the comparison then comes with the job's own report).
+PREVIEW_WAIT_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What `ingest` would report for a delivery, recording nothing, and what it was compared
+    with: the municipality's current delivery (None: it has none), when the comparison could
+    be made (`compared`)."""
+
+    report: DeliveryReport
+    compared: bool
+    current_extract_date: date | None = None
+    current_cases: int | None = None
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            **self.report.to_dict(),
+            "dry_run": True,
+            "compared": self.compared,
+            "current_delivery": None
+            if self.current_extract_date is None
+            else {
+                "extract_date": self.current_extract_date.isoformat(),
+                "cases": self.current_cases,
+            },
+            "text": self.render_text(),
+        }
+
+    def render_text(self) -> str:
+        lines = [self.report.render_text()]
+        code = self.report.municipality_code
+        if not self.compared:
+            lines.append(
+                "  not compared with the current delivery: the warehouse is busy (a run of the "
+                "job); the job's own report will say"
+            )
+        elif code and self.report.status == "accepted":
+            if self.current_extract_date is None:
+                lines.append(f"  {code} has no accepted delivery yet: this would be its first")
+            else:
+                cases = self.report.counts.get("cases")
+                after = "would become current" if self.report.current else "would not be current"
+                lines.append(
+                    f"  current delivery of {code}: extract {self.current_extract_date}, "
+                    f"{self.current_cases} cases; this one: {cases} cases, {after}"
+                )
+        lines.append("  (check only: nothing was loaded)")
+        return "\n".join(lines)
+
+
+def preview(
+    paths: Paths, source: Path, *, received_at: datetime | None = None, limits: Limits = DEFAULTS
+) -> Preview:
+    """Read and check `source` exactly as `ingest` does and judge it against the warehouse's
+    deliveries (already loaded? superseding the current one? fewer cases?), recording nothing.
+
+    The warehouse is read only for that judgement, under the job's lock (hgkm.lock), so the
+    check never keeps a run from writing; when a run holds it, the report says it was not
+    compared.
+    """
+    received_at = received_at or _now()
+    (delivery,) = _parsed_safely([_opened_safely(source, limits)])
+    ((report, tables, _),) = _checked([(delivery, received_at)], False, limits)
+    ledger = _ledger_of(paths)
+    if ledger is None:
+        return Preview(report, compared=False)
+    current = ledger.current.get(report.municipality_code or "")
+    # The id a recorded delivery would get only orders deliveries received at the same second.
+    _judge(report, tables, ledger, iter([2**31 - 1]))
+    if report.status != "already_loaded":
+        report.delivery_id = None
+    if current is None:
+        return Preview(report, compared=True)
+    return Preview(report, True, current.extract_date, current.cases)
+
+
+def _ledger_of(paths: Paths) -> _Ledger | None:
+    """The warehouse's ledger, read under the job's lock; None while it is busy."""
+    try:
+        with warehouse.read_briefly(paths, PREVIEW_WAIT_SECONDS) as con:
+            if con is None:
+                return _Ledger({}, {})
+            try:
+                return _Ledger.read(con)
+            except duckdb.CatalogException:
+                return _Ledger({}, {})  # a warehouse that never recorded a delivery
+    except warehouse.Busy:
+        return None

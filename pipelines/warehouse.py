@@ -6,12 +6,15 @@ delivery of a municipality supersedes the older one through the `current_*` view
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
 import polars as pl
 
+from hgkm.lock import LockBusy, RunLock
+from hgkm.settings import Paths
 from pipelines.contract import TABLES
 
 # The contract's case-level tables, each stored with a delivery_id in front of its columns.
@@ -133,6 +136,37 @@ def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     if lacks_case_hashes(con):
         _upgrade(con)
     return con
+
+
+class Busy(Exception):
+    """A run of the job (or another writer) holds the warehouse now."""
+
+
+@contextmanager
+def read_briefly(paths: Paths, wait_seconds: float) -> Iterator[duckdb.DuckDBPyConnection | None]:
+    """A read-only connection for a moment's reading, under the job's lock so that it never
+    keeps a run from writing (DuckDB lets no writer in while another process reads); None when
+    there is no warehouse yet. Raises Busy when a run keeps the lock past `wait_seconds`, or a
+    writer that takes no lock (`hgkm ingest` by hand) has the file open."""
+    if not paths.warehouse.exists():
+        yield None
+        return
+    try:
+        lock = RunLock(paths.lock, wait_seconds=wait_seconds)
+        lock.acquire()
+    except LockBusy as exc:
+        raise Busy(str(exc)) from exc
+    try:
+        try:
+            con = duckdb.connect(str(paths.warehouse), read_only=True)
+        except duckdb.IOException as exc:
+            raise Busy("another process is writing to the warehouse") from exc
+        try:
+            yield con
+        finally:
+            con.close()
+    finally:
+        lock.release()
 
 
 def lacks_case_hashes(con: duckdb.DuckDBPyConnection, database: str | None = None) -> bool:

@@ -6,6 +6,7 @@ tests/artifacts/screenshots/ (git-ignored) to be looked at.
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -90,6 +91,56 @@ def running_dashboard(
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+@contextmanager
+def running_provider(users: Mapping[str, Mapping[str, object]]) -> Iterator[str]:
+    """oidc-provider-mock on a free port of localhost with these users (subject -> the claims
+    of their ID token) predefined; yields its URL."""
+    port = free_port()
+    claims = [("--user-claims", json.dumps({"sub": sub, **c})) for sub, c in users.items()]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "oidc_provider_mock", "--port", str(port)]
+        + [arg for pair in claims for arg in pair],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_up(f"{url}/.well-known/openid-configuration", process, "oidc-provider-mock")
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def secrets_file(path: Path, port: int, provider: str) -> Path:
+    """A secrets.toml whose [auth] signs in at `provider` for a dashboard on `port`."""
+    path.write_text(
+        "[auth]\n"
+        f'redirect_uri = "http://127.0.0.1:{port}/oauth2callback"\n'
+        f'cookie_secret = "{os.urandom(24).hex()}"\n'
+        'client_id = "hgkm-test"\n'
+        'client_secret = "hgkm-test-secret"\n'
+        f'server_metadata_url = "{provider}/.well-known/openid-configuration"\n',
+        encoding="utf-8",
+    )
+    path.chmod(0o600)
+    return path
+
+
+def sign_in(page, url: str, provider: str, subject: str, name: str, start: str = "") -> None:
+    """The real redirect: the app's button, the provider's page, back with a login cookie,
+    until the sidebar names the person."""
+    page.goto(f"{url}/{start}")
+    settle(page, "Regio-overzicht")
+    page.get_by_role("button", name="Inloggen").click()
+    page.wait_for_url(f"{provider}/oauth2/authorize*", timeout=30_000)
+    page.locator(f'button[name="sub"][value="{subject}"]').click()
+    page.wait_for_url(f"{url}/**", timeout=30_000)
+    settle(page, "Regio-overzicht")
+    page.get_by_test_id("stSidebar").get_by_text(name).wait_for(timeout=30_000)
 
 
 @contextmanager

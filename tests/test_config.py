@@ -123,6 +123,27 @@ def test_cli_takes_the_inbox_from_hgkm_toml(tmp_path: Path) -> None:
     assert (tmp_path / "store" / "logs" / "hgkm.jsonl").exists()
 
 
+def test_every_setting_is_in_the_docs_table_and_the_example_file() -> None:
+    docs = (ROOT / "docs" / "operations.md").read_text(encoding="utf-8")
+    example = (ROOT / "deploy" / "hgkm.toml.example").read_text(encoding="utf-8")
+    for setting in fields(Config):
+        assert f"| `{setting.name}` | `HGKM_{setting.name.upper()}` |" in docs, setting.name
+        assert re.search(rf"(?m)^{setting.name} = ", example), setting.name
+
+
+def test_publish_is_auto_or_review(tmp_path: Path) -> None:
+    assert (Config().publish, Config().run_on_upload) == ("auto", True)
+    conf = write_toml(tmp_path / "hgkm.toml", 'publish = "review"\nrun_on_upload = false\n')
+    config = load_config(environ={}, file=conf)
+    assert (config.publish, config.run_on_upload) == ("review", False)
+    assert load_config(environ={"HGKM_PUBLISH": "auto"}, file=conf).publish == "auto"
+    write_toml(conf, 'publish = "later"\n')
+    with pytest.raises(
+        ConfigError, match=r"publish = 'later' is not valid \(expected auto or review\)"
+    ):
+        load_config(environ={}, file=conf)
+
+
 def test_the_limits_table_in_the_docs_is_the_declared_one() -> None:
     docs = (ROOT / "docs" / "operations.md").read_text(encoding="utf-8")
     assert docs_table() in docs

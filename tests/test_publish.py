@@ -350,11 +350,12 @@ def test_kill_while_building_leaves_the_old_mart(republished: Paths, hgkm) -> No
     done = hgkm("compute", env={"HGKM_FAULT": "compute.build:kill"})
     assert done.returncode == -9, done.stderr
     assert "reached compute.build" in done.stderr
-    assert list(published.data_dir.glob("mart.duckdb.tmp-*"))  # the half-built file
+    building = published.releases / "staged"
+    assert list(building.glob("build.duckdb.tmp-*"))  # the half-built file
     assert read(published, "select published_at from publication")["published_at"][0] == stamp
     assert read(published, "select * from indicator_values").equals(before)
     assert hgkm("compute").returncode == 0
-    assert not list(published.data_dir.glob("mart.duckdb.tmp-*"))  # cleaned up
+    assert not list(building.glob("build.duckdb.tmp-*"))  # cleaned up
 
 
 def test_reader_keeps_a_complete_mart_while_compute_runs(republished: Paths) -> None:

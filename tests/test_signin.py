@@ -8,14 +8,11 @@ Screenshots go to tests/artifacts/screenshots/ (git-ignored) to be looked at.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import browser_app
 import pytest
 from browser_app import (
     SCREENSHOTS,
@@ -23,8 +20,9 @@ from browser_app import (
     free_port,
     launched_chromium,
     running_dashboard,
+    running_provider,
+    secrets_file,
     settle,
-    wait_until_up,
 )
 from mart_builder import build_mart
 from test_accessibility import axe_findings, open_all_tables
@@ -72,22 +70,8 @@ class Site:
 @pytest.fixture(scope="module")
 def provider() -> Iterator[str]:
     """oidc-provider-mock on a free port, with our users predefined."""
-    port = free_port()
-    claims = [("--user-claims", json.dumps({"sub": sub, **c})) for sub, c in USERS.items()]
-    process = subprocess.Popen(
-        [sys.executable, "-m", "oidc_provider_mock", "--port", str(port)]
-        + [arg for pair in claims for arg in pair],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_up(f"{url}/.well-known/openid-configuration", process, "oidc-provider-mock")
+    with running_provider(USERS) as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 @pytest.fixture(scope="module")
@@ -101,17 +85,7 @@ def site(provider: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Si
     config = root / "hgkm.toml"
     config.write_text(ROLES, encoding="utf-8")
     port = free_port()
-    secrets = root / "secrets.toml"
-    secrets.write_text(
-        "[auth]\n"
-        f'redirect_uri = "http://127.0.0.1:{port}/oauth2callback"\n'
-        f'cookie_secret = "{os.urandom(24).hex()}"\n'
-        'client_id = "hgkm-test"\n'
-        'client_secret = "hgkm-test-secret"\n'
-        f'server_metadata_url = "{provider}/.well-known/openid-configuration"\n',
-        encoding="utf-8",
-    )
-    secrets.chmod(0o600)
+    secrets = secrets_file(root / "secrets.toml", port, provider)
     with running_dashboard(
         data, env={"HGKM_CONFIG": str(config)}, port=port, options=["--secrets", str(secrets)]
     ) as url:
@@ -135,15 +109,9 @@ def page(browser):
 
 def sign_in(page, site: Site, subject: str) -> None:
     """The real redirect: the app's button, the provider's page, back with a login cookie."""
-    page.goto(f"{site.url}/?region={VT11}")
-    settle(page, "Regio-overzicht")
-    page.get_by_role("button", name="Inloggen").click()
-    page.wait_for_url(f"{site.provider}/oauth2/authorize*", timeout=30_000)
-    page.locator(f'button[name="sub"][value="{subject}"]').click()
-    page.wait_for_url(f"{site.url}/**", timeout=30_000)
-    settle(page, "Regio-overzicht")
-    sidebar = page.get_by_test_id("stSidebar")
-    sidebar.get_by_text(USERS[subject]["name"]).wait_for(timeout=30_000)
+    browser_app.sign_in(
+        page, site.url, site.provider, subject, USERS[subject]["name"], f"?region={VT11}"
+    )
 
 
 def open_page(page, site: Site, path: str, heading: str, *shown: str) -> str:

@@ -42,7 +42,10 @@ if view.lines.is_empty():
     st.info(t("audit_none", lang), icon=":material/info:")
 else:
     words = {a: t(f"action_{a}", lang) for a in audit.ACTIONS}
-    roles = {r: t(f"role_{r}", lang) for r in ("public", "municipality", "analyst", "admin")}
+    roles = {
+        r: t(f"role_{r}", lang)
+        for r in ("public", "municipality", "analyst", "admin", "shell", "job")
+    }
     st.dataframe(
         view.lines.select(
             pl.col("ts").str.slice(0, 19).str.replace("T", " ").alias(t("col_time", lang)),
