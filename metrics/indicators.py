@@ -33,11 +33,6 @@ FIGURE_COLUMNS = (
 )
 
 
-def unit_rows(con: duckdb.DuckDBPyConnection, indicator: Indicator) -> pl.DataFrame:
-    """The indicator's case- or child-level rows from the `current_*` views on `con`."""
-    return con.sql(indicator.sql).pl()
-
-
 def delivered_municipalities(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Municipalities of the reference list with a current delivery."""
     codes = con.sql("select distinct municipality_code from current_deliveries order by 1").pl()[

@@ -71,8 +71,8 @@ SCHEMA += create_tables(STORED)
 # The current delivery of a municipality: its accepted delivery with the latest extract date;
 # for the same extract date, the one received last (a correction). Each current row carries
 # `case_key`, the case it belongs to as one number: its delivery and its case's hash. The
-# indicators join on it (a fifth less CPU than on delivery_id and case_id); it is unique because
-# `key_cases` keeps a delivery's hashes apart.
+# indicators join on it (cheaper than on delivery_id and case_id: benchmarks/findings.md); it
+# is unique because `key_cases` keeps a delivery's hashes apart.
 CURRENT_VIEWS = """
 create or replace view current_deliveries as
 select * from deliveries
