@@ -122,10 +122,20 @@ def needs_upgrade(con: duckdb.DuckDBPyConnection, database: str | None = None) -
 
 
 def add_missing_columns(con: duckdb.DuckDBPyConnection, tables: Stored) -> None:
-    """Add the columns declared after the warehouse was made: empty in its older rows (a
-    column added to a table with rows cannot be `not null`)."""
-    for table, column, kind in missing_columns(con, tables):
-        con.execute(f"alter table {table} add column {column} {kind.removesuffix(' not null')}")
+    """Add the columns declared after the warehouse was made, all or none: empty in its
+    older rows (a column added to a table with rows cannot be `not null`)."""
+    missing = missing_columns(con, tables)
+    if not missing:
+        return
+    con.execute("begin transaction")
+    try:
+        for table, column, kind in missing:
+            kind = kind.removesuffix(" not null")
+            con.execute(f"alter table {table} add column {column} {kind}")
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
 
 
 def missing_columns(
