@@ -17,7 +17,7 @@ from pipelines.contract import TABLES
 
 
 def _types(table: str) -> dict[str, str]:
-    return {c.name: "DATE" if c.kind == "date" else "VARCHAR" for c in TABLES[table]}
+    return {c.name: c.sql_type.upper() for c in TABLES[table]}
 
 
 def _create(con: duckdb.DuckDBPyConnection) -> None:

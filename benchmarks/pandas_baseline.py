@@ -33,9 +33,8 @@ def _schema(table: str) -> pa.DataFrameSchema:
             checks.append(pa.Check.str_matches(PSEUDONYM_PATTERN))
         elif column.kind == "enum":
             checks.append(pa.Check.isin(column.values))
-        unique = (table, column.name) in {("cases", "case_id"), ("children", "child_id")}
         columns[column.name] = pa.Column(
-            str, checks=checks, nullable=not column.required, unique=unique
+            str, checks=checks, nullable=not column.required, unique=column.unique
         )
     return pa.DataFrameSchema(columns, strict=True)
 

@@ -19,6 +19,7 @@ from pipelines.contract import (
     AGE_BANDS,
     REPORTERS,
     SAFETY_ASSESSMENTS,
+    TABLES,
     VIOLENCE_TYPES,
 )
 
@@ -410,34 +411,22 @@ def snapshot(truth: Truth, extract: date, seed: int) -> dict[str, pl.DataFrame]:
 
     report_ok = pl.col("report_date") <= e
     cases = ids(truth.tables["cases"].filter(report_ok)).with_columns(
-        known(c)
-        for c in ("report_date", "restraining_order_date", "coordinator_date", "closed_date")
+        known(c.name) for c in TABLES["cases"] if c.kind == "date"
     )
     in_extract = truth.tables["cases"].filter(report_ok)["case"]
     keep = pl.col("case").is_in(in_extract.implode())
-    return {
-        "cases": cases.select(
-            "case_id",
-            "report_date",
-            "violence_type",
-            "safety_assessment",
-            "restraining_order_date",
-            "coordinator_date",
-            "closed_date",
-        ),
-        "reports": ids(truth.tables["reports"].filter(keep & (pl.col("report_date") <= e)))
-        .with_columns(known("report_date"))
-        .select("case_id", "report_date", "reporter"),
-        "children": ids(truth.tables["children"].filter(keep)).select(
-            "case_id", "child_id", "age_band"
-        ),
+    known_rows = {
+        "cases": cases,
+        "reports": ids(
+            truth.tables["reports"].filter(keep & (pl.col("report_date") <= e))
+        ).with_columns(known("report_date")),
+        "children": ids(truth.tables["children"].filter(keep)),
         "help": ids(truth.tables["help"].filter(keep & (pl.col("offered_date") <= e)))
         .with_columns(known("offered_date"), known("start_date"))
-        .with_columns(end_date=pl.when(pl.col("start_date").is_not_null()).then(known("end_date")))
-        .select(
-            "case_id", "recipient", "child_id", "level", "offered_date", "start_date", "end_date"
-        ),
-        "followups": ids(truth.tables["followups"].filter(keep & (pl.col("followup_date") <= e)))
-        .with_columns(known("followup_date"))
-        .select("case_id", "followup_date", "violence_since_previous"),
+        .with_columns(end_date=pl.when(pl.col("start_date").is_not_null()).then(known("end_date"))),
+        "followups": ids(
+            truth.tables["followups"].filter(keep & (pl.col("followup_date") <= e))
+        ).with_columns(known("followup_date")),
     }
+    # The contract's columns, in its order (a column it declares must be in the truth).
+    return {name: frame.select(c.name for c in TABLES[name]) for name, frame in known_rows.items()}

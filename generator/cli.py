@@ -8,6 +8,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from generator.build import SampleOptions, build_sample
+from generator.write import SHAPES
 from hgkm import reference
 from hgkm.cli import UsageError
 from hgkm.settings import Paths
@@ -38,7 +39,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--seed", type=int, default=1, help="same seed, same bytes (default 1)")
     parser.add_argument(
         "--shape",
-        choices=("folder", "zip", "xlsx", "mixed"),
+        choices=(*SHAPES, "mixed"),
         default="folder",
         help="delivery shape; mixed: a fixed mix of shapes with real exports' quirks",
     )

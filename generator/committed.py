@@ -72,6 +72,7 @@ FIGURE_SOURCES = (
     "metrics/catalogue.py",
     "metrics/benchmark.py",
     "metrics/sql/*.sql",
+    "metrics/sql/*.toml",
 )
 
 

@@ -8,6 +8,8 @@ in the indicator's population on the extract date, i.e. the expectation of the e
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 
 import numpy as np
@@ -17,19 +19,6 @@ from generator import model
 from generator.cases import FAST_WINDOW, HELP_WINDOW, NO_DATE, Truth, day_of
 from pipelines.contract import APPROACH_ELEMENTS, SAFETY_ASSESSMENTS, VIOLENCE_TYPES
 
-# Which components each proportion indicator's numerator probability is built from.
-INDICATOR_COMPONENTS: dict[str, tuple[str, ...]] = {
-    "recurrence_12m": ("recurrence",),
-    "violence_continued_18m": ("violence_continued",),
-    "children_without_help": ("no_help", "family_help", "child_help"),
-    "families_without_help_offer": ("no_help",),
-    "specialist_within_30d": ("no_help", "specialist", "specialist_declined", "specialist_fast"),
-    "coordinator_within_30d": ("coordinator",),
-    "system_help_partner_violence": ("no_help", "family_help", "perpetrator_help"),
-    "light_help_for_severe": ("specialist",),
-    "recurrence_after_restraining_order": ("recurrence",),
-}
-CHILD_INDICATORS = ("children_without_help",)
 RATE_COLUMNS = ("municipality_code", "year", "indicator_id", "planted_rate", "population")
 EFFECT_COLUMNS = (
     "element",
@@ -41,51 +30,123 @@ EFFECT_COLUMNS = (
 )
 
 
+@dataclass(frozen=True)
+class Chances:
+    """Per case, each component's probability (`p`); per child, its case (`case`) and its
+    chance of help of its own given some help (`child`)."""
+
+    p: dict[str, np.ndarray]
+    child: np.ndarray
+    case: np.ndarray
+
+    @property
+    def some_help(self) -> np.ndarray:
+        return 1 - self.p["no_help"]
+
+
+@dataclass(frozen=True)
+class Seen:
+    """A municipality's cases as seen on an extract day `e`: report days `r`, and who is
+    severe (acute or structural) or past the 6-month help window."""
+
+    truth: Truth
+    e: int
+
+    @property
+    def r(self) -> np.ndarray:
+        return self.truth.report_day
+
+    @property
+    def severe(self) -> np.ndarray:
+        safety = [SAFETY_ASSESSMENTS.index(s) for s in model.SEVERE]
+        return np.isin(self.truth.covariates.safety, safety)
+
+    @property
+    def window_6m(self) -> np.ndarray:
+        return self.r + HELP_WINDOW <= self.e
+
+
+@dataclass(frozen=True)
+class Planted:
+    """How the generator plants one proportion indicator (INDICATORS.md): the components its
+    numerator's probability is built from, that probability per unit, and which units are in
+    its population. Units are cases, or children when `per_child`."""
+
+    components: tuple[str, ...]
+    probability: Callable[[Chances], np.ndarray]
+    population: Callable[[Seen], np.ndarray]
+    per_child: bool = False
+
+
+# The indicators the generator plants a rate for; an indicator it has no model of gets none.
+PLANTED: dict[str, Planted] = {
+    "recurrence_12m": Planted(
+        ("recurrence",), lambda c: c.p["recurrence"], lambda s: s.r + 365 <= s.e
+    ),
+    "violence_continued_18m": Planted(
+        ("violence_continued",),
+        lambda c: c.p["violence_continued"],
+        lambda s: (
+            (s.truth.followup18_day != NO_DATE)
+            & (s.truth.followup18_day <= s.e)
+            & s.truth.followup18_known
+        ),
+    ),
+    "children_without_help": Planted(
+        ("no_help", "family_help", "child_help"),
+        lambda c: (
+            c.p["no_help"][c.case]
+            + c.some_help[c.case] * (1 - c.p["family_help"][c.case]) * (1 - c.child)
+        ),
+        lambda s: s.window_6m[s.truth.child_case],
+        per_child=True,
+    ),
+    "families_without_help_offer": Planted(
+        ("no_help",), lambda c: c.p["no_help"], lambda s: s.window_6m
+    ),
+    "specialist_within_30d": Planted(
+        ("no_help", "specialist", "specialist_declined", "specialist_fast"),
+        lambda c: (
+            c.some_help
+            * c.p["specialist"]
+            * (1 - c.p["specialist_declined"])
+            * c.p["specialist_fast"]
+        ),
+        lambda s: s.severe & (s.r + FAST_WINDOW <= s.e),
+    ),
+    "coordinator_within_30d": Planted(
+        ("coordinator",), lambda c: c.p["coordinator"], lambda s: s.r + FAST_WINDOW <= s.e
+    ),
+    "system_help_partner_violence": Planted(
+        ("no_help", "family_help", "perpetrator_help"),
+        lambda c: c.some_help * (1 - (1 - c.p["family_help"]) * (1 - c.p["perpetrator_help"])),
+        lambda s: (s.truth.covariates.violence == VIOLENCE_TYPES.index("partner")) & s.window_6m,
+    ),
+    "light_help_for_severe": Planted(
+        ("specialist",),
+        lambda c: 1 - c.p["specialist"],
+        lambda s: s.severe & s.window_6m & s.truth.any_help,
+    ),
+    "recurrence_after_restraining_order": Planted(
+        ("recurrence",),
+        lambda c: c.p["recurrence"],
+        lambda s: (s.truth.restraining_day != NO_DATE) & (s.truth.restraining_day + 365 <= s.e),
+    ),
+}
+
+
 def unit_probabilities(
     p: dict[str, np.ndarray], child_p: np.ndarray, child_case: np.ndarray
 ) -> dict[str, np.ndarray]:
-    """Per unit (case, or child for children_without_help): P(numerator event)."""
-    some_help = 1 - p["no_help"]
-    return {
-        "recurrence_12m": p["recurrence"],
-        "violence_continued_18m": p["violence_continued"],
-        "children_without_help": p["no_help"][child_case]
-        + some_help[child_case] * (1 - p["family_help"][child_case]) * (1 - child_p),
-        "families_without_help_offer": p["no_help"],
-        "specialist_within_30d": some_help
-        * p["specialist"]
-        * (1 - p["specialist_declined"])
-        * p["specialist_fast"],
-        "coordinator_within_30d": p["coordinator"],
-        "system_help_partner_violence": some_help
-        * (1 - (1 - p["family_help"]) * (1 - p["perpetrator_help"])),
-        "light_help_for_severe": 1 - p["specialist"],
-        "recurrence_after_restraining_order": p["recurrence"],
-    }
+    """Per planted indicator, per unit (case, or child): P(numerator event)."""
+    chances = Chances(p, child_p, child_case)
+    return {indicator: planted.probability(chances) for indicator, planted in PLANTED.items()}
 
 
 def populations(truth: Truth, extract: date) -> dict[str, np.ndarray]:
-    """Per unit: is it in the indicator's population on this extract date (INDICATORS.md)?"""
-    e = day_of(extract)
-    r = truth.report_day
-    cov = truth.covariates
-    severe = np.isin(cov.safety, [SAFETY_ASSESSMENTS.index(s) for s in model.SEVERE])
-    window_6m = r + HELP_WINDOW <= e
-    o = truth.restraining_day
-    return {
-        "recurrence_12m": r + 365 <= e,
-        "violence_continued_18m": (truth.followup18_day != NO_DATE)
-        & (truth.followup18_day <= e)
-        & truth.followup18_known,
-        "children_without_help": window_6m[truth.child_case],
-        "families_without_help_offer": window_6m,
-        "specialist_within_30d": severe & (r + FAST_WINDOW <= e),
-        "coordinator_within_30d": r + FAST_WINDOW <= e,
-        "system_help_partner_violence": (cov.violence == VIOLENCE_TYPES.index("partner"))
-        & window_6m,
-        "light_help_for_severe": severe & window_6m & truth.any_help,
-        "recurrence_after_restraining_order": (o != NO_DATE) & (o + 365 <= e),
-    }
+    """Per planted indicator, per unit: is it in the population on this extract date?"""
+    seen = Seen(truth, day_of(extract))
+    return {indicator: planted.population(seen) for indicator, planted in PLANTED.items()}
 
 
 def _probabilities(truth: Truth, forced: str | None = None, without: str | None = None):
@@ -104,7 +165,7 @@ def planted_rates(truth: Truth, extract: date) -> pl.DataFrame:
     year = truth.covariates.year
     frames = []
     for indicator, prob in probs.items():
-        unit_year = year[truth.child_case] if indicator in CHILD_INDICATORS else year
+        unit_year = year[truth.child_case] if PLANTED[indicator].per_child else year
         mask = pops[indicator]
         frames.append(
             pl.DataFrame({"year": unit_year[mask], "p": prob[mask]})
@@ -146,7 +207,7 @@ def effect_sums(truth: Truth, extract: date) -> pl.DataFrame:
 
 def touched_indicators(element: str) -> list[str]:
     components = set(model.ELEMENT_EFFECTS[element])
-    return [i for i, used in INDICATOR_COMPONENTS.items() if components & set(used)]
+    return [i for i, planted in PLANTED.items() if components & set(planted.components)]
 
 
 def planted_effects(sums: pl.DataFrame) -> pl.DataFrame:
@@ -159,7 +220,7 @@ def planted_effects(sums: pl.DataFrame) -> pl.DataFrame:
                 ";".join(
                     f"{c}={np.exp(v):.3g}"
                     for c, v in model.ELEMENT_EFFECTS[element].items()
-                    if c in INDICATOR_COMPONENTS[indicator]
+                    if c in PLANTED[indicator].components
                 ),
             )
             for element in APPROACH_ELEMENTS

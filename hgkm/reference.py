@@ -13,7 +13,6 @@ import polars as pl
 REFERENCE_DIR = Path(__file__).parent / "reference_data"
 SOURCE_NOTE = "Bron: CBS/PDOK gebiedsindelingen 2025, via cartomap/nl"
 MUNICIPALITY_GEOJSON = REFERENCE_DIR / "gemeente_2025.geojson"
-VEILIG_THUIS_GEOJSON = REFERENCE_DIR / "veiligthuisregio_2025.geojson"
 
 # Region types as published in the mart (area_code "<type>:<code>"), with the columns
 # of municipality_regions_2025.csv and the region_type of regions_2025.csv they come from.

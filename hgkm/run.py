@@ -36,7 +36,6 @@ from hgkm.settings import Paths
 
 EXIT_OK = 0  # all fine, or nothing to do
 EXIT_ATTENTION = 1  # a delivery rejected, or an inbox file unreadable or not a delivery
-EXIT_USAGE = 2  # bad options or configuration
 EXIT_LOCKED = 3  # another run holds the lock (and did not finish within --wait)
 EXIT_FAILED = 4  # the job itself failed: an ingest crashed, or computing/publishing the mart
 

@@ -73,11 +73,6 @@ class CountSource(Protocol):
         ...
 
 
-def unit_rows(con: duckdb.DuckDBPyConnection, indicator: Indicator) -> pl.DataFrame:
-    """The indicator's case- or child-level rows from the `current_*` views on `con`."""
-    return con.sql(indicator.sql).pl()
-
-
 def day_counts_table(indicator: Indicator) -> str:
     """The temporary table `stage_day_counts` fills for one indicator."""
     return f"day_counts_{indicator.id}"

@@ -13,10 +13,11 @@ POLARITY_TEXT = {"lower_is_better": "lower is better", "higher_is_better": "high
 HEADER = """\
 # Indicators
 
-Generated from `metrics/catalogue.py` by `python -m metrics.docs`; a test fails when this page
-drifts from the catalogue. Exact definitions: `../shared/spec/INDICATORS.md`. `R` is a case's
-index report date, `E` the extract date of its municipality's current delivery; a case counts
-in a population only when its window has ended on or before `E`.
+Generated from the catalogue (each indicator's declaration `metrics/sql/<id>.toml`, loaded by
+`metrics/catalogue.py`) by `python -m metrics.docs`; a test fails when this page drifts from
+it. Exact definitions: `../shared/spec/INDICATORS.md`. `R` is a case's index report date, `E`
+the extract date of its municipality's current delivery; a case counts in a population only
+when its window has ended on or before `E`.
 
 How the figures are made (`metrics/indicators.py`, `metrics/publish.py`):
 
@@ -61,7 +62,7 @@ def _section(indicator: Indicator) -> str:
 | unit | {indicator.unit} ({indicator.value_format}) |
 | breakdowns | `all`, {breakdowns} |
 | approach elements | {elements} |
-| query | `metrics/sql/{indicator.sql_name}.sql` |
+| declaration, query | `metrics/sql/{indicator.id}.toml`, `metrics/sql/{indicator.id}.sql` |
 
 **Why.** {indicator.rationale_en}
 

@@ -84,7 +84,7 @@ def open_warehouse(path: Path, as_of: date | None = None) -> Iterator[duckdb.Duc
         try:
             # Bound, never formatted in: a data folder's path may hold a quote.
             con.execute("attach ? as wh (read_only)", [str(path)])
-            if not warehouse.lacks_case_hashes(con, "wh"):
+            if not warehouse.needs_upgrade(con, "wh"):
                 break
             con.execute("detach wh")
             warehouse.connect(path).close()

@@ -7,8 +7,6 @@ for analysts in docs/methods.md.
 
 from __future__ import annotations
 
-from typing import Literal
-
 import numpy as np
 import numpy.typing as npt
 
@@ -20,7 +18,6 @@ MIN_TREND_POINTS = 5
 
 ArrayLike = npt.ArrayLike
 FloatArray = npt.NDArray[np.float64]
-Polarity = Literal["lower_is_better", "higher_is_better"]
 POLARITIES: tuple[str, ...] = ("lower_is_better", "higher_is_better")
 
 

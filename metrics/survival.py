@@ -184,19 +184,6 @@ def kaplan_meier(
     ).collect()
 
 
-def km_median(curve: pl.DataFrame) -> tuple[float | None, float | None, float | None]:
-    """(median, ci_low, ci_high) from a kaplan_meier curve; None where not reached.
-
-    median: the smallest time with S(t) <= 0.5 (+1e-9). ci_low: the first time the band's
-    lower edge is <= 0.5; ci_high: the first time its upper edge is <= 0.5 (Brookmeyer-Crowley
-    with the log-log band).
-    """
-    if curve.is_empty():
-        return None, None, None
-    row = km_medians(curve.with_columns(pl.lit(0).alias(_GROUP_ID)), []).row(0, named=True)
-    return row["median"], row["ci_low"], row["ci_high"]
-
-
 def km_steps_by_group(
     frame: pl.DataFrame | pl.LazyFrame,
     group_cols: list[str],

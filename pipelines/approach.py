@@ -18,11 +18,10 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from hgkm import reference
 from hgkm.escape import printable
 from hgkm.intake import profile_changes
 from hgkm.limits import DEFAULTS, Limits
-from pipelines import files, guard, isolated, names
+from pipelines import files, guard, isolated, names, warehouse
 from pipelines.contract import (
     APPROACH_COLUMNS,
     APPROACH_ELEMENTS,
@@ -73,17 +72,12 @@ create table if not exists approach_imports (
     error_count   integer not null default 0,
     errors        json                 -- capped {file,row,column,rule,message}; no values
 );
-
-create table if not exists approach_periods (
-    import_id         integer not null,
-    municipality_code varchar not null,
-    element           varchar not null,
-    in_place_from     date not null,
-    in_place_until    date,
-    note              varchar
-);
-
 """
+# An accepted import's periods: the contract's columns, behind the import they came with.
+STORED: warehouse.Stored = {
+    "approach_periods": (("import_id", "integer not null"), *warehouse.typed(APPROACH_COLUMNS))
+}
+SCHEMA += warehouse.create_tables(STORED)
 
 
 def current_approach_sql(database: str = "", as_of: date | None = None) -> str:
@@ -109,22 +103,12 @@ def current_approach_sql(database: str = "", as_of: date | None = None) -> str:
 
 @cache
 def approach_model() -> Any:
-    """The pandera model of a profile row (column rules; the cross-row rules are in
-    `cross_row_issues`). Built on first use: pandera takes seconds to import, and the
-    metrics layer reads profiles through this module without ever checking one."""
-    import pandera.polars as pa
+    """The pandera schema of a profile row, derived from the contract (column rules; the
+    cross-row rules are in `cross_row_issues`). Built on first use: pandera takes seconds to
+    import, and the metrics layer reads profiles through this module without checking one."""
+    from pipelines.schemas import approach_schema
 
-    class ApproachModel(pa.DataFrameModel):
-        municipality_code: str = pa.Field(isin=sorted(reference.municipality_codes()))
-        element: str = pa.Field(isin=list(APPROACH_ELEMENTS))
-        in_place_from: pl.Date = pa.Field(ge=EARLIEST_DATE)
-        in_place_until: pl.Date = pa.Field(nullable=True, ge=EARLIEST_DATE)
-        note: str = pa.Field(nullable=True, str_length={"max_value": APPROACH_NOTE_MAX_LENGTH})
-
-        class Config:
-            strict = True
-
-    return ApproachModel
+    return approach_schema()
 
 
 # (column, pandera check name prefix) -> rule
@@ -317,6 +301,7 @@ def cross_row_issues(parsed: pl.DataFrame, file: str) -> list[Issue]:
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(SCHEMA)
+    warehouse.add_missing_columns(con, STORED)
     con.execute(f"create or replace view current_approach as {current_approach_sql()}")
 
 

@@ -31,6 +31,7 @@ from pipelines.contract import (
     EARLIEST_DATE,
     FILES,
     MANIFEST_COLUMNS,
+    MANIFEST_KEYS_OPTIONAL,
     MANIFEST_KEYS_REQUIRED,
     MUNICIPALITY_CODE_PATTERN,
     TABLES,
@@ -45,7 +46,7 @@ from pipelines.report import (
     Issue,
     is_structural,
 )
-from pipelines.schemas import CHECK_RULES, MODELS
+from pipelines.schemas import CHECK_RULES, SCHEMAS
 
 ISSUE_SCHEMA = {
     "table": pl.String,
@@ -62,7 +63,7 @@ VALIDATE_ROWS = 500_000
 # The guard takes one row key: delivery * _KEY_SHIFT + row (no file has 2**32 rows).
 _KEY_SHIFT = 2**32
 _GUARD_KEY = "__key"
-_MANIFEST_KEYS_READ = (*MANIFEST_KEYS_REQUIRED, "source_system")
+_MANIFEST_KEYS_READ = (*MANIFEST_KEYS_REQUIRED, *MANIFEST_KEYS_OPTIONAL)
 
 
 @dataclass
@@ -124,20 +125,10 @@ class CheckResult:
 
 def failed_result(file: str) -> CheckResult:
     """The result of a delivery whose checks failed in this program: rejected, nothing kept."""
-    return CheckResult(
-        {}, issues_frame([Issue(file, None, None, "internal_error")]), [], ManifestInfo()
+    failed = pl.DataFrame(
+        [(None, file, None, None, "internal_error")], schema=ISSUE_SCHEMA, orient="row"
     )
-
-
-def issues_frame(rows: pl.DataFrame | list[Issue], table: str | None = None) -> pl.DataFrame:
-    """Issues as a frame with ISSUE_SCHEMA."""
-    if isinstance(rows, list):
-        return pl.DataFrame(
-            [(table, i.file, i.row, i.column, i.rule) for i in rows],
-            schema=ISSUE_SCHEMA,
-            orient="row",
-        )
-    return rows.select(list(ISSUE_SCHEMA)).cast(ISSUE_SCHEMA)  # type: ignore[arg-type]
+    return CheckResult({}, failed, [], ManifestInfo())
 
 
 def _batch_issues(rows: list[tuple[int, str | None, Issue]]) -> pl.DataFrame:
@@ -492,7 +483,7 @@ def _parse_date(text: pl.Expr) -> pl.Expr:
 
 def _to_date(text: pl.Expr | pl.Series, fmt: str) -> pl.Expr | pl.Series:
     """The text as a date in `fmt`; null where it is not one. polars' cache of parsed values
-    costs more than it saves here (~40% of the parse on a national batch)."""
+    costs more than it saves here (measured: benchmarks/findings.md)."""
     return text.str.to_date(fmt, strict=False, cache=False)
 
 
@@ -602,13 +593,13 @@ def _slices_of(frame: pl.DataFrame) -> list[pl.DataFrame]:
 @cache
 def _batch_schema(name: str) -> pa.DataFrameSchema:
     """The table's pandera schema without its uniqueness checks, which hold per delivery."""
-    schema = MODELS[name].to_schema()
+    schema = SCHEMAS[name]
     unique = [column for column, spec in schema.columns.items() if spec.unique]
     return schema.update_columns({column: {"unique": False} for column in unique})
 
 
 def _unique_columns(name: str) -> list[str]:
-    return [c for c, spec in MODELS[name].to_schema().columns.items() if spec.unique]
+    return [c for c, spec in SCHEMAS[name].columns.items() if spec.unique]
 
 
 def validate_batch(
@@ -718,7 +709,7 @@ def _unparsed_dates(text: pl.DataFrame, typed: pl.DataFrame, dates: list[str]) -
     )
 
 
-def _cross_table_rules() -> dict[str, list[tuple[str, str, pl.Expr]]]:
+def cross_table_rules() -> dict[str, list[tuple[str, str, pl.Expr]]]:
     """Per table: (column, rule, expression true on a row breaking it), on the joined frames.
 
     `_known`/`_case_date` come from the case of the row, `_kid` from the child of a help row,
@@ -850,7 +841,7 @@ def cross_table_issues(
                 pl.when(without_children).then(True).otherwise(pl.col("_kid")).alias("_kid")
             )
         )
-    rules = _cross_table_rules()
+    rules = cross_table_rules()
     plans = []
     for name, frame in lazy.items():
         flags = [

@@ -87,7 +87,7 @@ def run_ingest(args: argparse.Namespace, paths: Paths) -> int:
         print(f"hgkm ingest: cannot open the warehouse ({exc.__class__.__name__})", file=sys.stderr)
         return 1
     # What exists now (the modules just imported) outlives the ingest: frozen, the garbage
-    # collector stops walking it on each of its passes (~1.7% of a national ingest's CPU).
+    # collector stops walking it on each of its passes (measured: benchmarks/findings.md).
     gc.freeze()
     try:
         for report in ingest_many(

@@ -1,6 +1,8 @@
-"""Export contract v1 declared once: files, columns, types and enums (see docs/contract.md).
+"""Export contract v1 declared once: files, columns, types, enums and keys (docs/contract.md).
 
-The pandera models, the readers, the sample generator and the docs all derive from this.
+The pandera models (`schemas`), the warehouse's tables and their upgrades (`warehouse`), the
+readers, the sample generator, the test deliveries and the contract's tables in
+docs/contract.md (`python -m pipelines.docs`) all derive from this.
 """
 
 from __future__ import annotations
@@ -24,19 +26,38 @@ HELP_LEVELS = ("basic", "specialist")
 FOLLOWUP_ANSWERS = ("yes", "no", "unknown")
 
 
+KINDS = ("pseudonym", "date", "enum", "text", "municipality")
+
+
 @dataclass(frozen=True)
 class Column:
-    """One column of a delivery table. kind: 'pseudonym', 'date', 'enum' or 'text'."""
+    """One column of a contract table.
+
+    kind: 'pseudonym' (PSEUDONYM_PATTERN), 'date' (from EARLIEST_DATE), 'enum' (one of
+    `values`), 'text', or 'municipality' (a CBS code of the reference list). `unique`: no
+    value twice in one delivery (or file). `max_length`: at most that many characters.
+    """
 
     name: str
     kind: str
     required: bool = True
     values: tuple[str, ...] = ()
+    unique: bool = False
+    max_length: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS or (self.kind == "enum") != bool(self.values):
+            raise ValueError(f"column {self.name}: kind {self.kind!r} with values {self.values}")
+
+    @property
+    def sql_type(self) -> str:
+        """The column's type in the warehouse (values arrive as text; dates are parsed)."""
+        return "date" if self.kind == "date" else "varchar"
 
 
 TABLES: dict[str, tuple[Column, ...]] = {
     "cases": (
-        Column("case_id", "pseudonym"),
+        Column("case_id", "pseudonym", unique=True),
         Column("report_date", "date"),
         Column("violence_type", "enum", values=VIOLENCE_TYPES),
         Column("safety_assessment", "enum", values=SAFETY_ASSESSMENTS),
@@ -51,7 +72,7 @@ TABLES: dict[str, tuple[Column, ...]] = {
     ),
     "children": (
         Column("case_id", "pseudonym"),
-        Column("child_id", "pseudonym"),
+        Column("child_id", "pseudonym", unique=True),
         Column("age_band", "enum", values=AGE_BANDS),
     ),
     "help": (
@@ -70,9 +91,14 @@ TABLES: dict[str, tuple[Column, ...]] = {
     ),
 }
 
-MANIFEST_COLUMNS = ("key", "value")
 MANIFEST_KEYS_REQUIRED = ("contract_version", "municipality_code", "extract_date")
 MANIFEST_KEYS_OPTIONAL = ("source_system",)
+# The manifest as a table: one row per key (its values are checked per key, in `checks`).
+MANIFEST: tuple[Column, ...] = (
+    Column("key", "enum", values=(*MANIFEST_KEYS_REQUIRED, *MANIFEST_KEYS_OPTIONAL), unique=True),
+    Column("value", "text", required=False),
+)
+MANIFEST_COLUMNS = tuple(c.name for c in MANIFEST)
 
 # Sheet / file stems in a delivery, in the order they are read and reported.
 FILES = ("manifest", *TABLES)
@@ -89,11 +115,11 @@ APPROACH_ELEMENTS = (
 )
 APPROACH_NOTE_MAX_LENGTH = 200
 APPROACH_COLUMNS: tuple[Column, ...] = (
-    Column("municipality_code", "text"),
+    Column("municipality_code", "municipality"),
     Column("element", "enum", values=APPROACH_ELEMENTS),
     Column("in_place_from", "date"),
     Column("in_place_until", "date", required=False),
-    Column("note", "text", required=False),
+    Column("note", "text", required=False, max_length=APPROACH_NOTE_MAX_LENGTH),
 )
 # A profile's periods as polars columns (dates parsed), in the file's order.
 APPROACH_SCHEMA: dict[str, pl.DataType] = {

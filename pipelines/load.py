@@ -35,9 +35,10 @@ from pipelines.report import DeliveryReport, DeliveryWarning
 # A newer delivery with this share fewer cases than the current one is worth a warning.
 CASE_DROP_WARNING = 0.20
 # A batch is checked and recorded once it holds this many rows (or deliveries): large enough
-# to share the fixed cost of the checks (~0.13 s a batch, however small) and to let DuckDB
-# write whole row groups straight to the file, small enough to keep a national ingest's
-# memory under 1 GB (two batches are alive: one checked, one recorded).
+# to share the fixed cost of the checks (every batch pays it, however small) and to let
+# DuckDB write whole row groups straight to the file, small enough to bound a national
+# ingest's memory (two batches are alive: one checked, one recorded). The figures behind
+# both: benchmarks/findings.md.
 BATCH_ROWS = 1_000_000
 BATCH_DELIVERIES = 160
 # Opening deliveries (reading files, hashing, decoding; hashlib releases the GIL) overlaps
@@ -511,7 +512,7 @@ def _record(
             key="delivery_id",
             dtype=pl.Int32,
         )
-        # One chunk: DuckDB takes it in ~30% faster than the deliveries' slices.
+        # One chunk: DuckDB takes it in faster than the deliveries' slices (findings.md).
         _insert(con, name, frame.rechunk(), case_hash=warehouse.CASE_HASH.format(salt=0))
     warehouse.key_cases(con, list(accepted))
 

@@ -539,8 +539,8 @@ def _needs_trim(text: bytes) -> bool:
     Not when the text is ASCII without quotes, spaces, tabs, vertical tabs or form feeds and
     each carriage return ends a line: then every value is the bytes between two delimiters,
     and polars already reads an empty one as null. Export files are usually like that, and
-    trimming every value of a national ingest costs ~0.5 s of CPU (a test holds the two
-    equal).
+    trimming every value of a national ingest is a measurable part of its CPU
+    (benchmarks/findings.md; a test holds the two reads equal).
     """
     return not (
         text.isascii()

@@ -1,100 +1,70 @@
-"""The contract's per-table rules as pandera (polars) models, validated on collected frames.
+"""The contract's per-table rules as pandera (polars) schemas, derived from pipelines.contract.
 
-Column names, enums and patterns come from pipelines.contract; a test holds the two together.
+Each contract column becomes a pandera column: its type, nullable unless required, its kind's
+check (pseudonym pattern, enum values, dates from EARLIEST_DATE, a municipality of the
+reference list, a maximum length) and its uniqueness. They are validated on collected frames.
 Dates arrive already parsed (pandera's coerce does not parse date strings); the upper bound
 (the extract_date) differs per delivery and is checked with the cross-table rules.
 """
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Any
-
 import pandera.polars as pa
+import polars as pl
 
+from hgkm.reference import municipality_codes
 from pipelines.contract import (
-    AGE_BANDS,
+    APPROACH_COLUMNS,
     EARLIEST_DATE,
-    FOLLOWUP_ANSWERS,
-    HELP_LEVELS,
-    MANIFEST_KEYS_OPTIONAL,
-    MANIFEST_KEYS_REQUIRED,
+    MANIFEST,
     PSEUDONYM_PATTERN,
-    RECIPIENTS,
-    REPORTERS,
-    SAFETY_ASSESSMENTS,
-    VIOLENCE_TYPES,
+    TABLES,
+    Column,
 )
 
 
-def _pseudonym(*, unique: bool = False, nullable: bool = False) -> Any:
-    return pa.Field(str_matches=PSEUDONYM_PATTERN, unique=unique, nullable=nullable)
+def _checks(column: Column) -> list[pa.Check]:
+    if column.kind == "pseudonym":
+        checks = [pa.Check.str_matches(PSEUDONYM_PATTERN)]
+    elif column.kind == "enum":
+        checks = [pa.Check.isin(list(column.values))]
+    elif column.kind == "date":
+        checks = [pa.Check.ge(EARLIEST_DATE)]
+    elif column.kind == "municipality":
+        checks = [pa.Check.isin(sorted(municipality_codes()))]
+    else:
+        checks = []
+    if column.max_length is not None:
+        checks.append(pa.Check.str_length(max_value=column.max_length))
+    return checks
 
 
-def _enum(values: tuple[str, ...]) -> Any:
-    return pa.Field(isin=list(values))
+def schema(name: str, columns: tuple[Column, ...]) -> pa.DataFrameSchema:
+    """The strict pandera schema of a contract table: exactly these columns, in this order."""
+    return pa.DataFrameSchema(
+        {
+            c.name: pa.Column(
+                pl.Date if c.kind == "date" else pl.String,
+                _checks(c),
+                nullable=not c.required,
+                unique=c.unique,
+            )
+            for c in columns
+        },
+        strict=True,
+        name=name,
+    )
 
 
-def _date(*, nullable: bool = False) -> Any:
-    return pa.Field(ge=EARLIEST_DATE, nullable=nullable)
-
-
-class _Strict(pa.DataFrameModel):
-    class Config:
-        strict = True
-
-
-class Cases(_Strict):
-    case_id: str = _pseudonym(unique=True)
-    report_date: date = _date()
-    violence_type: str = _enum(VIOLENCE_TYPES)
-    safety_assessment: str = _enum(SAFETY_ASSESSMENTS)
-    restraining_order_date: date = _date(nullable=True)
-    coordinator_date: date = _date(nullable=True)
-    closed_date: date = _date(nullable=True)
-
-
-class Reports(_Strict):
-    case_id: str = _pseudonym()
-    report_date: date = _date()
-    reporter: str = _enum(REPORTERS)
-
-
-class Children(_Strict):
-    case_id: str = _pseudonym()
-    child_id: str = _pseudonym(unique=True)
-    age_band: str = _enum(AGE_BANDS)
-
-
-class Help(_Strict):
-    case_id: str = _pseudonym()
-    recipient: str = _enum(RECIPIENTS)
-    child_id: str = _pseudonym(nullable=True)
-    level: str = _enum(HELP_LEVELS)
-    offered_date: date = _date()
-    start_date: date = _date(nullable=True)
-    end_date: date = _date(nullable=True)
-
-
-class Followups(_Strict):
-    case_id: str = _pseudonym()
-    followup_date: date = _date()
-    violence_since_previous: str = _enum(FOLLOWUP_ANSWERS)
-
-
-class Manifest(_Strict):
-    key: str = pa.Field(isin=[*MANIFEST_KEYS_REQUIRED, *MANIFEST_KEYS_OPTIONAL], unique=True)
-    value: str = pa.Field(nullable=True)
-
-
-MODELS: dict[str, type[pa.DataFrameModel]] = {
-    "manifest": Manifest,
-    "cases": Cases,
-    "reports": Reports,
-    "children": Children,
-    "help": Help,
-    "followups": Followups,
+SCHEMAS: dict[str, pa.DataFrameSchema] = {
+    name: schema(name, columns) for name, columns in {"manifest": MANIFEST, **TABLES}.items()
 }
+
+
+def approach_schema() -> pa.DataFrameSchema:
+    """The schema of an approach profile's rows (reads the reference list: built on use)."""
+    return schema("approach_profiles", APPROACH_COLUMNS)
+
 
 # pandera check name (before any "(") -> contract rule in pipelines.report.RULES.
 CHECK_RULES = {

@@ -15,12 +15,36 @@ import polars as pl
 
 from hgkm.lock import LockBusy, RunLock
 from hgkm.settings import Paths
-from pipelines.contract import TABLES
+from pipelines.contract import TABLES, Column
 
 # The contract's case-level tables, each stored with a delivery_id in front of its columns.
 CASE_TABLES = tuple(TABLES)
 CASE_HASH = "hash(case_id, {salt})"
 SALTS = 16
+Stored = dict[str, tuple[tuple[str, str], ...]]  # table -> its (column, type)s, in order
+
+
+def typed(columns: Sequence[Column]) -> tuple[tuple[str, str], ...]:
+    """A contract table's columns with their types in the warehouse."""
+    return tuple((c.name, c.sql_type + (" not null" if c.required else "")) for c in columns)
+
+
+def create_tables(tables: Stored) -> str:
+    """The tables' `create table if not exists` statements."""
+    return "".join(
+        "create table if not exists {name} (\n    {columns}\n);\n".format(
+            name=name, columns=",\n    ".join(f"{column} {kind}" for column, kind in columns)
+        )
+        for name, columns in tables.items()
+    )
+
+
+# Each case-level table: its delivery, the contract's columns, and its case_id hashed, unique
+# among its delivery's cases (`key_cases`).
+STORED: Stored = {
+    name: (("delivery_id", "integer not null"), *typed(columns), ("case_hash", "ubigint"))
+    for name, columns in TABLES.items()
+}
 
 SCHEMA = """
 create sequence if not exists delivery_id_seq start 1;
@@ -44,60 +68,14 @@ create table if not exists deliveries (
 );
 -- Added after v1 of this schema: complete per-rule totals ({"rule": n}); `errors` is capped.
 alter table deliveries add column if not exists error_counts json;
-
-create table if not exists cases (
-    delivery_id integer not null,
-    case_id varchar not null,
-    report_date date not null,
-    violence_type varchar not null,
-    safety_assessment varchar not null,
-    restraining_order_date date,
-    coordinator_date date,
-    closed_date date
-);
-
-create table if not exists reports (
-    delivery_id integer not null,
-    case_id varchar not null,
-    report_date date not null,
-    reporter varchar not null
-);
-
-create table if not exists children (
-    delivery_id integer not null,
-    case_id varchar not null,
-    child_id varchar not null,
-    age_band varchar not null
-);
-
-create table if not exists help (
-    delivery_id integer not null,
-    case_id varchar not null,
-    recipient varchar not null,
-    child_id varchar,
-    level varchar not null,
-    offered_date date not null,
-    start_date date,
-    end_date date
-);
-
-create table if not exists followups (
-    delivery_id integer not null,
-    case_id varchar not null,
-    followup_date date not null,
-    violence_since_previous varchar not null
-);
 """
-# Added after v1 of this schema: case_id hashed, unique among a delivery's cases (`key_cases`).
-SCHEMA += "".join(
-    f"alter table {t} add column if not exists case_hash ubigint;\n" for t in CASE_TABLES
-)
+SCHEMA += create_tables(STORED)
 
 # The current delivery of a municipality: its accepted delivery with the latest extract date;
 # for the same extract date, the one received last (a correction). Each current row carries
 # `case_key`, the case it belongs to as one number: its delivery and its case's hash. The
-# indicators join on it (a fifth less CPU than on delivery_id and case_id); it is unique because
-# `key_cases` keeps a delivery's hashes apart.
+# indicators join on it (cheaper than on delivery_id and case_id: benchmarks/findings.md); it
+# is unique because `key_cases` keeps a delivery's hashes apart.
 CURRENT_VIEWS = """
 create or replace view current_deliveries as
 select * from deliveries
@@ -132,6 +110,7 @@ def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     path.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(path))
     con.execute(SCHEMA)
+    add_missing_columns(con, STORED)
     con.execute(CURRENT_VIEWS)
     if lacks_case_hashes(con):
         _upgrade(con)
@@ -167,6 +146,49 @@ def read_briefly(paths: Paths, wait_seconds: float) -> Iterator[duckdb.DuckDBPyC
             con.close()
     finally:
         lock.release()
+
+
+def needs_upgrade(con: duckdb.DuckDBPyConnection, database: str | None = None) -> bool:
+    """Whether the warehouse (`database`, an attached name; default the connection's own) was
+    made before some of its declared columns, or holds rows without case hashes: `connect`
+    upgrades it."""
+    return bool(missing_columns(con, STORED, database)) or lacks_case_hashes(con, database)
+
+
+def add_missing_columns(con: duckdb.DuckDBPyConnection, tables: Stored) -> None:
+    """Add the columns declared after the warehouse was made, all or none: empty in its
+    older rows (a column added to a table with rows cannot be `not null`)."""
+    missing = missing_columns(con, tables)
+    if not missing:
+        return
+    con.execute("begin transaction")
+    try:
+        for table, column, kind in missing:
+            kind = kind.removesuffix(" not null")
+            con.execute(f"alter table {table} add column {column} {kind}")
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+
+
+def missing_columns(
+    con: duckdb.DuckDBPyConnection, tables: Stored, database: str | None = None
+) -> list[tuple[str, str, str]]:
+    """(table, column, type) of the declared columns the warehouse's tables lack."""
+    present = set(
+        con.execute(
+            "select table_name, column_name from duckdb_columns() "
+            "where database_name = coalesce(?, current_database()) and schema_name = 'main'",
+            [database],
+        ).fetchall()
+    )
+    return [
+        (table, column, kind)
+        for table, columns in tables.items()
+        for column, kind in columns
+        if (table, column) not in present
+    ]
 
 
 def lacks_case_hashes(con: duckdb.DuckDBPyConnection, database: str | None = None) -> bool:

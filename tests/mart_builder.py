@@ -24,6 +24,7 @@ before importing it: `NL` is then only the delivering municipalities.
 from __future__ import annotations
 
 import os
+import zlib
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -55,19 +56,13 @@ BENCHMARK_LIKE = "GM0193"
 # The benchmark counted Zwolle from its delivery before the current one.
 BENCHMARK_OLDER = "GM0193"
 
-# The indicators, titles and polarities come from the one declaration in metrics/catalogue.py;
-# only the fixture's base rate (median days for time_to_specialist) is its own.
+# The indicators, titles and polarities come from the catalogue; each proportion's base rate
+# is the fixture's own, between 10% and 60%, drawn from its id (so a new indicator's changes
+# no other's).
 BASE_RATE = {
-    "recurrence_12m": 0.285,
-    "violence_continued_18m": 0.52,
-    "children_without_help": 0.41,
-    "families_without_help_offer": 0.08,
-    "specialist_within_30d": 0.46,
-    "time_to_specialist": 34.0,
-    "coordinator_within_30d": 0.63,
-    "system_help_partner_violence": 0.37,
-    "light_help_for_severe": 0.33,
-    "recurrence_after_restraining_order": 0.21,
+    ind.id: 0.1 + 0.5 * (zlib.crc32(ind.id.encode()) % 1001) / 1000
+    for ind in CATALOGUE
+    if ind.is_proportion
 }
 POLARITY = {ind.id: ind.polarity for ind in CATALOGUE}
 PROPORTIONS = [ind.id for ind in CATALOGUE if ind.is_proportion]
@@ -196,7 +191,6 @@ def _municipal_counts(areas: pl.DataFrame, revision: int) -> pl.DataFrame:
         ]
     ).sort("area_code", "indicator_id", "period", "breakdown")
     n = grid.height
-    base = {ind.id: BASE_RATE[ind.id] for ind in CATALOGUE}
     size = grid["population"].to_numpy() / 1000 * 1.4 * grid["share"].to_numpy()
     size = np.where(grid["period_type"].to_numpy() == "quarter", size / 4, size)
     den = np.maximum(np.round(size * rng.uniform(0.8, 1.2, n)), 0).astype(np.int64)
@@ -205,7 +199,7 @@ def _municipal_counts(areas: pl.DataFrame, revision: int) -> pl.DataFrame:
         grid["indicator_id"].to_numpy() == "coordinator_within_30d", 0.03, 0.0
     )
     rate = np.clip(
-        grid["indicator_id"].replace_strict(base).to_numpy() + effect + trend, 0.02, 0.98
+        grid["indicator_id"].replace_strict(BASE_RATE).to_numpy() + effect + trend, 0.02, 0.98
     )
     num = rng.binomial(den, rate)
     small = (grid["area_code"] == SUPPRESSED_MUNICIPALITY) & (

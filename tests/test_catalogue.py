@@ -4,35 +4,96 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import shutil
+from pathlib import Path
 
 import pytest
 
 from metrics import catalogue, docs
-from metrics.catalogue import INDICATORS, Indicator
+from metrics.catalogue import INDICATORS, CatalogueError, Indicator
 from pipelines.contract import APPROACH_ELEMENTS
 
 TEXT_FIELDS = [
     f.name
     for f in dataclasses.fields(Indicator)
-    if f.type in ("str", str)
-    and f.name not in {"id", "sql_name", "polarity", "unit", "value_format"}
+    if f.type in ("str", str) and f.name not in {"id", "polarity", "unit", "value_format"}
 ]
-SPEC_IDS = (
-    "recurrence_12m",
-    "violence_continued_18m",
-    "children_without_help",
-    "families_without_help_offer",
-    "specialist_within_30d",
-    "time_to_specialist",
-    "coordinator_within_30d",
-    "system_help_partner_violence",
-    "light_help_for_severe",
-    "recurrence_after_restraining_order",
+
+
+def test_each_declaration_has_its_query_and_each_query_its_declaration() -> None:
+    declared = {p.stem for p in catalogue.SQL_DIR.glob("*.toml")} - {Path(catalogue.SHARED).stem}
+    queries = {p.stem for p in catalogue.SQL_DIR.glob("*.sql")}
+    assert declared == queries == {ind.id for ind in INDICATORS}
+    assert len(INDICATORS) == len(declared)
+
+
+def _declarations(tmp_path: Path) -> Path:
+    """A copy of the catalogue's files to break."""
+    copy = tmp_path / "sql"
+    shutil.copytree(catalogue.SQL_DIR, copy)
+    return copy
+
+
+def _edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "field"),
+    [
+        ('polarity = "lower_is_better"', 'polarity = "lower"', "polarity"),
+        ('unit = "proportion"', 'unit = "rate"', "unit"),
+        ('value_format = "percent"', 'value_format = "days"', "value_format"),
+        ("order = 10", 'order = "first"', "order"),
+        ("order = 10", "order = 20", "order"),
+        ('"violence_type"]', '"violence_type", "region"]', "breakdowns"),
+        (
+            '  "single_coordinator",\n',
+            '  "single_coordinator",\n  "single_coordinator",\n',
+            "approach_elements",
+        ),
+        ('sources = ["cohort", "cbs"]', 'sources = ["cohort", "cbs_2030"]', "sources"),
+        ('sources = ["cohort", "cbs"]', "", "sources"),
+        ('caveat_notes = ["window"]', 'caveat_notes = ["weather"]', "caveat_notes"),
+        ('title_en = "New report within 12 months"', 'title_en = "New"', "title_en"),
+        ('title_en = "New report within 12 months"', "", "title_en"),
+        ("order = 10", "order = 10\ncolour = 'red'", "colour"),
+        ('title_nl = "Nieuwe', "title_nl = Nieuwe", "not valid TOML"),
+    ],
 )
+def test_a_bad_declaration_is_refused_naming_its_file_and_field(
+    tmp_path: Path, old: str, new: str, field: str
+) -> None:
+    directory = _declarations(tmp_path)
+    _edit(directory / "recurrence_12m.toml", old, new)
+    with pytest.raises(CatalogueError) as refused:
+        catalogue.load(directory)
+    message = str(refused.value)
+    # The file (a clash of orders: the later file, naming the other) and the field.
+    assert message.startswith(f"{directory}/") and "recurrence_12m.toml" in message
+    assert field in message
 
 
-def test_the_catalogue_is_the_spec_s_ten_in_order() -> None:
-    assert tuple(ind.id for ind in INDICATORS) == SPEC_IDS
+def test_a_declaration_and_its_query_come_together(tmp_path: Path) -> None:
+    directory = _declarations(tmp_path)
+    (directory / "recurrence_12m.sql").unlink()
+    with pytest.raises(CatalogueError, match=r"recurrence_12m\.toml: query: no recurrence_12m"):
+        catalogue.load(directory)
+    directory = _declarations(tmp_path / "again")
+    (directory / "recurrence_12m.toml").unlink()
+    with pytest.raises(CatalogueError, match=r"recurrence_12m\.sql: a query without"):
+        catalogue.load(directory)
+
+
+def test_the_declared_order_is_the_catalogue_s(tmp_path: Path) -> None:
+    directory = _declarations(tmp_path)
+    _edit(directory / "recurrence_12m.toml", "order = 10", "order = 1000")
+    assert [ind.id for ind in catalogue.load(directory)] == [
+        *(ind.id for ind in INDICATORS[1:]),
+        "recurrence_12m",
+    ]
 
 
 @pytest.mark.parametrize("indicator", INDICATORS, ids=lambda ind: ind.id)

@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
-import pandera.polars as pa
 import polars as pl
 import pytest
 from deliveries import Rows, valid_rows, write_folder
 from pandera.errors import SchemaErrors
 
+from pipelines import docs as contract_docs
 from pipelines.checks import check_delivery, drop_invalid_rows
-from pipelines.contract import MANIFEST_COLUMNS, TABLES
+from pipelines.contract import MANIFEST_COLUMNS, TABLES, Column
 from pipelines.read import read_delivery
 from pipelines.report import RULES, WARNING_TEXTS
-from pipelines.schemas import MODELS
+from pipelines.schemas import SCHEMAS
 
 RECEIVED = date(2026, 11, 1)
 
@@ -40,11 +41,11 @@ def test_the_valid_delivery_passes_without_warnings(tmp_path):
     assert result.manifest.source_system == "Testsysteem"
 
 
-def test_models_declare_exactly_the_contract_columns():
-    for name, model in MODELS.items():
+def test_schemas_declare_exactly_the_contract_columns():
+    for name, schema in SCHEMAS.items():
         expected = MANIFEST_COLUMNS if name == "manifest" else tuple(c.name for c in TABLES[name])
-        assert tuple(model.to_schema().columns) == expected
-        assert model.to_schema().strict is True
+        assert tuple(schema.columns) == expected
+        assert schema.strict is True
 
 
 def test_a_known_bad_frame_is_rejected_when_collected_and_the_lazy_pitfall_is_real():
@@ -56,14 +57,11 @@ def test_a_known_bad_frame_is_rejected_when_collected_and_the_lazy_pitfall_is_re
         }
     )
     with pytest.raises(SchemaErrors) as caught:
-        MODELS["children"].validate(bad, lazy=True)
+        SCHEMAS["children"].validate(bad, lazy=True)
     checks = set(caught.value.failure_cases["check"].str.extract(r"^([a-z_]+)").to_list())
     assert checks == {"str_matches", "field_uniqueness", "isin"}
     # What the stack notes warn about: a LazyFrame only gets the schema-level checks.
-    assert MODELS["children"].validate(bad.lazy(), lazy=True).collect().height == 2
-    assert isinstance(MODELS["children"], type) and issubclass(
-        MODELS["children"], pa.DataFrameModel
-    )
+    assert SCHEMAS["children"].validate(bad.lazy(), lazy=True).collect().height == 2
 
 
 def _set(table: str, index: int, column: str, value: str | None) -> Callable[[Rows], None]:
@@ -291,3 +289,23 @@ def test_every_rule_and_warning_is_documented():
     docs = (Path(__file__).resolve().parent.parent / "docs" / "contract.md").read_text()
     missing = [rule for rule in (*RULES, *WARNING_TEXTS) if f"`{rule}`" not in docs]
     assert missing == []
+    # The errors table's S/R column says what the code does.
+    documented = dict(re.findall(r"^\| `([a-z_0-9]+)` \| ([SR]) \|", docs, flags=re.M))
+    assert documented == {rule: "S" if r.structural else "R" for rule, r in RULES.items()}
+
+
+def test_the_test_deliveries_give_a_column_declared_after_their_rows(monkeypatch):
+    monkeypatch.setitem(
+        TABLES, "cases", (*TABLES["cases"], Column("referrer", "enum", values=("police", "gp")))
+    )
+    monkeypatch.setitem(TABLES, "help", (*TABLES["help"], Column("ended", "date", required=False)))
+    rows = valid_rows()
+    assert {row["referrer"] for row in rows["cases"]} == {"police"}
+    assert {row["ended"] for row in rows["help"]} == {None}
+
+
+def test_the_contract_s_tables_in_the_docs_are_current():
+    page = contract_docs.DOCS_PATH.read_text(encoding="utf-8")
+    assert page == contract_docs.render(page), "run `python -m pipelines.docs`"
+    for name, columns in TABLES.items():
+        assert all(f"| `{c.name}` |" in contract_docs.render_tables() for c in columns), name

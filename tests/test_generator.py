@@ -11,6 +11,7 @@ import zipfile
 from datetime import date
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import polars as pl
 import pytest
@@ -23,8 +24,12 @@ from generator.cases import pseudonyms
 from generator.flawed import base_manifest, base_tables, files, flaws
 from generator.profiles import elements_in_place
 from hgkm.cli import UsageError
+from hgkm.settings import Paths
 from metrics import benchmark
+from metrics.catalogue import INDICATORS
+from pipelines.approach import import_profiles
 from pipelines.contract import APPROACH_ELEMENTS, FILES, PSEUDONYM_PATTERN, TABLES
+from pipelines.load import ingest
 
 EXTRACT = date(2026, 10, 1)
 YEARS = tuple(range(2019, 2026))
@@ -273,7 +278,7 @@ def test_planted_rates_are_recovered_from_the_generated_files(big_sample: Path) 
     # Every unit the generator counted in a population is one the definitions count too.
     assert both.filter(pl.col("population") != pl.col("denominator")).is_empty()
     assert both.filter(pl.col("population").is_null() | pl.col("denominator").is_null()).is_empty()
-    assert set(both["indicator_id"]) == set(planted.INDICATOR_COMPONENTS)
+    assert set(both["indicator_id"]) == set(planted.PLANTED)
     z = both.filter(pl.col("denominator") >= 50).with_columns(
         z=(pl.col("numerator") / pl.col("denominator") - pl.col("planted_rate"))
         / (
@@ -293,6 +298,14 @@ def test_planted_rates_are_recovered_from_the_generated_files(big_sample: Path) 
         .sqrt()
     )
     assert pooled["zp"].abs().max() < 4
+
+
+def test_the_generator_plants_proportion_indicators_of_the_catalogue() -> None:
+    """Its models follow the catalogue's ids; an indicator it has no model of gets no rate."""
+    assert set(planted.PLANTED) <= {ind.id for ind in INDICATORS if ind.is_proportion}
+    assert set(pl.read_csv(SAMPLE_DATA / "planted_rates.csv")["indicator_id"]) == set(
+        planted.PLANTED
+    )
 
 
 def test_outcome_levels_are_near_the_research_figures(big_sample: Path) -> None:
@@ -528,22 +541,17 @@ def test_cli_region_years_and_shape(tmp_path: Path) -> None:
 
 
 def _ingest(path: Path):
-    from hgkm.settings import Paths
-    from pipelines.load import ingest
-
     with tempfile.TemporaryDirectory() as d:
         return ingest(Paths(Path(d)), path)
 
 
 def test_every_generated_delivery_passes_the_ingest(tmp_path: Path) -> None:
-    pytest.importorskip("pipelines.load")
     for delivery in sorted((SAMPLE_DATA / "deliveries").iterdir()):
         report = _ingest(delivery)
         assert report.status == "accepted", (delivery.name, report.error_counts)
 
 
 def test_the_base_of_the_flawed_deliveries_is_itself_valid(tmp_path: Path) -> None:
-    pytest.importorskip("pipelines.load")
     for name, data in files(base_tables(committed.SEED), base_manifest()).items():
         (tmp_path / name).write_bytes(data)
     assert _ingest(tmp_path).status == "accepted"
@@ -551,7 +559,6 @@ def test_the_base_of_the_flawed_deliveries_is_itself_valid(tmp_path: Path) -> No
 
 @pytest.mark.parametrize("flaw", flaws(base_tables(committed.SEED)), ids=lambda f: f.name)
 def test_each_flawed_delivery_is_rejected_for_its_documented_reason(flaw) -> None:
-    pytest.importorskip("pipelines.load")
     path = SAMPLE_DATA / "flawed" / (f"{flaw.name}.zip" if flaw.shape == "zip" else flaw.name)
     report = _ingest(path)
     assert report.status == "rejected"
@@ -562,12 +569,6 @@ def test_each_flawed_delivery_is_rejected_for_its_documented_reason(flaw) -> Non
 
 
 def test_sample_profiles_pass_the_profile_import(tmp_path: Path) -> None:
-    try:
-        from pipelines.approach import import_profiles
-    except ImportError as exc:  # the profile import is built beside this generator
-        pytest.skip(f"pipelines.approach not importable yet: {exc}")
-    import duckdb
-
     con = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
     report = import_profiles(con, SAMPLE_DATA / "approach_profiles.csv")
     assert report.status == "accepted", report.error_counts

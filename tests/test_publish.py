@@ -17,6 +17,7 @@ from small_warehouse import SmallWarehouse, days
 
 from hgkm.settings import Paths
 from metrics import indicators, publish, stats
+from metrics.catalogue import INDICATORS
 
 E = date(2024, 12, 31)
 GRONINGEN, STADSKANAAL, PEKELA, ALMERE = "GM0014", "GM0037", "GM0765", "GM0034"
@@ -375,7 +376,7 @@ def test_reader_keeps_a_complete_mart_while_compute_runs(republished: Paths) -> 
         assert reader.sql("select count(*) from indicator_values").fetchall()[0][0] == old_count
         fresh = duckdb.connect(str(published.mart), read_only=True)
         assert fresh.sql("select published_at from publication").fetchall()[0][0] == old_stamp
-        assert fresh.sql("select count(*) from catalogue").fetchall()[0][0] == 10
+        assert fresh.sql("select count(*) from catalogue").fetchall()[0][0] == len(INDICATORS)
         fresh.close()
         assert job.wait(timeout=120) == 0
     finally:

@@ -42,7 +42,7 @@ def load_folders(deliveries: Path, warehouse: Path) -> None:
             ).fetchone()
             assert row is not None
             for table, columns in TABLES.items():
-                types = {c.name: "DATE" if c.kind == "date" else "VARCHAR" for c in columns}
+                types = {c.name: c.sql_type.upper() for c in columns}
                 con.execute(
                     f"insert into {table} by name select {row[0]} as delivery_id, * "
                     f"from read_csv(?, header = true, columns = {types!r})",

@@ -71,10 +71,11 @@ def test_report_has_the_grid_and_a_summary_per_municipality(
             """select count(*) from indicator_values where area_code = 'veilig_thuis_region:VT11'
                and period = '2024' and breakdown = 'all' and comparison_national = 'worse'"""
         ).fetchone()[0]
+        indicators = con.execute("select count(*) from catalogue").fetchone()[0]
     for (name,) in members:
         assert f"<dt>{name}</dt>" in html
     assert "<dt>Olst-Wijhe</dt><dd>Geen cijfers: geen (actuele) aanlevering.</dd>" in html
-    assert f"slechter op {worse} van de 10 indicatoren" in html
+    assert f"slechter op {worse} van de {indicators} indicatoren" in html
     assert "Bron: CBS/PDOK gebiedsindelingen 2025" in html and "Methode:" in html
 
 

@@ -16,7 +16,6 @@ from metrics.survival import (
     MIN_AT_RISK,
     kaplan_meier,
     km_cut,
-    km_median,
     km_medians,
     km_steps_by_group,
 )
@@ -29,6 +28,14 @@ FREIREICH_EVENT = [1, 1, 1, 0, 1, 0, 1, 0, 0, 1, 1, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0
 def km_median_by_group(frame: pl.DataFrame, groups: list[str], **counts: str) -> pl.DataFrame:
     """Medians per group as the product takes them: the whole curves, then their medians."""
     return km_medians(km_steps_by_group(frame, groups, **counts), groups)
+
+
+def km_median(curve: pl.DataFrame) -> tuple[float | None, float | None, float | None]:
+    """(median, ci_low, ci_high) of one kaplan_meier curve as the product reads them (its
+    `km_medians`, over the curve's counts per time); None where not reached."""
+    counts = curve.select(pl.lit(0).alias("g"), "time", "events", "censored")
+    row = km_median_by_group(counts, ["g"], events="events", censored="censored").row(0, named=True)
+    return row["median"], row["ci_low"], row["ci_high"]
 
 
 def km_curves_by_group(

@@ -127,3 +127,36 @@ def test_a_warehouse_from_before_case_hashes_is_upgraded_with_equal_figures(tmp_
         )
     finally:
         con.close()
+
+
+def test_a_warehouse_from_before_a_contract_column_gets_it_empty(tmp_path, data_dir):
+    """A column declared after a warehouse was made is added to its table on the first open
+    for writing, or first read (compute): empty in the rows loaded before it."""
+    paths = Paths(data_dir)
+    ingest(paths, write_folder(tmp_path / "a", valid_rows()), received_at=T0)
+    con = duckdb.connect(str(paths.warehouse))
+    try:
+        con.execute("alter table help drop column end_date")
+        con.execute("alter table followups drop column violence_since_previous")
+        assert warehouse.needs_upgrade(con)
+    finally:
+        con.close()
+    # compute's read-only opening upgrades it first, then reads every indicator
+    assert set(figures_of(paths.warehouse)) == {ind.id for ind in INDICATORS}
+    con = duckdb.connect(str(paths.warehouse), read_only=True)
+    try:
+        assert not warehouse.needs_upgrade(con)
+        assert con.sql("select count(*), count(end_date) from help").fetchall() == [(3, 0)]
+        described = {
+            table: {row[0]: (row[1], row[2]) for row in con.execute(f"describe {table}").fetchall()}
+            for table in warehouse.STORED
+        }
+        assert {t: set(d) for t, d in described.items()} == {
+            t: {c for c, _ in columns} for t, columns in warehouse.STORED.items()
+        }
+        # Added to rows that lack it: nullable, whatever the contract says of new rows.
+        assert described["followups"]["violence_since_previous"] == ("VARCHAR", "YES")
+    finally:
+        con.close()
+    report = ingest(paths, write_folder(tmp_path / "b", second_municipality()), received_at=T0)
+    assert report.status == "accepted"
