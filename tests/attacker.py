@@ -66,6 +66,29 @@ class Published:
     members: Mapping[str, frozenset[str]]
 
 
+def members_of(memberships: pl.DataFrame) -> dict[str, frozenset[str]]:
+    """Each area's municipalities from `area_code, municipality_code` rows."""
+    members: dict[str, set[str]] = defaultdict(set)
+    for area, municipality in memberships.select("area_code", "municipality_code").iter_rows():
+        members[area].add(municipality)
+    return {area: frozenset(munis) for area, munis in members.items()}
+
+
+def published_table(frame: pl.DataFrame, members: Mapping[str, frozenset[str]]) -> Published:
+    """The attacker's input from a table shaped like `indicator_values` (KEYS, numerator,
+    denominator, suppressed): the figures of its suppressed rows are emptied first."""
+    hidden = pl.col("suppressed")
+    return Published(
+        frame.select(
+            *KEYS,
+            numerator=pl.when(hidden).then(None).otherwise(pl.col("numerator")),
+            denominator=pl.when(hidden).then(None).otherwise(pl.col("denominator")),
+            suppressed=hidden,
+        ),
+        members,
+    )
+
+
 def read_mart(path: Path) -> Published:
     """The attacker's input from a published mart file."""
     con = duckdb.connect(str(path), read_only=True)
@@ -73,21 +96,13 @@ def read_mart(path: Path) -> Published:
         rows = con.sql(
             f"select {', '.join(KEYS)}, numerator, denominator, suppressed from indicator_values"
         ).pl()
-        pairs = con.sql("select area_code, municipality_code from area_members").fetchall()
-        delivered = {
-            code
-            for (code,) in con.sql(
-                "select municipality_code from delivery_status where delivered"
-            ).fetchall()
-        }
+        members = members_of(con.sql("select * from area_members").pl())
+        delivered = con.sql("select municipality_code from delivery_status where delivered").pl()
     finally:
         con.close()
-    members: dict[str, set[str]] = defaultdict(set)
-    for area, municipality in pairs:
-        members[area].add(municipality)
-    if members[NATIONAL] != delivered:
+    if members.get(NATIONAL, frozenset()) != set(delivered["municipality_code"]):
         raise ModelError("NL's members in area_members differ from delivery_status' delivered")
-    return Published(rows, {area: frozenset(munis) for area, munis in members.items()})
+    return published_table(rows, members)
 
 
 # --- the programme ----------------------------------------------------------------------------

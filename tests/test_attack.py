@@ -13,7 +13,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 import pytest
-from attacker import KEYS, Attack, Published, attack, read_mart, structure
+from attacker import KEYS, Attack, Published, attack, published_table, read_mart, structure
 from conftest import run_hgkm
 from guarantee import CELL, Finding, fails_primary, findings
 
@@ -200,13 +200,11 @@ def test_the_generated_regions_overlap_across_types(generated_attacked: Attacked
 # --- the attacker has teeth -------------------------------------------------------------------
 
 
-def with_suppressed(truth: pl.DataFrame, suppressed: list[bool]) -> pl.DataFrame:
-    """The true table published with the given rows suppressed (their figures emptied)."""
-    hidden = pl.Series(suppressed)
-    return truth.with_columns(
-        numerator=pl.when(hidden).then(None).otherwise(pl.col("numerator")),
-        denominator=pl.when(hidden).then(None).otherwise(pl.col("denominator")),
-        suppressed=hidden,
+def weakly_protected(subject: Attacked, suppressed: list[bool]) -> Published:
+    """The true table published with the given rows suppressed."""
+    return published_table(
+        subject.truth.with_columns(suppressed=pl.Series(suppressed, dtype=pl.Boolean)),
+        subject.published.members,
     )
 
 
@@ -223,7 +221,7 @@ def one_equation_at_a_time(subject: Attacked) -> list[bool]:
     suppressed = primary_only(subject)
     truth = subject.truth
     row_of = {key: i for i, key in enumerate(truth.select(CELL).iter_rows())}
-    shown = Published(with_suppressed(truth, [False] * truth.height), subject.published.members)
+    shown = weakly_protected(subject, [False] * truth.height)
     sums = [
         [row_of[cell] for cell, _ in constraint.terms if cell in row_of]
         for constraint in structure(shown).constraints
@@ -245,10 +243,7 @@ def one_equation_at_a_time(subject: Attacked) -> list[bool]:
 def test_the_attacker_pins_what_weaker_protection_leaves_open(
     sample_attacked: Attacked, protection
 ) -> None:
-    weak = Published(
-        with_suppressed(sample_attacked.truth, protection(sample_attacked)),
-        sample_attacked.published.members,
-    )
+    weak = weakly_protected(sample_attacked, protection(sample_attacked))
     found = attacked(weak, sample_attacked.truth, sample_attacked.units).findings
     pinned = [f for f in found if f.kind == "pinned"]
     print(f"\n{protection.__name__}: {len(pinned)} pinned, {len(found) - len(pinned)} narrowed")
@@ -259,10 +254,7 @@ def test_the_attacker_pins_what_weaker_protection_leaves_open(
 def test_one_programme_per_bound_gives_the_same_intervals(sample_attacked: Attacked) -> None:
     """The shortcuts (joint programmes, bounds settled by tables found and outer bounds) change
     no interval, on the sample protected by the primary rule alone (many rows pinned)."""
-    weak = Published(
-        with_suppressed(sample_attacked.truth, primary_only(sample_attacked)),
-        sample_attacked.published.members,
-    )
+    weak = weakly_protected(sample_attacked, primary_only(sample_attacked))
     fast = attack(weak).intervals.sort(CELL)
     slow = attack(weak, shortcuts=False).intervals.sort(CELL)
     assert fast.select(CELL).equals(slow.select(CELL))
