@@ -108,14 +108,17 @@ def read_mart(path: Path) -> Published:
 # --- the programme ----------------------------------------------------------------------------
 
 Cell = tuple[str, str, str, str]  # indicator_id, area_code, period, breakdown
+CELL_KEYS = ("indicator_id", "area_code", "period", "breakdown")
 
 
 @dataclass
 class Constraint:
-    """sum(coef * cell) = 0 (or >= 0 when `at_least`), for numerators and complements alike."""
+    """sum(coef * cell) = 0 (or >= 0 when `at_least`), for numerators and complements alike;
+    for denominators only when `denominator`."""
 
     terms: list[tuple[Cell, int]]
     at_least: bool = False
+    denominator: bool = False
 
 
 def _area_class(area_type: str, area_code: str) -> str:
@@ -143,12 +146,20 @@ class Structure:
     constraints: list[Constraint] = field(default_factory=list)
 
 
-def structure(published: Published) -> Structure:
-    """Every cell (known, unknown) and every sum the attacker knows, derived from the rows."""
+def structure(published: Published, same_population: Iterable[tuple[str, str]] = ()) -> Structure:
+    """Every cell (known, unknown) and every sum the attacker knows, derived from the rows;
+    with `same_population`, pairs of indicators whose cells have equal denominators."""
     result = Structure()
     rows = published.rows
     for (indicator,), frame in rows.partition_by("indicator_id", as_dict=True).items():
         _indicator_structure(str(indicator), frame, published.members, result)
+    cells = {(i, a, p, b) for i, a, p, b in rows.select(CELL_KEYS).iter_rows()}
+    for first, second in same_population:
+        keys = {cell[1:] for cell in cells if cell[0] in (first, second)}
+        result.constraints += [
+            Constraint([((first, *key), 1), ((second, *key), -1)], denominator=True)
+            for key in sorted(keys)
+        ]
     return result
 
 
@@ -292,21 +303,37 @@ class Attack:
 @dataclass(frozen=True)
 class _Sum:
     """sum(coef * cell) + constant = 0 (>= 0 when `at_least`) over a component's cells (local
-    indices); the constant for the numerator and for the complement."""
+    indices), for numerators and for complements (or for denominators only, when
+    `denominator`); the constant for the numerator and for the complement."""
 
     cells: tuple[int, ...]
     coefs: tuple[int, ...]
     constant: tuple[int, int]
     at_least: bool
+    denominator: bool
+
+    def quantities(self) -> list[tuple[int, int]]:
+        """(quantity, constant) of each sum this stands for: 0 numerator, 1 complement, 2
+        denominator."""
+        if self.denominator:
+            return [(2, self.constant[0] + self.constant[1])]
+        return [(0, self.constant[0]), (1, self.constant[1])]
 
 
-def attack(published: Published, *, shortcuts: bool = True) -> Attack:
+def attack(
+    published: Published,
+    *,
+    same_population: Iterable[tuple[str, str]] = (),
+    shortcuts: bool = True,
+) -> Attack:
     """The exact interval of every suppressed row's numerator, complement and denominator.
 
-    `shortcuts=False` solves one programme per bound (every bound of every row); the default
-    skips a bound that a table already found reaches and an outer bound proves (`_solve`)."""
+    `same_population`: pairs of indicators the attacker knows to count the same population
+    (equal denominators cell by cell), beyond docs/methods.md's attacker. `shortcuts=False`
+    solves one programme per bound (every bound of every row); the default skips a bound that
+    a table already found reaches and an outer bound proves (`_solve`)."""
     started = time.perf_counter()
-    built = structure(published)
+    built = structure(published, same_population)
     index = {cell: j for j, cell in enumerate(built.unknown)}
     parent = list(range(len(index)))
 
@@ -316,7 +343,7 @@ def attack(published: Published, *, shortcuts: bool = True) -> Attack:
             j = parent[j]
         return j
 
-    linked: list[tuple[dict[int, int], tuple[int, int], bool]] = []
+    linked: list[tuple[dict[int, int], tuple[int, int], Constraint]] = []
     for constraint in built.constraints:
         variables: dict[int, int] = defaultdict(int)
         constant_n = constant_c = 0
@@ -329,31 +356,33 @@ def attack(published: Published, *, shortcuts: bool = True) -> Attack:
                 constant_c += coef * c
         variables = {j: coef for j, coef in variables.items() if coef}
         if not variables:
-            holds = (
-                min(constant_n, constant_c) >= 0
-                if constraint.at_least
-                else constant_n == constant_c == 0
-            )
+            if constraint.denominator:
+                holds = constant_n + constant_c == 0
+            elif constraint.at_least:
+                holds = min(constant_n, constant_c) >= 0
+            else:
+                holds = constant_n == constant_c == 0
             if not holds:
                 raise ModelError(f"published figures break a sum: {constraint.terms}")
             continue
         first, *rest = variables
         for j in rest:
             parent[find(j)] = find(first)
-        linked.append((variables, (constant_n, constant_c), constraint.at_least))
+        linked.append((variables, (constant_n, constant_c), constraint))
 
     by_component: dict[int, list[int]] = defaultdict(list)
     for j in range(len(index)):
         by_component[find(j)].append(j)
     local = {j: i for cells in by_component.values() for i, j in enumerate(cells)}
     sums_of: dict[int, list[_Sum]] = defaultdict(list)
-    for variables, constant, at_least in linked:
+    for variables, constant, constraint in linked:
         sums_of[find(next(iter(variables)))].append(
             _Sum(
                 tuple(local[j] for j in variables),
                 tuple(variables.values()),
                 constant,
-                at_least,
+                constraint.at_least,
+                constraint.denominator,
             )
         )
     components = [_Programme(cells, sums_of[root]) for root, cells in by_component.items()]
@@ -395,13 +424,14 @@ class _Programme:
         eq_rhs: list[float] = []
         ub_rhs: list[float] = []
         for s in sums:
-            for offset, constant in ((0, s.constant[0]), (k, s.constant[1])):
-                terms = zip(s.cells, s.coefs, strict=True)
+            for q, constant in s.quantities():
+                offsets = (0, k) if q == 2 else (q * k,)
+                terms = [(o + i, c) for i, c in zip(s.cells, s.coefs, strict=True) for o in offsets]
                 if s.at_least:  # sum(coef * x) + constant >= 0 -> -sum(coef * x) <= constant
-                    ub += [(len(ub_rhs), offset + i, -coef) for i, coef in terms]
+                    ub += [(len(ub_rhs), column, -coef) for column, coef in terms]
                     ub_rhs.append(constant)
                 else:
-                    eq += [(len(eq_rhs), offset + i, coef) for i, coef in terms]
+                    eq += [(len(eq_rhs), column, coef) for column, coef in terms]
                     eq_rhs.append(-constant)
         for i in range(k):
             ub += [(len(ub_rhs), i, -1.0), (len(ub_rhs), k + i, -1.0)]
@@ -525,8 +555,10 @@ def _outer_bounds(
     while changed and rounds < OUTER_ROUNDS:  # stopping early leaves valid, looser bounds
         changed, rounds = False, rounds + 1
         for s in component.sums:
-            constants = (s.constant[0], s.constant[1], s.constant[0] + s.constant[1])
-            for q, constant in enumerate(constants):
+            quantities = s.quantities()
+            if not s.denominator:  # the two sums added hold for the denominators
+                quantities.append((2, s.constant[0] + s.constant[1]))
+            for q, constant in quantities:
                 # sum(coef * x) = -constant (>= -constant when at_least)
                 terms = list(zip(s.cells, s.coefs, strict=True))
                 lows = [low[i, q] if a > 0 else -high[i, q] for i, a in terms]

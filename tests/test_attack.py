@@ -266,32 +266,34 @@ def test_one_programme_per_bound_gives_the_same_intervals(sample_attacked: Attac
 # --- the attacker on tables worked out by hand ------------------------------------------------
 
 
-def hand_table(members: dict[str, set[str]], *rows: tuple) -> Published:
+def hand_table(members: dict[str, set[str]], *rows: tuple, indicator: str = "x") -> Published:
     """Rows of (area_code, period, breakdown, numerator, denominator, suppressed) of one
     proportion indicator; the area type follows from the code."""
     frame = pl.DataFrame(
         [
             {
-                "indicator_id": "x",
+                "indicator_id": indicator,
                 "area_type": "national"
                 if area == "NL"
                 else ("region" if ":" in area else "municipality"),
                 "area_code": area,
                 "period": period,
                 "breakdown": breakdown,
-                "numerator": None if hidden else num,
-                "denominator": None if hidden else den,
+                "numerator": num,
+                "denominator": den,
                 "suppressed": hidden,
             }
             for area, period, breakdown, num, den, hidden in rows
         ],
         schema_overrides={"numerator": pl.Int64, "denominator": pl.Int64},
     )
-    return Published(frame, {area: frozenset(munis) for area, munis in members.items()})
+    return published_table(frame, {area: frozenset(munis) for area, munis in members.items()})
 
 
-def interval(result: Attack, area: str, quantity: str) -> tuple[float, float]:
-    row = result.intervals.filter(pl.col("area_code") == area).row(0, named=True)
+def interval(result: Attack, area: str, quantity: str, indicator: str = "x") -> tuple[float, float]:
+    row = result.intervals.filter(
+        (pl.col("area_code") == area) & (pl.col("indicator_id") == indicator)
+    ).row(0, named=True)
     return row[f"{quantity}_low"], row[f"{quantity}_high"]
 
 
@@ -347,3 +349,28 @@ def test_a_hidden_total_over_hidden_parts_is_open_above() -> None:
     assert interval(result, "A", "denominator") == (pytest.approx(2), float("inf"))
     assert interval(result, "A", "numerator") == (0, float("inf"))
     assert interval(result, "NL", "complement") == (0, float("inf"))
+
+
+def test_indicators_counting_one_population_pin_what_each_leaves_open() -> None:
+    """Beyond docs/methods.md's attacker: two indicators whose populations are the same (their
+    catalogue says so) have equal denominators. x hides A and B; y shows B (A still hidden),
+    so A's denominator in x is y's 12 - 8."""
+    members = {"NL": {"A", "B"}}
+    x = hand_table(
+        members,
+        ("NL", "2024", "all", 6, 12, False),
+        ("A", "2024", "all", 2, 4, True),
+        ("B", "2024", "all", 4, 8, True),
+    )
+    y = hand_table(
+        members,
+        ("NL", "2024", "all", 0, 12, False),
+        ("A", "2024", "all", 0, 4, True),
+        ("B", "2024", "all", 0, 8, False),
+        indicator="y",
+    )
+    both = Published(pl.concat([x.rows, y.rows]), x.members)
+    assert interval(attack(both), "A", "denominator") == pytest.approx((1, 11))
+    linked = attack(both, same_population=[("x", "y")])
+    assert interval(linked, "A", "denominator") == pytest.approx((4, 4))
+    assert interval(linked, "A", "numerator") == pytest.approx((0, 4))
