@@ -139,7 +139,7 @@ def _kind(period: str, breakdown: str) -> str | None:
 
 @dataclass
 class Structure:
-    """One indicator's published cells and the sums between them."""
+    """The published cells (known, unknown) and the sums between them."""
 
     known: dict[Cell, tuple[int, int]] = field(default_factory=dict)  # (numerator, complement)
     unknown: list[Cell] = field(default_factory=list)

@@ -13,7 +13,16 @@ from pathlib import Path
 import duckdb
 import polars as pl
 import pytest
-from attacker import KEYS, Attack, Published, attack, published_table, read_mart, structure
+from attacker import (
+    KEYS,
+    Attack,
+    ModelError,
+    Published,
+    attack,
+    published_table,
+    read_mart,
+    structure,
+)
 from conftest import run_hgkm
 from guarantee import CELL, Finding, fails_primary, findings
 
@@ -374,3 +383,84 @@ def test_indicators_counting_one_population_pin_what_each_leaves_open() -> None:
     linked = attack(both, same_population=[("x", "y")])
     assert interval(linked, "A", "denominator") == pytest.approx((4, 4))
     assert interval(linked, "A", "numerator") == pytest.approx((0, 4))
+
+
+# --- the guarantee's check on intervals given by hand -----------------------------------------
+
+
+def test_the_guarantee_check_reads_intervals_as_the_docs_state() -> None:
+    members = {"NL": {"A", "B"}}
+    truth_rows = [  # indicator, area, numerator, denominator, suppressed
+        ("x", "NL", 0, 12, False),
+        ("x", "A", 0, 4, True),  # numerator 0 inside NL's 0 of 12: may be known
+        ("x", "B", 0, 8, True),
+        ("y", "NL", 1, 12, True),
+        ("y", "A", 0, 4, True),  # numerator 0, but no group of 10 or more with 0 holds it
+        ("y", "B", 1, 8, True),
+        ("m", "NL", 7, 12, False),  # a median: events and cases
+        ("m", "A", 2, 4, True),
+        ("m", "B", 5, 8, True),
+        ("z", "NL", 3, 12, False),  # published, though the rule protects it
+    ]
+    truth = pl.DataFrame(
+        [
+            {
+                "indicator_id": i,
+                "area_type": "national" if a == "NL" else "municipality",
+                "area_code": a,
+                "period": "2024",
+                "breakdown": "all",
+                "numerator": n,
+                "denominator": d,
+                "suppressed": s,
+            }
+            for i, a, n, d, s in truth_rows
+        ]
+    )
+    published = published_table(truth, {k: frozenset(v) for k, v in members.items()})
+    given = {  # (indicator, area): numerator, complement and denominator intervals
+        ("x", "A"): ((0, 0), (1, 11), (1, 11)),
+        ("x", "B"): ((0, 0), (1, 11), (1, 11)),
+        ("y", "NL"): ((0, 12), (0, 12), (2, 24)),
+        ("y", "A"): ((0, 0), (1, 4), (1, 4)),  # numerator pinned; complement, denominator narrowed
+        ("y", "B"): ((1, 4), (0, 7), (1, 11)),  # numerator narrowed to 1..4
+        ("m", "A"): ((1, 4), (1, 4), (2, 5)),  # events narrowed; a median's complement is free
+        ("m", "B"): ((3, 6), (2, 3), (5, 9)),
+    }
+    intervals = pl.DataFrame(
+        [
+            {
+                "indicator_id": i,
+                "area_code": a,
+                "period": "2024",
+                "breakdown": "all",
+                **{
+                    f"{quantity}_{end}": float(bounds[q][e])
+                    for q, quantity in enumerate(("numerator", "complement", "denominator"))
+                    for e, end in enumerate(("low", "high"))
+                },
+            }
+            for (i, a), bounds in given.items()
+        ]
+    )
+    result = Attack(intervals, [], 0, 0, 0.0)
+    units = {"x": "proportion", "y": "proportion", "m": "days", "z": "proportion"}
+    found = {
+        (f.row[0], f.row[1], f.quantity, f.kind) for f in findings(published, result, truth, units)
+    }
+    assert found == {
+        ("y", "A", "numerator", "pinned"),
+        ("y", "A", "complement", "narrowed"),
+        ("y", "A", "denominator", "narrowed"),
+        ("y", "B", "numerator", "narrowed"),
+        ("m", "A", "numerator", "narrowed"),
+        ("z", "NL", "row", "published"),
+    }
+    # an interval that misses the true value means the attacker's model is wrong
+    wrong = intervals.with_columns(
+        numerator_high=pl.when(pl.col("indicator_id") == "m")
+        .then(1.0)
+        .otherwise(pl.col("numerator_high"))
+    )
+    with pytest.raises(ModelError, match="misses its true value"):
+        findings(published, Attack(wrong, [], 0, 0, 0.0), truth, units)
