@@ -108,7 +108,6 @@ def read_mart(path: Path) -> Published:
 # --- the programme ----------------------------------------------------------------------------
 
 Cell = tuple[str, str, str, str]  # indicator_id, area_code, period, breakdown
-CELL_KEYS = ("indicator_id", "area_code", "period", "breakdown")
 
 
 @dataclass
@@ -146,20 +145,16 @@ class Structure:
     constraints: list[Constraint] = field(default_factory=list)
 
 
-def structure(published: Published, same_population: Iterable[tuple[str, str]] = ()) -> Structure:
+def structure(published: Published, shared: Iterable[tuple[Cell, Cell]] = ()) -> Structure:
     """Every cell (known, unknown) and every sum the attacker knows, derived from the rows;
-    with `same_population`, pairs of indicators whose cells have equal denominators."""
+    `shared`: pairs of cells (of indicators that count one population) whose denominators the
+    attacker knows to be equal."""
     result = Structure()
-    rows = published.rows
-    for (indicator,), frame in rows.partition_by("indicator_id", as_dict=True).items():
+    for (indicator,), frame in published.rows.partition_by("indicator_id", as_dict=True).items():
         _indicator_structure(str(indicator), frame, published.members, result)
-    cells = {(i, a, p, b) for i, a, p, b in rows.select(CELL_KEYS).iter_rows()}
-    for first, second in same_population:
-        keys = {cell[1:] for cell in cells if cell[0] in (first, second)}
-        result.constraints += [
-            Constraint([((first, *key), 1), ((second, *key), -1)], denominator=True)
-            for key in sorted(keys)
-        ]
+    result.constraints += [
+        Constraint([(first, 1), (second, -1)], denominator=True) for first, second in shared
+    ]
     return result
 
 
@@ -321,19 +316,15 @@ class _Sum:
 
 
 def attack(
-    published: Published,
-    *,
-    same_population: Iterable[tuple[str, str]] = (),
-    shortcuts: bool = True,
+    published: Published, *, shared: Iterable[tuple[Cell, Cell]] = (), shortcuts: bool = True
 ) -> Attack:
     """The exact interval of every suppressed row's numerator, complement and denominator.
 
-    `same_population`: pairs of indicators the attacker knows to count the same population
-    (equal denominators cell by cell), beyond docs/methods.md's attacker. `shortcuts=False`
+    `shared`: pairs of cells with equal denominators (see `structure`). `shortcuts=False`
     solves one programme per bound (every bound of every row); the default skips a bound that
     a table already found reaches and an outer bound proves (`_solve`)."""
     started = time.perf_counter()
-    built = structure(published, same_population)
+    built = structure(published, shared)
     index = {cell: j for j, cell in enumerate(built.unknown)}
     parent = list(range(len(index)))
 

@@ -3,11 +3,12 @@ against the true figures, for every suppressed row whose true figures fail the p
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 import polars as pl
-from attacker import NATIONAL, QUANTITIES, TOLERANCE, Attack, ModelError, Published
+from attacker import NATIONAL, QUANTITIES, TOLERANCE, Attack, Cell, ModelError, Published
 
 CELL = ("indicator_id", "area_code", "period", "breakdown")
 SMALL = range(1, 5)  # the counts the primary rule protects
@@ -20,6 +21,29 @@ def fails_primary(numerator: int, denominator: int, unit: str) -> bool:
     if unit == "proportion":
         return denominator < SHOWN_FROM or numerator in SMALL or (denominator - numerator) in SMALL
     return denominator < SHOWN_FROM or numerator < 5
+
+
+def shared_denominators(
+    truth: pl.DataFrame, populations: Mapping[str, str | None]
+) -> list[tuple[Cell, Cell]]:
+    """Pairs of cells of indicators that count one population (the catalogue's `population`)
+    whose true denominators are equal. Anyone can tell from the definitions that they are
+    where the indicators' windows are complete; taking every cell where they are equal gives
+    the attacker at least that."""
+    groups: dict[str, list[str]] = {}
+    for indicator, population in sorted(populations.items()):
+        if population is not None:
+            groups.setdefault(population, []).append(indicator)
+    denominators = {
+        tuple(row[:4]): row[4] for row in truth.select(*CELL, "denominator").iter_rows()
+    }
+    pairs = []
+    for indicators in groups.values():
+        for first, other in itertools.combinations(indicators, 2):
+            for (indicator, *key), denominator in denominators.items():
+                if indicator == first and denominators.get((other, *key)) == denominator:
+                    pairs.append(((first, *key), (other, *key)))
+    return pairs
 
 
 @dataclass(frozen=True)
@@ -93,8 +117,13 @@ def findings(
             low, high = row[f"{quantity}_low"], row[f"{quantity}_high"]
             value = true[quantity]
             if high - low <= TOLERANCE:
-                allowed = quantity != "denominator" and containing.has_zero(key, quantity)
-                if not (value == 0 and allowed):
+                if quantity == "denominator":
+                    # a population of 10 or more is one the rule shows (another indicator
+                    # counting it may publish it); only a smaller one is protected
+                    allowed = value >= SHOWN_FROM
+                else:
+                    allowed = value == 0 and containing.has_zero(key, quantity)
+                if not allowed:
                     out.append(Finding(key, quantity, "pinned", low, high, value))
             elif value in SMALL and (quantity != "complement" or unit == "proportion"):
                 reaches_big = high >= 5 - TOLERANCE

@@ -16,6 +16,7 @@ import pytest
 from attacker import (
     KEYS,
     Attack,
+    Cell,
     ModelError,
     Published,
     attack,
@@ -24,9 +25,10 @@ from attacker import (
     structure,
 )
 from conftest import run_hgkm
-from guarantee import CELL, Finding, fails_primary, findings
+from guarantee import CELL, Finding, fails_primary, findings, shared_denominators
 
 from metrics import disclosure, publish
+from metrics.catalogue import INDICATORS
 
 # Generated marts: four Veilig Thuis regions each, some delivered in part, chosen so that
 # safety, GGD and youth-care regions cut across them (that is where cross-type attacks live).
@@ -67,8 +69,14 @@ def true_figures(warehouse: Path) -> pl.DataFrame:
     ) -> pl.DataFrame:
         return frame.with_columns(suppressed=pl.lit(False))
 
+    def population_unprotected(
+        frames: list[pl.DataFrame], *, memberships: pl.DataFrame, units: object = None
+    ) -> list[pl.DataFrame]:
+        return [unprotected(frame, memberships=memberships) for frame in frames]
+
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(disclosure, "protect", unprotected)
+        patch.setattr(disclosure, "protect_population", population_unprotected)
         with publish.open_warehouse(warehouse) as con:
             tables = publish.build_tables(con, as_of=None, published_at=datetime.now())
             name, values = next(tables)
@@ -85,6 +93,7 @@ class Attacked:
     published: Published
     truth: pl.DataFrame
     units: Mapping[str, str]
+    shared: list[tuple[Cell, Cell]]
     result: Attack
     findings: list[Finding]
 
@@ -109,22 +118,34 @@ class Attacked:
         )
 
 
-def units_of(mart: Path) -> dict[str, str]:
+def catalogue_of(mart: Path) -> tuple[dict[str, str], dict[str, str | None]]:
+    """Each indicator's unit, as the mart's catalogue publishes it, and population, as its
+    definition (docs/indicators.md) says."""
     con = duckdb.connect(str(mart), read_only=True)
     try:
-        return dict(con.sql("select indicator_id, unit from catalogue").fetchall())
+        units = dict(con.sql("select indicator_id, unit from catalogue").fetchall())
     finally:
         con.close()
+    return units, {i.id: i.population for i in INDICATORS}
 
 
-def attacked(published: Published, truth: pl.DataFrame, units: Mapping[str, str]) -> Attacked:
-    result = attack(published)
-    return Attacked(published, truth, units, result, findings(published, result, truth, units))
+def attacked(
+    published: Published,
+    truth: pl.DataFrame,
+    units: Mapping[str, str],
+    shared: list[tuple[Cell, Cell]] | None = None,
+) -> Attacked:
+    shared = shared or []
+    result = attack(published, shared=shared)
+    found = findings(published, result, truth, units)
+    return Attacked(published, truth, units, shared, result, found)
 
 
 def attacked_mart(data: Path) -> Attacked:
     mart = data / "mart.duckdb"
-    return attacked(read_mart(mart), true_figures(data / "warehouse.duckdb"), units_of(mart))
+    truth = true_figures(data / "warehouse.duckdb")
+    units, populations = catalogue_of(mart)
+    return attacked(read_mart(mart), truth, units, shared_denominators(truth, populations))
 
 
 @pytest.fixture(scope="session")
@@ -260,6 +281,41 @@ def test_the_attacker_pins_what_weaker_protection_leaves_open(
     assert all(f.low == pytest.approx(f.truth, abs=1e-6) for f in pinned)
 
 
+def each_indicator_alone(subject: Attacked) -> list[bool]:
+    """Full protection (secondary suppression and the audit), but of each indicator alone:
+    blind to the denominators indicators counting one population share."""
+    memberships = pl.DataFrame(
+        [(area, m) for area, munis in subject.published.members.items() for m in munis],
+        schema=["area_code", "municipality_code"],
+        orient="row",
+    )
+    figures = {column: pl.lit(None, pl.Float64) for column in ("value", "ci_low", "ci_high")}
+    protected = pl.concat(
+        disclosure.protect(
+            frame.drop("suppressed", strict=False).with_columns(**figures),
+            memberships=memberships,
+            units=subject.units,
+        )
+        for frame in subject.truth.partition_by("indicator_id")
+    )
+    return subject.truth.join(
+        protected.select(*CELL, hidden="suppressed"), on=list(CELL), how="left"
+    )["hidden"].to_list()
+
+
+def test_indicators_protected_alone_leave_shared_denominators_open(
+    sample_attacked: Attacked,
+) -> None:
+    """Where two indicators count one population, each one's protection alone leaves the
+    other's published denominators to pin its hidden ones: the attacker finds them."""
+    weak = weakly_protected(sample_attacked, each_indicator_alone(sample_attacked))
+    found = attacked(weak, sample_attacked.truth, sample_attacked.units, sample_attacked.shared)
+    print(f"\neach indicator alone: {len(found.findings)} breaches")
+    assert found.findings
+    alone = attacked(weak, sample_attacked.truth, sample_attacked.units)
+    assert alone.findings == [], "alone, each indicator's protection holds"
+
+
 def test_one_programme_per_bound_gives_the_same_intervals(sample_attacked: Attacked) -> None:
     """The shortcuts (joint programmes, bounds settled by tables found and outer bounds) change
     no interval, on the sample protected by the primary rule alone (many rows pinned)."""
@@ -361,9 +417,9 @@ def test_a_hidden_total_over_hidden_parts_is_open_above() -> None:
 
 
 def test_indicators_counting_one_population_pin_what_each_leaves_open() -> None:
-    """Beyond docs/methods.md's attacker: two indicators whose populations are the same (their
-    catalogue says so) have equal denominators. x hides A and B; y shows B (A still hidden),
-    so A's denominator in x is y's 12 - 8."""
+    """Two indicators that count one population (their catalogue says so) have equal
+    denominators. x hides A and B; y shows B (A still hidden), so A's denominator in x is
+    y's 12 - 8."""
     members = {"NL": {"A", "B"}}
     x = hand_table(
         members,
@@ -380,7 +436,8 @@ def test_indicators_counting_one_population_pin_what_each_leaves_open() -> None:
     )
     both = Published(pl.concat([x.rows, y.rows]), x.members)
     assert interval(attack(both), "A", "denominator") == pytest.approx((1, 11))
-    linked = attack(both, same_population=[("x", "y")])
+    shared = [(("x", area, "2024", "all"), ("y", area, "2024", "all")) for area in ("NL", "A", "B")]
+    linked = attack(both, shared=shared)
     assert interval(linked, "A", "denominator") == pytest.approx((4, 4))
     assert interval(linked, "A", "numerator") == pytest.approx((0, 4))
 
