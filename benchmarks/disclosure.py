@@ -32,28 +32,29 @@ def stages(data_dir: Path) -> tuple[pl.DataFrame, float]:
 
     frames: list[pl.DataFrame] = []
     audit_seconds = [0.0]
-    protect = indicators.disclosure.protect
+    protect = indicators.disclosure.protect_population
 
-    def recorded(frame: pl.DataFrame, **kwargs: Any) -> pl.DataFrame:
-        suppression = disclosure.Suppression(frame, **kwargs)
-        secondary = suppression.secondary(suppression.primary)
+    def recorded(given: list[pl.DataFrame], **kwargs: Any) -> list[pl.DataFrame]:
+        suppressions = [disclosure.Suppression(frame, **kwargs) for frame in given]
+        secondary = [s.secondary(s.primary) for s in suppressions]
         started = time.perf_counter()
-        audited = suppression.audited()
+        audited = disclosure.audited(suppressions)
         audit_seconds[0] += time.perf_counter() - started
-        stage = pl.when(pl.Series(suppression.primary)).then(pl.lit("primary"))
-        stage = stage.when(pl.Series(secondary)).then(pl.lit("secondary"))
-        stage = stage.when(pl.Series(audited)).then(pl.lit("audit"))
-        frames.append(frame.select("indicator_id", "area_type", stage=stage))
-        return protect(frame, **kwargs)
+        for frame, s, second, final in zip(given, suppressions, secondary, audited, strict=True):
+            stage = pl.when(pl.Series(s.primary)).then(pl.lit("primary"))
+            stage = stage.when(pl.Series(second)).then(pl.lit("secondary"))
+            stage = stage.when(pl.Series(final)).then(pl.lit("audit"))
+            frames.append(frame.select("indicator_id", "area_type", stage=stage))
+        return protect(given, **kwargs)
 
-    indicators.disclosure.protect = recorded  # type: ignore[assignment]
+    indicators.disclosure.protect_population = recorded  # type: ignore[assignment]
     try:
         with open_warehouse(Paths(data_dir).warehouse) as con:
             source = WarehouseCounts(con)
             with source.counting() as municipal:
                 indicators.indicator_figures(municipal, source.delivered())
     finally:
-        indicators.disclosure.protect = protect  # type: ignore[assignment]
+        indicators.disclosure.protect_population = protect  # type: ignore[assignment]
     return pl.concat(frames), audit_seconds[0]
 
 

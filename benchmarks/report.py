@@ -334,7 +334,8 @@ def markdown(results: dict[str, Any]) -> str:
             spent = statistics.median(run["disclosure_seconds"] for run in runs)
             out += [
                 f"Of `hgkm compute`, disclosure control (secondary suppression and the audit, "
-                f"`metrics.disclosure.protect`) took {_s(spent)} (median of {len(runs)} runs); "
+                f"`metrics.disclosure.protect_population`) took {_s(spent)} "
+                f"(median of {len(runs)} runs); "
                 f"it published {_n(last['figures'])} figures, {_n(last['suppressed'])} "
                 f"suppressed ({last['suppressed'] / max(last['figures'], 1):.0%}).",
                 "",

@@ -98,14 +98,14 @@ def pandas_baseline(database: str, folder: str) -> dict[str, Any]:
 
 def compute(data_dir: str) -> dict[str, Any]:
     """`hgkm compute`, with the time spent in disclosure control (secondary suppression and
-    the audit, `metrics.disclosure.protect`) clocked as it runs."""
+    the audit, `metrics.disclosure.protect_population`) clocked as it runs."""
     import time
 
     from hgkm.settings import resolve_paths
     from metrics import indicators
     from metrics.publish import compute as publish
 
-    protect = indicators.disclosure.protect
+    protect = indicators.disclosure.protect_population
     spent = [0.0]
 
     def clocked(*args: Any, **kwargs: Any) -> Any:
@@ -115,11 +115,11 @@ def compute(data_dir: str) -> dict[str, Any]:
         finally:
             spent[0] += time.perf_counter() - started
 
-    indicators.disclosure.protect = clocked  # type: ignore[assignment]
+    indicators.disclosure.protect_population = clocked  # type: ignore[assignment]
     try:
         summary = publish(resolve_paths(data_dir))
     finally:
-        indicators.disclosure.protect = protect  # type: ignore[assignment]
+        indicators.disclosure.protect_population = protect  # type: ignore[assignment]
     return {
         "figures": summary.n_rows,
         "suppressed": summary.n_suppressed,

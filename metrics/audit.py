@@ -775,6 +775,18 @@ class Auditor:
 
 
 @dataclass
+class _Joint:
+    """A programme over one component of the shared table (`SharedDenominators._model`): its
+    solver and columns, the column of each of its rows (`place`; -1 where fixed) and of each
+    indicator's numerators (`columns`, per indicator and row; -1 where fixed)."""
+
+    solver: Any
+    n_cols: int
+    place: IntArray
+    columns: list[IntArray]
+
+
+@dataclass
 class SharedDenominators:
     """The denominators several indicators share, as one table audited on its own (`link`).
 
@@ -870,9 +882,9 @@ class SharedDenominators:
             np.minimum.at(low, cell, lo)
             np.maximum.at(high, cell, hi)
 
-    def _programme(self, cells: IntArray) -> None:
-        """The shared denominators of `cells` (one component) and, with them, each sharing
-        indicator's numerators there, by linear programmes; everything else fixed."""
+    def _model(self, cells: IntArray) -> _Joint:
+        """The programme over `cells` (one component): their shared denominators and, with
+        them, each sharing indicator's numerators there; everything else fixed."""
         d = self.table.denominator
         k = cells.size
         place = np.full(d.size, -1, dtype=np.int64)
@@ -882,6 +894,7 @@ class SharedDenominators:
         blocks_vals: list[npt.NDArray[np.float64]] = []
         lower: list[npt.NDArray[np.float64]] = []
         upper: list[npt.NDArray[np.float64]] = []
+        columns: list[IntArray] = []
         n_rows = 0
 
         def add(rows: IntArray, columns: IntArray, values: npt.NDArray[np.float64]) -> None:
@@ -903,9 +916,10 @@ class SharedDenominators:
         # each indicator's numerators of its rows among `cells`
         for table, of in zip(self.indicators, self.position, strict=True):
             mine = np.flatnonzero(place[of] >= 0)
+            column = np.full(of.size, -1, dtype=np.int64)
+            columns.append(column)
             if mine.size == 0:
                 continue
-            column = np.full(of.size, -1, dtype=np.int64)
             column[mine] = n_cols + np.arange(mine.size)
             used, index, rows, sign = _touching(table.equations, mine)
             free = column[rows] >= 0
@@ -948,17 +962,33 @@ class SharedDenominators:
         lp.a_matrix_.index_ = matrix.indices
         lp.a_matrix_.value_ = matrix.data
         solver.passModel(lp)
+        return _Joint(solver, n_cols, place, columns)
+
+    def _solve(self, joint: _Joint, cost: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        """A solution of `joint` minimising `cost` (over all its columns); empty if none."""
+        self.work["solves"] += 1
+        solver = joint.solver
+        solver.changeColsCost(joint.n_cols, np.arange(joint.n_cols, dtype=np.int32), cost)
+        solver.run()
+        if solver.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            return np.zeros(0)
+        return np.asarray(solver.getSolution().col_value)
+
+    def _programme(self, cells: IntArray) -> None:
+        """Widen the ranges of the shared denominators of `cells` (one component) by linear
+        programmes in which each sharing indicator's numerators move with them."""
+        d = self.table.denominator
+        k = cells.size
+        joint = self._model(cells)
+        solver = joint.solver
         low, high = self.ranges
 
         def run(cost: npt.NDArray[np.float64]) -> None:
-            self.work["solves"] += 1
-            full = np.zeros(n_cols)
+            full = np.zeros(joint.n_cols)
             full[:k] = cost
-            solver.changeColsCost(n_cols, np.arange(n_cols, dtype=np.int32), full)
-            solver.run()
-            if solver.getModelStatus() == highspy.HighsModelStatus.kOptimal:
-                values = np.asarray(solver.getSolution().col_value)[:k]
-                seen = np.rint(values).astype(np.int64)
+            values = self._solve(joint, full)
+            if values.size:
+                seen = np.rint(values[:k]).astype(np.int64)
                 np.minimum.at(low, cells, seen)
                 np.maximum.at(high, cells, seen)
 
@@ -982,6 +1012,60 @@ class SharedDenominators:
                     cost = np.zeros(k)
                     cost[i] = sense
                     run(cost)
+
+    def recheck(self, auditors: list[Auditor], failing: list[BoolArray]) -> list[BoolArray]:
+        """Of the indicators' `failing` rows, those still open after programmes in which the
+        denominators they share move too (their own audits keep those fixed, so they see
+        less than the attacker can be shown): every solution is a table consistent with the
+        whole publication, so what each row takes in it, it may take."""
+        positions = [self.position[i][np.flatnonzero(f)] for i, f in enumerate(failing) if f.any()]
+        if not positions:
+            return failing
+        label = components(self.table)
+        order = np.argsort(label, kind="stable")
+        bounds = np.searchsorted(label[order], np.arange(label.max() + 2))
+        wanted = label[np.concatenate(positions)]
+        for component in np.unique(wanted[wanted >= 0]):
+            cells = order[bounds[component] : bounds[component + 1]]
+            self.work["programmes"] += 1
+            joint = self._model(cells)
+            for i, auditor in enumerate(auditors):
+                rows = np.flatnonzero(failing[i] & (label[self.position[i]] == component))
+                for row in rows:
+                    for objective in ("y", "-y", "z", "-z", "-d"):
+                        if auditor.open(np.array([row]))[0]:
+                            self._widen_by(joint, auditors, i, int(row), objective)
+        return [f & auditor.open() for f, auditor in zip(failing, auditors, strict=True)]
+
+    def _widen_by(
+        self, joint: _Joint, auditors: list[Auditor], i: int, row: int, objective: str
+    ) -> None:
+        """One programme: `objective` ("y", "z" down, "-y", "-z", "-d" up) for indicator
+        `i`'s `row`; what every indicator's rows take in its solution widens their ranges."""
+        d_column = joint.place[self.position[i][row]]
+        y_column = joint.columns[i][row]
+        cost = np.zeros(joint.n_cols)
+        sense = -1.0 if objective.startswith("-") else 1.0
+        quantity = objective.lstrip("-")
+        if quantity in "yz" and y_column >= 0:
+            cost[y_column] = sense if quantity == "y" else -sense
+        if quantity in "zd" and d_column >= 0:
+            cost[d_column] = sense
+        if not cost.any():
+            return
+        values = self._solve(joint, cost)
+        if values.size == 0:
+            return
+        for table, auditor, of, column in zip(
+            self.indicators, auditors, self.position, joint.columns, strict=True
+        ):
+            at = np.flatnonzero(column >= 0)
+            if at.size == 0:
+                continue
+            y = values[column[at]]
+            dc = joint.place[of[at]]
+            d = np.where(dc >= 0, values[np.maximum(dc, 0)], table.denominator[at])
+            auditor.ranges.widen(at, y, y, d - y, d - y, d)
 
 
 def _touching(

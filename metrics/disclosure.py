@@ -559,21 +559,66 @@ def audited(suppressions: Sequence[Suppression]) -> list[np.ndarray]:
     )
     auditors = [audit.Auditor(table) for table in tables]
     failing = [auditor.check() for auditor in auditors]
+    if linked:
+        failing = linked[0].recheck(auditors, failing)
     shared_failing = linked[0].check() if linked else np.zeros(0, dtype=bool)
     while any(f.any() for f in failing) or shared_failing.any():
-        for i, suppression in enumerate(suppressions):
-            rows = failing[i].copy()
-            if linked:
-                of = linked[1][i]
-                rows |= (of >= 0) & shared_failing[np.maximum(of, 0)]
-            if rows.any():
-                hidden[i] = suppression.repaired(hidden[i], np.flatnonzero(rows))
-                tables[i].hidden = hidden[i]
+        of = linked[1] if linked else None
+        if of is not None:
+            shared = [(o >= 0) & shared_failing[np.maximum(o, 0)] for o in of]
+        else:
+            shared = [np.zeros_like(f) for f in failing]
+        grown = _repair(suppressions, hidden, failing, shared, of, widen_shared=False)
+        if not grown:
+            # no indicator sharing an exposed denominator publishes a partner of it
+            grown = _repair(suppressions, hidden, failing, shared, of, widen_shared=True)
+        if not grown:
+            raise RuntimeError("the audit finds cells exposed with nothing left to hide")
+        for table, mask in zip(tables, hidden, strict=True):
+            table.hidden = mask
         if linked:
             linked[0].update()
             shared_failing = linked[0].check(shared_failing)
         failing = [a.check(f) for a, f in zip(auditors, failing, strict=True)]
+        if linked:
+            failing = linked[0].recheck(auditors, failing)
     return hidden
+
+
+def _repair(
+    suppressions: Sequence[Suppression],
+    hidden: list[np.ndarray],
+    failing: list[np.ndarray],
+    shared: list[np.ndarray],
+    of: Sequence[npt.NDArray[np.int64]] | None,
+    *,
+    widen_shared: bool,
+) -> bool:
+    """Hide more, in place in `hidden`, with each indicator's failing rows: its own (when no
+    partner is published, the rest of their years), then those whose shared denominator
+    (`of`: each row's shared row, -1 for none) is exposed (the rest of their years only with
+    `widen_shared`: another indicator sharing it may publish a partner instead). A shared
+    partner hidden for such a row is hidden in every indicator sharing it, or the others
+    would still show its denominator. Returns whether anything was added."""
+    before = [h.copy() for h in hidden]
+    for i, suppression in enumerate(suppressions):
+        if failing[i].any():
+            hidden[i] = suppression.repaired(hidden[i], np.flatnonzero(failing[i]))
+    if of is not None:
+        picked = np.zeros(max((int(o.max()) + 1 for o in of), default=0), dtype=bool)
+        for i, suppression in enumerate(suppressions):
+            if shared[i].any():
+                added = ~hidden[i]
+                hidden[i] = suppression.repaired(
+                    hidden[i], np.flatnonzero(shared[i]), widen=widen_shared
+                )
+                added &= hidden[i] & (of[i] >= 0)
+                picked[of[i][added]] = True
+        for i, suppression in enumerate(suppressions):
+            rows = (of[i] >= 0) & picked[np.maximum(of[i], 0)] & ~hidden[i]
+            if rows.any():
+                hidden[i] = suppression.secondary(hidden[i] | rows)
+    return any((h != b).any() for h, b in zip(hidden, before, strict=True))
 
 
 def _partners(
@@ -655,16 +700,18 @@ class Suppression:
             local_type=FINE_REGION_TYPE,
         )
 
-    def repaired(self, hidden: np.ndarray, failing: npt.NDArray[np.int64]) -> np.ndarray:
-        """`hidden` with more cells hidden with the `failing` ones (`_partners`) and secondary
-        suppression again."""
+    def repaired(
+        self, hidden: np.ndarray, failing: npt.NDArray[np.int64], *, widen: bool = True
+    ) -> np.ndarray:
+        """`hidden` with more cells hidden with the `failing` ones (`_partners`; with
+        `widen`, when none is published, the rest of their years) and secondary suppression
+        again; `hidden` itself when there is nothing to add."""
         added = _partners(self.equations, failing, hidden, self.numerator, self.denominator)
-        if added.size == 0:
-            # nothing published shares an equation with them: hide the rest of their years
+        if added.size == 0 and widen:
             years = self.frame["period"].str.slice(0, 4).to_numpy()
             added = np.flatnonzero(np.isin(years, years[failing]) & ~hidden)
         if added.size == 0:
-            raise RuntimeError("the audit finds cells exposed with nothing left to hide")
+            return hidden
         return self.secondary(hidden | _mask(added, hidden.size))
 
     def _check_sums(self) -> None:
