@@ -545,6 +545,18 @@ class _Programme:
         self.cap(quantity, chosen, COUNT_CEILING if quantity != "d" else highspy.kHighsInf)
 
 
+def _solver() -> Any:
+    """A HiGHS solver for one programme re-solved under many objectives."""
+    solver = Solver()
+    solver.setOptionValue("output_flag", False)
+    # small programmes re-solved from the last basis: presolve would redo its work each time
+    solver.setOptionValue("presolve", "off")
+    # A new objective leaves the last basis primal feasible, so the primal simplex goes on
+    # from it; the dual simplex (HiGHS' default) must first make it dual feasible again.
+    solver.setOptionValue("simplex_strategy", 4)
+    return solver
+
+
 def _programme(table: Table, cells: IntArray) -> _Programme:
     """The equations touching `cells`, their other terms at their true values."""
     eqs = table.equations
@@ -579,10 +591,7 @@ def _programme(table: Table, cells: IntArray) -> _Programme:
         return -sums.astype(np.float64)
 
     equal = np.concatenate([rhs(table.numerator), rhs(table.complement)])
-    solver = Solver()
-    solver.setOptionValue("output_flag", False)
-    # small programmes re-solved from the last basis: presolve would redo its work each time
-    solver.setOptionValue("presolve", "off")
+    solver = _solver()
     lp = highspy.HighsLp()
     lp.num_col_ = 2 * k
     lp.num_row_ = 2 * m + k
@@ -946,9 +955,7 @@ class SharedDenominators:
             ),
             shape=(n_rows, n_cols),
         )
-        solver = Solver()
-        solver.setOptionValue("output_flag", False)
-        solver.setOptionValue("presolve", "off")
+        solver = _solver()
         lp = highspy.HighsLp()
         lp.num_col_ = n_cols
         lp.num_row_ = n_rows
