@@ -545,8 +545,22 @@ class _Programme:
         self.cap(quantity, chosen, COUNT_CEILING if quantity != "d" else highspy.kHighsInf)
 
 
-def _solver() -> Any:
-    """A HiGHS solver for one programme re-solved under many objectives."""
+def _solver(
+    entries: tuple[IntArray, IntArray, npt.NDArray[np.float64]],
+    shape: tuple[int, int],
+    columns: tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]],
+    rows: tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]],
+) -> Any:
+    """A HiGHS solver holding the programme with the constraint matrix's `entries` (row,
+    column, value; repeated places add up) of `shape`, the columns' and the rows' (lower,
+    upper) bounds and no objective yet: one programme re-solved under many objectives."""
+    row, column, value = entries
+    n_rows, n_cols = shape
+    # column-wise, rows ascending within a column
+    key = column * n_rows + row
+    order = np.argsort(key, kind="stable")
+    key = key[order]
+    first = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if key.size else key
     solver = Solver()
     solver.setOptionValue("output_flag", False)
     # small programmes re-solved from the last basis: presolve would redo its work each time
@@ -554,6 +568,19 @@ def _solver() -> Any:
     # A new objective leaves the last basis primal feasible, so the primal simplex goes on
     # from it; the dual simplex (HiGHS' default) must first make it dual feasible again.
     solver.setOptionValue("simplex_strategy", 4)
+    lp = highspy.HighsLp()
+    lp.num_col_ = n_cols
+    lp.num_row_ = n_rows
+    lp.col_cost_ = np.zeros(n_cols)
+    lp.col_lower_, lp.col_upper_ = columns
+    lp.row_lower_, lp.row_upper_ = rows
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = np.r_[0, np.cumsum(np.bincount(key[first] // n_rows, minlength=n_cols))]
+    lp.a_matrix_.index_ = (key[first] % n_rows).astype(np.int32)
+    lp.a_matrix_.value_ = (
+        np.add.reduceat(value[order], first) if key.size else np.zeros(0)
+    ).astype(np.float64)
+    solver.passModel(lp)
     return solver
 
 
@@ -574,15 +601,10 @@ def _programme(table: Table, cells: IntArray) -> _Programme:
     # y block, z block (the same equations), then y + z >= 1 per cell: as coordinates
     eq_rows, eq_cols, eq_signs = index[free], column[rows[free]], sign[free]
     cell_rows = 2 * m + np.arange(k)
-    matrix = sparse.csc_matrix(
-        (
-            np.concatenate([eq_signs, eq_signs, np.ones(2 * k)]),
-            (
-                np.concatenate([eq_rows, eq_rows + m, cell_rows, cell_rows]),
-                np.concatenate([eq_cols, eq_cols + k, np.arange(k), np.arange(k) + k]),
-            ),
-        ),
-        shape=(2 * m + k, 2 * k),
+    entries = (
+        np.concatenate([eq_rows, eq_rows + m, cell_rows, cell_rows]),
+        np.concatenate([eq_cols, eq_cols + k, np.arange(k), np.arange(k) + k]),
+        np.concatenate([eq_signs, eq_signs, np.ones(2 * k)]),
     )
     fixed = rows[~free]
 
@@ -591,25 +613,18 @@ def _programme(table: Table, cells: IntArray) -> _Programme:
         return -sums.astype(np.float64)
 
     equal = np.concatenate([rhs(table.numerator), rhs(table.complement)])
-    solver = _solver()
-    lp = highspy.HighsLp()
-    lp.num_col_ = 2 * k
-    lp.num_row_ = 2 * m + k
-    lp.col_cost_ = np.zeros(2 * k)
-    lp.col_lower_ = np.zeros(2 * k)
-    # bounded, so that every objective has an optimum: far above any count, it cuts off
-    # nothing a certificate needs
-    lp.col_upper_ = np.full(2 * k, COUNT_CEILING)
     shared = table.linked[cells]
-    lp.row_lower_ = np.concatenate([equal, np.where(shared, table.denominator[cells], 1.0)])
-    lp.row_upper_ = np.concatenate(
-        [equal, np.where(shared, table.denominator[cells], highspy.kHighsInf)]
+    solver = _solver(
+        entries,
+        (2 * m + k, 2 * k),
+        # bounded, so that every objective has an optimum: far above any count, it cuts off
+        # nothing a certificate needs
+        (np.zeros(2 * k), np.full(2 * k, COUNT_CEILING)),
+        (
+            np.concatenate([equal, np.where(shared, table.denominator[cells], 1.0)]),
+            np.concatenate([equal, np.where(shared, table.denominator[cells], highspy.kHighsInf)]),
+        ),
     )
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = matrix.indptr
-    lp.a_matrix_.index_ = matrix.indices
-    lp.a_matrix_.value_ = matrix.data
-    solver.passModel(lp)
     return _Programme(cells, m, solver)
 
 
@@ -674,7 +689,7 @@ def certify_programmes(
     zero = np.zeros(cells.size)
     for i in np.flatnonzero(open_()):
         for cost_y, cost_z in ((1.0, 0.0), (-1.0, 0.0), (0.0, 1.0), (0.0, -1.0), (-1.0, -1.0)):
-            if not open_()[i]:
+            if not unmet(table, ranges, exempt_y, exempt_z, cells[i : i + 1])[0]:
                 break
             if not _asks(table, ranges, cells[i], cost_y, cost_z):
                 continue
@@ -833,11 +848,13 @@ class SharedDenominators:
         all of them is unknown, by only some known; a row not shared as its indicator has it."""
         self.table.hidden = _unknown(self.indicators, self.position, self.table.hidden.size)
 
-    def open(self) -> BoolArray:
-        """Protected shared denominators not yet seen to move, or, at 1..4, to reach 5."""
-        low, high = self.ranges
-        d = self.table.denominator
-        return self.protected & self.hidden & ((low == high) | ((d <= 4) & (high < 5)))
+    def open(self, cells: IntArray | None = None) -> BoolArray:
+        """Protected shared denominators (of `cells`, default all) not yet seen to move, or,
+        at 1..4, to reach 5."""
+        at = slice(None) if cells is None else cells
+        low, high = self.ranges[0][at], self.ranges[1][at]
+        d = self.table.denominator[at]
+        return self.protected[at] & self.hidden[at] & ((low == high) | ((d <= 4) & (high < 5)))
 
     def check(self, cells: BoolArray | None = None) -> BoolArray:
         """The open rows (of `cells`) after blocks and a programme per component."""
@@ -948,27 +965,15 @@ class SharedDenominators:
             upper.append(np.zeros(mine.size))
             n_rows += mine.size
             n_cols += mine.size
-        matrix = sparse.csc_matrix(
+        solver = _solver(
+            (np.concatenate(blocks_rows), np.concatenate(blocks_cols), np.concatenate(blocks_vals)),
+            (n_rows, n_cols),
+            (np.r_[np.ones(k), np.zeros(n_cols - k)], np.full(n_cols, COUNT_CEILING)),
             (
-                np.concatenate(blocks_vals),
-                (np.concatenate(blocks_rows), np.concatenate(blocks_cols)),
+                np.concatenate(lower).astype(np.float64),
+                np.concatenate(upper).astype(np.float64),
             ),
-            shape=(n_rows, n_cols),
         )
-        solver = _solver()
-        lp = highspy.HighsLp()
-        lp.num_col_ = n_cols
-        lp.num_row_ = n_rows
-        lp.col_cost_ = np.zeros(n_cols)
-        lp.col_lower_ = np.r_[np.ones(k), np.zeros(n_cols - k)]
-        lp.col_upper_ = np.full(n_cols, COUNT_CEILING)
-        lp.row_lower_ = np.concatenate(lower).astype(np.float64)
-        lp.row_upper_ = np.concatenate(upper).astype(np.float64)
-        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-        lp.a_matrix_.start_ = matrix.indptr
-        lp.a_matrix_.index_ = matrix.indices
-        lp.a_matrix_.value_ = matrix.data
-        solver.passModel(lp)
         return _Joint(solver, n_cols, place, columns)
 
     def _solve(self, joint: _Joint, cost: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
@@ -1000,7 +1005,7 @@ class SharedDenominators:
                 np.maximum.at(high, cells, seen)
 
         def open_() -> BoolArray:
-            return self.open()[cells]
+            return self.open(cells)
 
         if np.count_nonzero(open_()) > JOINT:
             run(open_().astype(np.float64))  # every open one down
@@ -1015,7 +1020,7 @@ class SharedDenominators:
                 )
         for i in np.flatnonzero(open_()):
             for sense in (1.0, -1.0):
-                if open_()[i]:
+                if self.open(cells[i : i + 1])[0]:
                     cost = np.zeros(k)
                     cost[i] = sense
                     run(cost)
