@@ -301,22 +301,27 @@ def unmet(
     exempt_y: BoolArray,
     exempt_z: BoolArray,
     cells: IntArray | None = None,
+    quantities: str = "yzd",
 ) -> BoolArray:
-    """Hidden cells (of `cells`, default all) whose seen ranges do not yet meet the guarantee."""
+    """Hidden cells (of `cells`, default all) whose seen ranges do not yet meet the guarantee
+    (in what it asks of the `quantities`: numerator y, complement z, denominator d)."""
     at = slice(None) if cells is None else cells
     y, d = table.numerator[at], table.denominator[at]
     z = d - y
-    median = table.is_median[at]
     lo_y, hi_y, lo_z, hi_z = ranges.lo_y[at], ranges.hi_y[at], ranges.lo_z[at], ranges.hi_z[at]
-    fails = ~exempt_y[at] & (lo_y == hi_y)
-    fails |= ~exempt_z[at] & (lo_z == hi_z)
+    fails = np.zeros(y.size, dtype=bool)
     # a numerator (events, for a median) of 1..4 needs 0 or 5+ within reach, and so does the
     # complement of a proportion
-    fails |= (y >= 1) & (y <= 4) & (lo_y > 0) & (hi_y < 5)
-    fails |= ~median & (z >= 1) & (z <= 4) & (lo_z > 0) & (hi_z < 5)
+    if "y" in quantities:
+        fails |= ~exempt_y[at] & (lo_y == hi_y)
+        fails |= (y >= 1) & (y <= 4) & (lo_y > 0) & (hi_y < 5)
+    if "z" in quantities:
+        fails |= ~exempt_z[at] & (lo_z == hi_z)
+        fails |= ~table.is_median[at] & (z >= 1) & (z <= 4) & (lo_z > 0) & (hi_z < 5)
     # a denominator of 1..4 needs 5+ within reach (a row exists only with a case); a shared
     # one is `SharedDenominators`' to show
-    fails |= (d <= 4) & (ranges.hi_d[at] < 5) & ~table.linked[at]
+    if "d" in quantities:
+        fails |= (d <= 4) & (ranges.hi_d[at] < 5) & ~table.linked[at]
     return fails & table.protected[at]
 
 
@@ -630,7 +635,6 @@ def _programme(table: Table, cells: IntArray) -> _Programme:
 
 COUNT_CEILING = 1e9
 JOINT = 2  # open cells above which joint objectives come first
-RANDOM = 1
 REACH_ROUNDS = 3  # capped objectives per quantity, while they reach more cells
 
 
@@ -688,15 +692,32 @@ def certify_programmes(
     # then each cell still open, with the objectives its unmet requirements ask for
     zero = np.zeros(cells.size)
     for i in np.flatnonzero(open_()):
-        for cost_y, cost_z in ((1.0, 0.0), (-1.0, 0.0), (0.0, 1.0), (0.0, -1.0), (-1.0, -1.0)):
-            if not unmet(table, ranges, exempt_y, exempt_z, cells[i : i + 1])[0]:
+        cell = cells[i : i + 1]
+        for quantity, objectives in _OBJECTIVES:
+            for cost_y, cost_z in objectives:
+                if not unmet(table, ranges, exempt_y, exempt_z, cell)[0]:
+                    break
+                if not _asks(table, ranges, cells[i], cost_y, cost_z):
+                    continue
+                cy, cz = zero.copy(), zero.copy()
+                cy[i], cz[i] = cost_y, cost_z
+                run(cy, cz)
+            # A quantity's objectives done, its range is this programme's whole (or as wide
+            # as the guarantee asks): a cell it fails fails whatever else is solved.
+            if (
+                not unmet(table, ranges, exempt_y, exempt_z, cell)[0]
+                or unmet(table, ranges, exempt_y, exempt_z, cell, quantity)[0]
+            ):
                 break
-            if not _asks(table, ranges, cells[i], cost_y, cost_z):
-                continue
-            cy, cz = zero.copy(), zero.copy()
-            cy[i], cz[i] = cost_y, cost_z
-            run(cy, cz)
     return solved
+
+
+# Each quantity's objectives, as costs on (y, z): down then up; the denominator only up.
+_OBJECTIVES = (
+    ("y", ((1.0, 0.0), (-1.0, 0.0))),
+    ("z", ((0.0, 1.0), (0.0, -1.0))),
+    ("d", ((-1.0, -1.0),)),
+)
 
 
 def _joint(
@@ -767,8 +788,8 @@ class Auditor:
         self.exempt_z = known_zero(table, table.complement)
         self.work = {"programmes": 0, "solves": 0}
 
-    def open(self, cells: IntArray | None = None) -> BoolArray:
-        return unmet(self.table, self.ranges, self.exempt_y, self.exempt_z, cells)
+    def open(self, cells: IntArray | None = None, quantities: str = "yzd") -> BoolArray:
+        return unmet(self.table, self.ranges, self.exempt_y, self.exempt_z, cells, quantities)
 
     def check(self, cells: BoolArray | None = None) -> BoolArray:
         """The protected cells (of `cells`, default all) that no constructed table has yet
@@ -1044,9 +1065,19 @@ class SharedDenominators:
             for i, auditor in enumerate(auditors):
                 rows = np.flatnonzero(failing[i] & (label[self.position[i]] == component))
                 for row in rows:
-                    for objective in ("y", "-y", "z", "-z", "-d"):
-                        if auditor.open(np.array([row]))[0]:
-                            self._widen_by(joint, auditors, i, int(row), objective)
+                    at = np.array([row])
+                    for quantity, objectives in (
+                        ("y", ("y", "-y")),
+                        ("z", ("z", "-z")),
+                        ("d", ("-d",)),
+                    ):
+                        for objective in objectives:
+                            if auditor.open(at)[0]:
+                                self._widen_by(joint, auditors, i, int(row), objective)
+                        # as in `certify_programmes`: failing on a quantity after its
+                        # objectives, it fails whatever else is solved
+                        if not auditor.open(at)[0] or auditor.open(at, quantity)[0]:
+                            break
         return [f & auditor.open() for f, auditor in zip(failing, auditors, strict=True)]
 
     def _widen_by(
