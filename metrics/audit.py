@@ -301,22 +301,27 @@ def unmet(
     exempt_y: BoolArray,
     exempt_z: BoolArray,
     cells: IntArray | None = None,
+    quantities: str = "yzd",
 ) -> BoolArray:
-    """Hidden cells (of `cells`, default all) whose seen ranges do not yet meet the guarantee."""
+    """Hidden cells (of `cells`, default all) whose seen ranges do not yet meet the guarantee
+    (in what it asks of the `quantities`: numerator y, complement z, denominator d)."""
     at = slice(None) if cells is None else cells
     y, d = table.numerator[at], table.denominator[at]
     z = d - y
-    median = table.is_median[at]
     lo_y, hi_y, lo_z, hi_z = ranges.lo_y[at], ranges.hi_y[at], ranges.lo_z[at], ranges.hi_z[at]
-    fails = ~exempt_y[at] & (lo_y == hi_y)
-    fails |= ~exempt_z[at] & (lo_z == hi_z)
+    fails = np.zeros(y.size, dtype=bool)
     # a numerator (events, for a median) of 1..4 needs 0 or 5+ within reach, and so does the
     # complement of a proportion
-    fails |= (y >= 1) & (y <= 4) & (lo_y > 0) & (hi_y < 5)
-    fails |= ~median & (z >= 1) & (z <= 4) & (lo_z > 0) & (hi_z < 5)
+    if "y" in quantities:
+        fails |= ~exempt_y[at] & (lo_y == hi_y)
+        fails |= (y >= 1) & (y <= 4) & (lo_y > 0) & (hi_y < 5)
+    if "z" in quantities:
+        fails |= ~exempt_z[at] & (lo_z == hi_z)
+        fails |= ~table.is_median[at] & (z >= 1) & (z <= 4) & (lo_z > 0) & (hi_z < 5)
     # a denominator of 1..4 needs 5+ within reach (a row exists only with a case); a shared
     # one is `SharedDenominators`' to show
-    fails |= (d <= 4) & (ranges.hi_d[at] < 5) & ~table.linked[at]
+    if "d" in quantities:
+        fails |= (d <= 4) & (ranges.hi_d[at] < 5) & ~table.linked[at]
     return fails & table.protected[at]
 
 
@@ -545,6 +550,45 @@ class _Programme:
         self.cap(quantity, chosen, COUNT_CEILING if quantity != "d" else highspy.kHighsInf)
 
 
+def _solver(
+    entries: tuple[IntArray, IntArray, npt.NDArray[np.float64]],
+    shape: tuple[int, int],
+    columns: tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]],
+    rows: tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]],
+) -> Any:
+    """A HiGHS solver holding the programme with the constraint matrix's `entries` (row,
+    column, value; repeated places add up) of `shape`, the columns' and the rows' (lower,
+    upper) bounds and no objective yet: one programme re-solved under many objectives."""
+    row, column, value = entries
+    n_rows, n_cols = shape
+    # column-wise, rows ascending within a column
+    key = column * n_rows + row
+    order = np.argsort(key, kind="stable")
+    key = key[order]
+    first = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if key.size else key
+    solver = Solver()
+    solver.setOptionValue("output_flag", False)
+    # small programmes re-solved from the last basis: presolve would redo its work each time
+    solver.setOptionValue("presolve", "off")
+    # A new objective leaves the last basis primal feasible, so the primal simplex goes on
+    # from it; the dual simplex (HiGHS' default) must first make it dual feasible again.
+    solver.setOptionValue("simplex_strategy", 4)
+    lp = highspy.HighsLp()
+    lp.num_col_ = n_cols
+    lp.num_row_ = n_rows
+    lp.col_cost_ = np.zeros(n_cols)
+    lp.col_lower_, lp.col_upper_ = columns
+    lp.row_lower_, lp.row_upper_ = rows
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = np.r_[0, np.cumsum(np.bincount(key[first] // n_rows, minlength=n_cols))]
+    lp.a_matrix_.index_ = (key[first] % n_rows).astype(np.int32)
+    lp.a_matrix_.value_ = (
+        np.add.reduceat(value[order], first) if key.size else np.zeros(0)
+    ).astype(np.float64)
+    solver.passModel(lp)
+    return solver
+
+
 def _programme(table: Table, cells: IntArray) -> _Programme:
     """The equations touching `cells`, their other terms at their true values."""
     eqs = table.equations
@@ -562,15 +606,10 @@ def _programme(table: Table, cells: IntArray) -> _Programme:
     # y block, z block (the same equations), then y + z >= 1 per cell: as coordinates
     eq_rows, eq_cols, eq_signs = index[free], column[rows[free]], sign[free]
     cell_rows = 2 * m + np.arange(k)
-    matrix = sparse.csc_matrix(
-        (
-            np.concatenate([eq_signs, eq_signs, np.ones(2 * k)]),
-            (
-                np.concatenate([eq_rows, eq_rows + m, cell_rows, cell_rows]),
-                np.concatenate([eq_cols, eq_cols + k, np.arange(k), np.arange(k) + k]),
-            ),
-        ),
-        shape=(2 * m + k, 2 * k),
+    entries = (
+        np.concatenate([eq_rows, eq_rows + m, cell_rows, cell_rows]),
+        np.concatenate([eq_cols, eq_cols + k, np.arange(k), np.arange(k) + k]),
+        np.concatenate([eq_signs, eq_signs, np.ones(2 * k)]),
     )
     fixed = rows[~free]
 
@@ -579,34 +618,23 @@ def _programme(table: Table, cells: IntArray) -> _Programme:
         return -sums.astype(np.float64)
 
     equal = np.concatenate([rhs(table.numerator), rhs(table.complement)])
-    solver = Solver()
-    solver.setOptionValue("output_flag", False)
-    # small programmes re-solved from the last basis: presolve would redo its work each time
-    solver.setOptionValue("presolve", "off")
-    lp = highspy.HighsLp()
-    lp.num_col_ = 2 * k
-    lp.num_row_ = 2 * m + k
-    lp.col_cost_ = np.zeros(2 * k)
-    lp.col_lower_ = np.zeros(2 * k)
-    # bounded, so that every objective has an optimum: far above any count, it cuts off
-    # nothing a certificate needs
-    lp.col_upper_ = np.full(2 * k, COUNT_CEILING)
     shared = table.linked[cells]
-    lp.row_lower_ = np.concatenate([equal, np.where(shared, table.denominator[cells], 1.0)])
-    lp.row_upper_ = np.concatenate(
-        [equal, np.where(shared, table.denominator[cells], highspy.kHighsInf)]
+    solver = _solver(
+        entries,
+        (2 * m + k, 2 * k),
+        # bounded, so that every objective has an optimum: far above any count, it cuts off
+        # nothing a certificate needs
+        (np.zeros(2 * k), np.full(2 * k, COUNT_CEILING)),
+        (
+            np.concatenate([equal, np.where(shared, table.denominator[cells], 1.0)]),
+            np.concatenate([equal, np.where(shared, table.denominator[cells], highspy.kHighsInf)]),
+        ),
     )
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = matrix.indptr
-    lp.a_matrix_.index_ = matrix.indices
-    lp.a_matrix_.value_ = matrix.data
-    solver.passModel(lp)
     return _Programme(cells, m, solver)
 
 
 COUNT_CEILING = 1e9
 JOINT = 2  # open cells above which joint objectives come first
-RANDOM = 1
 REACH_ROUNDS = 3  # capped objectives per quantity, while they reach more cells
 
 
@@ -664,15 +692,32 @@ def certify_programmes(
     # then each cell still open, with the objectives its unmet requirements ask for
     zero = np.zeros(cells.size)
     for i in np.flatnonzero(open_()):
-        for cost_y, cost_z in ((1.0, 0.0), (-1.0, 0.0), (0.0, 1.0), (0.0, -1.0), (-1.0, -1.0)):
-            if not open_()[i]:
+        cell = cells[i : i + 1]
+        for quantity, objectives in _OBJECTIVES:
+            for cost_y, cost_z in objectives:
+                if not unmet(table, ranges, exempt_y, exempt_z, cell)[0]:
+                    break
+                if not _asks(table, ranges, cells[i], cost_y, cost_z):
+                    continue
+                cy, cz = zero.copy(), zero.copy()
+                cy[i], cz[i] = cost_y, cost_z
+                run(cy, cz)
+            # A quantity's objectives done, its range is this programme's whole (or as wide
+            # as the guarantee asks): a cell it fails fails whatever else is solved.
+            if (
+                not unmet(table, ranges, exempt_y, exempt_z, cell)[0]
+                or unmet(table, ranges, exempt_y, exempt_z, cell, quantity)[0]
+            ):
                 break
-            if not _asks(table, ranges, cells[i], cost_y, cost_z):
-                continue
-            cy, cz = zero.copy(), zero.copy()
-            cy[i], cz[i] = cost_y, cost_z
-            run(cy, cz)
     return solved
+
+
+# Each quantity's objectives, as costs on (y, z): down then up; the denominator only up.
+_OBJECTIVES = (
+    ("y", ((1.0, 0.0), (-1.0, 0.0))),
+    ("z", ((0.0, 1.0), (0.0, -1.0))),
+    ("d", ((-1.0, -1.0),)),
+)
 
 
 def _joint(
@@ -743,8 +788,8 @@ class Auditor:
         self.exempt_z = known_zero(table, table.complement)
         self.work = {"programmes": 0, "solves": 0}
 
-    def open(self, cells: IntArray | None = None) -> BoolArray:
-        return unmet(self.table, self.ranges, self.exempt_y, self.exempt_z, cells)
+    def open(self, cells: IntArray | None = None, quantities: str = "yzd") -> BoolArray:
+        return unmet(self.table, self.ranges, self.exempt_y, self.exempt_z, cells, quantities)
 
     def check(self, cells: BoolArray | None = None) -> BoolArray:
         """The protected cells (of `cells`, default all) that no constructed table has yet
@@ -824,11 +869,13 @@ class SharedDenominators:
         all of them is unknown, by only some known; a row not shared as its indicator has it."""
         self.table.hidden = _unknown(self.indicators, self.position, self.table.hidden.size)
 
-    def open(self) -> BoolArray:
-        """Protected shared denominators not yet seen to move, or, at 1..4, to reach 5."""
-        low, high = self.ranges
-        d = self.table.denominator
-        return self.protected & self.hidden & ((low == high) | ((d <= 4) & (high < 5)))
+    def open(self, cells: IntArray | None = None) -> BoolArray:
+        """Protected shared denominators (of `cells`, default all) not yet seen to move, or,
+        at 1..4, to reach 5."""
+        at = slice(None) if cells is None else cells
+        low, high = self.ranges[0][at], self.ranges[1][at]
+        d = self.table.denominator[at]
+        return self.protected[at] & self.hidden[at] & ((low == high) | ((d <= 4) & (high < 5)))
 
     def check(self, cells: BoolArray | None = None) -> BoolArray:
         """The open rows (of `cells`) after blocks and a programme per component."""
@@ -939,29 +986,15 @@ class SharedDenominators:
             upper.append(np.zeros(mine.size))
             n_rows += mine.size
             n_cols += mine.size
-        matrix = sparse.csc_matrix(
+        solver = _solver(
+            (np.concatenate(blocks_rows), np.concatenate(blocks_cols), np.concatenate(blocks_vals)),
+            (n_rows, n_cols),
+            (np.r_[np.ones(k), np.zeros(n_cols - k)], np.full(n_cols, COUNT_CEILING)),
             (
-                np.concatenate(blocks_vals),
-                (np.concatenate(blocks_rows), np.concatenate(blocks_cols)),
+                np.concatenate(lower).astype(np.float64),
+                np.concatenate(upper).astype(np.float64),
             ),
-            shape=(n_rows, n_cols),
         )
-        solver = Solver()
-        solver.setOptionValue("output_flag", False)
-        solver.setOptionValue("presolve", "off")
-        lp = highspy.HighsLp()
-        lp.num_col_ = n_cols
-        lp.num_row_ = n_rows
-        lp.col_cost_ = np.zeros(n_cols)
-        lp.col_lower_ = np.r_[np.ones(k), np.zeros(n_cols - k)]
-        lp.col_upper_ = np.full(n_cols, COUNT_CEILING)
-        lp.row_lower_ = np.concatenate(lower).astype(np.float64)
-        lp.row_upper_ = np.concatenate(upper).astype(np.float64)
-        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-        lp.a_matrix_.start_ = matrix.indptr
-        lp.a_matrix_.index_ = matrix.indices
-        lp.a_matrix_.value_ = matrix.data
-        solver.passModel(lp)
         return _Joint(solver, n_cols, place, columns)
 
     def _solve(self, joint: _Joint, cost: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
@@ -993,7 +1026,7 @@ class SharedDenominators:
                 np.maximum.at(high, cells, seen)
 
         def open_() -> BoolArray:
-            return self.open()[cells]
+            return self.open(cells)
 
         if np.count_nonzero(open_()) > JOINT:
             run(open_().astype(np.float64))  # every open one down
@@ -1008,7 +1041,7 @@ class SharedDenominators:
                 )
         for i in np.flatnonzero(open_()):
             for sense in (1.0, -1.0):
-                if open_()[i]:
+                if self.open(cells[i : i + 1])[0]:
                     cost = np.zeros(k)
                     cost[i] = sense
                     run(cost)
@@ -1032,9 +1065,19 @@ class SharedDenominators:
             for i, auditor in enumerate(auditors):
                 rows = np.flatnonzero(failing[i] & (label[self.position[i]] == component))
                 for row in rows:
-                    for objective in ("y", "-y", "z", "-z", "-d"):
-                        if auditor.open(np.array([row]))[0]:
-                            self._widen_by(joint, auditors, i, int(row), objective)
+                    at = np.array([row])
+                    for quantity, objectives in (
+                        ("y", ("y", "-y")),
+                        ("z", ("z", "-z")),
+                        ("d", ("-d",)),
+                    ):
+                        for objective in objectives:
+                            if auditor.open(at)[0]:
+                                self._widen_by(joint, auditors, i, int(row), objective)
+                        # as in `certify_programmes`: failing on a quantity after its
+                        # objectives, it fails whatever else is solved
+                        if not auditor.open(at)[0] or auditor.open(at, quantity)[0]:
+                            break
         return [f & auditor.open() for f, auditor in zip(failing, auditors, strict=True)]
 
     def _widen_by(

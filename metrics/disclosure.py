@@ -58,6 +58,7 @@ UNITS = ("proportion", "days")
 FIGURES = ("numerator", "denominator", "value", "ci_low", "ci_high")
 KEYS = ("indicator_id", "area_type", "area_code", "period", "breakdown")
 _ROW = "__row"
+STUCK_ROUNDS = 8  # repairs of one exposed row before its years are hidden
 # What is published finer than a cohort year's total (docs/methods.md, "What is published"):
 # quarters of breakdown `all` for municipalities, the regions of one type and the country;
 # breakdown categories of cohort years for those regions and the country. Every other region
@@ -562,16 +563,28 @@ def audited(suppressions: Sequence[Suppression]) -> list[np.ndarray]:
     if linked:
         failing = linked[0].recheck(auditors, failing)
     shared_failing = linked[0].check() if linked else np.zeros(0, dtype=bool)
+    rounds = [np.zeros(f.size, dtype=np.int64) for f in failing]
+    shared_rounds = np.zeros(shared_failing.size, dtype=np.int64)
     while any(f.any() for f in failing) or shared_failing.any():
+        # a row still exposed after STUCK_ROUNDS repairs is one its partners do not reach
+        # (another indicator pins it): its years are hidden at once
+        rounds = [np.where(f, r + 1, 0) for f, r in zip(failing, rounds, strict=True)]
+        shared_rounds = np.where(shared_failing, shared_rounds + 1, 0)
         of = linked[1] if linked else None
         if of is not None:
-            shared = [(o >= 0) & shared_failing[np.maximum(o, 0)] for o in of]
+            exposed = [(o >= 0) & shared_failing[np.maximum(o, 0)] for o in of]
+            stuck = [
+                (o >= 0) & (shared_rounds[np.maximum(o, 0)] >= STUCK_ROUNDS) & e
+                for o, e in zip(of, exposed, strict=True)
+            ]
         else:
-            shared = [np.zeros_like(f) for f in failing]
-        grown = _repair(suppressions, hidden, failing, shared, of, widen_shared=False)
+            exposed = [np.zeros_like(f) for f in failing]
+            stuck = [np.zeros_like(f) for f in failing]
+        stuck = [s | (r >= STUCK_ROUNDS) for s, r in zip(stuck, rounds, strict=True)]
+        grown = _repair(suppressions, hidden, failing, exposed, stuck, of, widen_shared=False)
         if not grown:
             # no indicator sharing an exposed denominator publishes a partner of it
-            grown = _repair(suppressions, hidden, failing, shared, of, widen_shared=True)
+            grown = _repair(suppressions, hidden, failing, exposed, stuck, of, widen_shared=True)
         if not grown:
             raise RuntimeError("the audit finds cells exposed with nothing left to hide")
         for table, mask in zip(tables, hidden, strict=True):
@@ -590,6 +603,7 @@ def _repair(
     hidden: list[np.ndarray],
     failing: list[np.ndarray],
     shared: list[np.ndarray],
+    stuck: list[np.ndarray],
     of: Sequence[npt.NDArray[np.int64]] | None,
     *,
     widen_shared: bool,
@@ -597,20 +611,24 @@ def _repair(
     """Hide more, in place in `hidden`, with each indicator's failing rows: its own (when no
     partner is published, the rest of their years), then those whose shared denominator
     (`of`: each row's shared row, -1 for none) is exposed (the rest of their years only with
-    `widen_shared`: another indicator sharing it may publish a partner instead). A shared
-    partner hidden for such a row is hidden in every indicator sharing it, or the others
-    would still show its denominator. Returns whether anything was added."""
+    `widen_shared`: another indicator sharing it may publish a partner instead); `stuck`
+    rows, the rest of their years at once. A shared partner hidden for an exposed shared
+    denominator is hidden in every indicator sharing it, or the others would still show it.
+    Returns whether anything was added."""
     before = [h.copy() for h in hidden]
     for i, suppression in enumerate(suppressions):
-        if failing[i].any():
-            hidden[i] = suppression.repaired(hidden[i], np.flatnonzero(failing[i]))
+        if (failing[i] & ~stuck[i]).any():
+            hidden[i] = suppression.repaired(hidden[i], np.flatnonzero(failing[i] & ~stuck[i]))
+        if stuck[i].any():
+            hidden[i] = suppression.widened(hidden[i], np.flatnonzero(stuck[i]))
     if of is not None:
-        picked = np.zeros(max((int(o.max()) + 1 for o in of), default=0), dtype=bool)
+        picked = np.zeros(max(int(o.max()) + 1 for o in of), dtype=bool)
         for i, suppression in enumerate(suppressions):
-            if shared[i].any():
+            rows = shared[i] & ~stuck[i]
+            if rows.any():
                 added = ~hidden[i]
                 hidden[i] = suppression.repaired(
-                    hidden[i], np.flatnonzero(shared[i]), widen=widen_shared
+                    hidden[i], np.flatnonzero(rows), widen=widen_shared
                 )
                 added &= hidden[i] & (of[i] >= 0)
                 picked[of[i][added]] = True
@@ -707,12 +725,16 @@ class Suppression:
         `widen`, when none is published, the rest of their years) and secondary suppression
         again; `hidden` itself when there is nothing to add."""
         added = _partners(self.equations, failing, hidden, self.numerator, self.denominator)
-        if added.size == 0 and widen:
-            years = self.frame["period"].str.slice(0, 4).to_numpy()
-            added = np.flatnonzero(np.isin(years, years[failing]) & ~hidden)
         if added.size == 0:
-            return hidden
+            return self.widened(hidden, failing) if widen else hidden
         return self.secondary(hidden | _mask(added, hidden.size))
+
+    def widened(self, hidden: np.ndarray, failing: npt.NDArray[np.int64]) -> np.ndarray:
+        """`hidden` with every row of the `failing` rows' years hidden too, and secondary
+        suppression again; `hidden` itself when there is nothing to add."""
+        years = self.frame["period"].str.slice(0, 4).to_numpy()
+        added = np.isin(years, years[failing]) & ~hidden
+        return self.secondary(hidden | added) if added.any() else hidden
 
     def _check_sums(self) -> None:
         """The audit reads the equations as the attacker does: they must hold for the true
