@@ -11,11 +11,12 @@ from typing import Any
 
 import duckdb
 
-from hgkm.cli import UsageError
+from hgkm import files
+from hgkm.errors import UsageError
 from hgkm.escape import printable
 from hgkm.limits import Limits, load_limits
 from hgkm.settings import Paths
-from pipelines import files, names, warehouse
+from pipelines import names, warehouse
 from pipelines.read import find_deliveries
 
 

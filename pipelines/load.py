@@ -22,7 +22,7 @@ from typing import TypeVar, cast
 import duckdb
 import polars as pl
 
-from hgkm.cli import failure_place
+from hgkm.errors import failure_place
 from hgkm.faults import checkpoint
 from hgkm.limits import DEFAULTS, Limits
 from hgkm.settings import Paths

@@ -25,11 +25,11 @@ import duckdb
 import pytest
 from conftest import HGKM, run_hgkm
 
+from commands import runlog, status
+from commands.run import EXIT_ATTENTION, EXIT_FAILED, EXIT_OK, Job
 from hgkm import inbox as inbox_mod
-from hgkm import runlog, status
 from hgkm.config import Config
 from hgkm.lock import LockBusy, RunLock, is_held
-from hgkm.run import EXIT_ATTENTION, EXIT_FAILED, EXIT_OK, Job
 from hgkm.settings import Paths
 from pipelines import warehouse
 

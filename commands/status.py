@@ -12,7 +12,8 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from hgkm import release, runlog
+from commands import runlog
+from hgkm import release
 from hgkm.escape import printable
 from hgkm.lock import is_held
 from hgkm.reference import municipalities

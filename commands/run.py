@@ -24,14 +24,17 @@ from typing import Any
 
 import duckdb
 
-from hgkm import faults, inbox, runlog, status
+from commands import runlog, status
+from commands.deadline import TimeLimitReached, deadline
+from hgkm import faults, inbox
 from hgkm.config import Config, ConfigError, load_config
-from hgkm.deadline import TimeLimitReached, deadline
+from hgkm.errors import UsageError
 from hgkm.escape import command_path, printable
 from hgkm.inbox import Entry
 from hgkm.joblog import JobLog
 from hgkm.limits import DEFAULTS, Limits, load_limits
 from hgkm.lock import LockBusy, RunLock
+from hgkm.release import Actor
 from hgkm.settings import Paths
 
 EXIT_OK = 0  # all fine, or nothing to do
@@ -99,8 +102,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _config(args: argparse.Namespace, paths: Paths) -> Config:
-    from hgkm.cli import UsageError
-
     overrides = {
         name: getattr(args, name, None)
         for name in ("inbox", "wait_seconds", "settle_seconds", "log_stderr", "staleness_days")
@@ -112,8 +113,6 @@ def _config(args: argparse.Namespace, paths: Paths) -> Config:
 
 
 def run_command(args: argparse.Namespace, paths: Paths) -> int:
-    from hgkm.cli import UsageError
-
     config = _config(args, paths)
     if config.inbox is None:
         raise UsageError("no inbox: give --inbox DIR, set HGKM_INBOX, or inbox in hgkm.toml")
@@ -145,6 +144,8 @@ def status_command(args: argparse.Namespace, paths: Paths) -> int:
     return EXIT_ATTENTION if status.needs_attention(report) else EXIT_OK
 
 
+# The layers are imported when a run uses them, not at the top: every `hgkm` command imports
+# this module to register `run` and `status`, and importing pipelines.load (pandera) is slow.
 def _default_ingest(paths: Paths, source: Path) -> Any:
     from pipelines.load import ingest
 
@@ -152,7 +153,6 @@ def _default_ingest(paths: Paths, source: Path) -> Any:
 
 
 def _default_compute(paths: Paths) -> Any:
-    from hgkm.release import Actor
     from metrics.publish import compute
 
     return compute(paths, actor=Actor.shell("job"))
