@@ -36,6 +36,7 @@ from hgkm.limits import DEFAULTS, Limits, load_limits
 from hgkm.lock import LockBusy, RunLock
 from hgkm.release import Actor
 from hgkm.settings import Paths
+from pipelines import warehouse
 
 EXIT_OK = 0  # all fine, or nothing to do
 EXIT_ATTENTION = 1  # a delivery rejected, or an inbox file unreadable or not a delivery
@@ -159,7 +160,6 @@ def _default_compute(paths: Paths) -> Any:
 
 
 def _default_import_profile(paths: Paths, source: Path) -> Any:
-    from pipelines import warehouse
     from pipelines.approach import import_profiles
 
     con = warehouse.connect(paths.warehouse)
@@ -297,15 +297,20 @@ class Job:
         self.log.event("run.start", inbox=str(self.inbox), data_dir=str(self.paths.data_dir))
         self.say(f"hgkm run {self.run_id}: inbox {printable(str(self.inbox))}")
         try:
+            # Made (or upgraded) now, and a writer holding it found, before the inbox is touched.
+            warehouse.connect(self.paths.warehouse).close()
+        except duckdb.Error as exc:
+            return self._abort(f"cannot open the warehouse: {exc}")
+        try:
             interrupted = runlog.start(
-                self.paths.warehouse,
+                self.paths.logs,
                 run_id=self.run_id,
                 host=socket.gethostname(),
                 pid=os.getpid(),
                 inbox=self.inbox,
             )
-        except duckdb.Error as exc:
-            return self._abort(f"cannot open the warehouse: {exc}")
+        except OSError as exc:
+            return self._abort(f"cannot write the run log: {exc.strerror or exc}")
         if interrupted:
             self.say(f"{interrupted} earlier run(s) had been interrupted; picking up after them")
             self.log.event("run.interrupted_runs_found", level="warning", count=interrupted)
@@ -343,7 +348,7 @@ class Job:
         )
         try:
             runlog.finish(
-                self.paths.warehouse,
+                self.paths.logs,
                 run_id=self.run_id,
                 outcome=outcome,
                 exit_code=code,
@@ -351,9 +356,9 @@ class Job:
                 mart_published=published,
                 error=error,
             )
-        except duckdb.Error as exc:
-            self.say(f"ERROR could not record the run in the run log: {exc}")
-            self.log.event("runlog.failed", level="error", error=str(exc))
+        except OSError as exc:
+            self.say(f"ERROR could not record the run in the run log: {exc.strerror or exc}")
+            self.log.event("runlog.failed", level="error", error=exc.strerror or str(exc))
             return EXIT_FAILED
         return code
 

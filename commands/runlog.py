@@ -1,8 +1,10 @@
-"""The run log: one row per scheduled run in the warehouse table `runs`, for `hgkm status`.
+"""The run log: one line per step of a scheduled run in data/logs/runs.jsonl, for `hgkm status`.
 
-Each call opens and closes its own short connection, so the warehouse is free for the ingest
-and the computation in between. A row still `running` when a later run takes the lock belongs
-to a run that was killed: it is marked `interrupted`.
+Beside the job log and the audit log, not in the warehouse: it records the job, not the cases,
+and is written without opening the database a run may be loading into. Each run appends a
+`start` line and, when it ends, an `end` line with its outcome and counts (hgkm.jsonlines: one
+whole line per write, fsynced, a torn last line skipped by readers). A run still `running`
+when a later run starts was killed: the later run appends an `interrupted` line for it.
 """
 
 from __future__ import annotations
@@ -10,35 +12,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
-import duckdb
 import polars as pl
 
-from pipelines import warehouse
+from hgkm import jsonlines
 
-SCHEMA = """
-create table if not exists runs (
-    run_id          varchar primary key,
-    started_at      timestamp not null,   -- local time of the host
-    ended_at        timestamp,
-    outcome         varchar not null,     -- running | ok | attention | failed | interrupted
-    exit_code       integer,
-    host            varchar,
-    pid             integer,
-    inbox           varchar,
-    seen            integer not null default 0,  -- deliveries found ready in the inbox
-    accepted        integer not null default 0,
-    rejected        integer not null default 0,
-    already_loaded  integer not null default 0,
-    skipped         integer not null default 0,  -- still being written, left for the next run
-    unreadable      integer not null default 0,
-    unrecognised    integer not null default 0,
-    failed          integer not null default 0,  -- ingest raised; left in the inbox
-    mart_published  boolean not null default false,
-    error           varchar                      -- never a value from a delivery
-);
-"""
-
+LOG_FILE = "runs.jsonl"
+FILE_MODE = 0o640  # the service user writes, its group (operators) may read
 COUNTS = (
     "seen",
     "accepted",
@@ -49,33 +30,67 @@ COUNTS = (
     "unrecognised",
     "failed",
 )
+# One row per run, as `last_runs` returns it; outcome: running | ok | attention | failed |
+# interrupted; started_at and ended_at in the host's local time; error never a delivery's value.
+COLUMNS: dict[str, Any] = {
+    "run_id": pl.String,
+    "started_at": pl.Datetime("us"),
+    "ended_at": pl.Datetime("us"),
+    "outcome": pl.String,
+    "exit_code": pl.Int32,
+    "host": pl.String,
+    "pid": pl.Int32,
+    "inbox": pl.String,
+    **dict.fromkeys(COUNTS, pl.Int32),
+    "mart_published": pl.Boolean,
+    "error": pl.String,
+}
 
 
-def _connect(path: Path) -> duckdb.DuckDBPyConnection:
-    con = warehouse.connect(path)
-    con.execute(SCHEMA)
-    return con
+def _append(logs_dir: Path, record: dict[str, Any]) -> None:
+    logs_dir.mkdir(parents=True, exist_ok=True)
+    jsonlines.append(logs_dir / LOG_FILE, record, durable=True, mode=FILE_MODE)
 
 
-def start(path: Path, *, run_id: str, host: str, pid: int, inbox: Path) -> int:
-    """Record a new run; returns how many earlier runs were found interrupted."""
-    con = _connect(path)
-    try:
-        interrupted = con.execute(
-            "update runs set outcome = 'interrupted' where outcome = 'running' returning run_id"
-        ).fetchall()
-        con.execute(
-            "insert into runs (run_id, started_at, outcome, host, pid, inbox) "
-            "values (?, ?, 'running', ?, ?, ?)",
-            [run_id, datetime.now(), host, pid, str(inbox)],
-        )
-        return len(interrupted)
-    finally:
-        con.close()
+def _runs(logs_dir: Path) -> dict[str, dict[str, Any]]:
+    """Each run's row, folded from its lines in the order they were written."""
+    lines, _torn = jsonlines.read(logs_dir / LOG_FILE, required=("run_id", "step"))
+    runs: dict[str, dict[str, Any]] = {}
+    for line in lines:
+        step = line.pop("step")
+        if step == "start":
+            runs[line["run_id"]] = {
+                **dict.fromkeys(COUNTS, 0),
+                **line,
+                "outcome": "running",
+                "mart_published": False,
+            }
+        elif line["run_id"] in runs and step in ("end", "interrupted"):
+            runs[line["run_id"]].update(line)
+    return runs
+
+
+def start(logs_dir: Path, *, run_id: str, host: str, pid: int, inbox: Path) -> int:
+    """Record a new run; returns how many earlier runs were found interrupted (and marks them)."""
+    interrupted = [r for r, run in _runs(logs_dir).items() if run["outcome"] == "running"]
+    for earlier in interrupted:
+        _append(logs_dir, {"run_id": earlier, "step": "interrupted", "outcome": "interrupted"})
+    _append(
+        logs_dir,
+        {
+            "run_id": run_id,
+            "step": "start",
+            "started_at": datetime.now().isoformat(),
+            "host": host,
+            "pid": pid,
+            "inbox": str(inbox),
+        },
+    )
+    return len(interrupted)
 
 
 def finish(
-    path: Path,
+    logs_dir: Path,
     *,
     run_id: str,
     outcome: str,
@@ -87,31 +102,30 @@ def finish(
     unknown = set(counts) - set(COUNTS)
     if unknown:
         raise ValueError(f"unknown run counts: {sorted(unknown)}")
-    assignments = ", ".join(f"{name} = ?" for name in COUNTS)
-    con = _connect(path)
-    try:
-        con.execute(
-            f"update runs set ended_at = ?, outcome = ?, exit_code = ?, mart_published = ?, "
-            f"error = ?, {assignments} where run_id = ?",
-            [
-                datetime.now(),
-                outcome,
-                exit_code,
-                mart_published,
-                error,
-                *(counts.get(name, 0) for name in COUNTS),
-                run_id,
-            ],
-        )
-    finally:
-        con.close()
+    _append(
+        logs_dir,
+        {
+            "run_id": run_id,
+            "step": "end",
+            "ended_at": datetime.now().isoformat(),
+            "outcome": outcome,
+            "exit_code": exit_code,
+            **{name: counts.get(name, 0) for name in COUNTS},
+            "mart_published": mart_published,
+            "error": error,
+        },
+    )
 
 
-def last_runs(con: duckdb.DuckDBPyConnection, limit: int) -> pl.DataFrame:
+def last_runs(logs_dir: Path, limit: int) -> pl.DataFrame:
     """The latest runs, newest first (empty when no run was ever recorded)."""
-    exists = con.sql(
-        "select count(*) from information_schema.tables where table_name = 'runs'"
-    ).fetchall()[0][0]
-    if not exists:
-        return pl.DataFrame()
-    return con.sql(f"select * from runs order by started_at desc limit {int(limit)}").pl()
+    runs = sorted(_runs(logs_dir).values(), key=lambda run: run["started_at"], reverse=True)
+    rows = [
+        {
+            **{name: run.get(name) for name in COLUMNS},
+            "started_at": datetime.fromisoformat(run["started_at"]),
+            "ended_at": datetime.fromisoformat(run["ended_at"]) if run.get("ended_at") else None,
+        }
+        for run in runs[: max(int(limit), 0)]
+    ]
+    return pl.DataFrame(rows, schema=COLUMNS)

@@ -167,6 +167,7 @@ def collect(paths: Paths, *, staleness_days: int, runs: int, today: date) -> dic
         "warehouse_busy": False,
         "staleness_days": staleness_days,
     }
+    report["runs"] = _records(runlog.last_runs(paths.logs, runs))
     if not paths.warehouse.exists():
         return report
     try:
@@ -176,7 +177,6 @@ def collect(paths: Paths, *, staleness_days: int, runs: int, today: date) -> dic
         report["warehouse_busy"] = True
         return report
     try:
-        report["runs"] = _records(runlog.last_runs(con, runs))
         if "deliveries" in _tables(con):
             params = {"today": today, "staleness": staleness_days}
             attention = con.sql(ATTENTION_SQL, params=params).pl()
