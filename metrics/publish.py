@@ -47,6 +47,13 @@ Z95_ONE_SIDED = 1.6448536269514722
 ROOT = Path(__file__).resolve().parent.parent
 
 
+UPGRADE_FIRST = (
+    "the warehouse {path} was made by an older HGKM monitor and needs an upgrade, which "
+    "compute (a reader) never writes: run `hgkm upgrade` (or let the next `hgkm ingest` or "
+    "`hgkm run` do it), then compute again"
+)
+
+
 class WarehouseUnavailable(RuntimeError):
     """The warehouse is missing, or a writer kept it locked for too long."""
 
@@ -73,8 +80,9 @@ def open_warehouse(path: Path, as_of: date | None = None) -> Iterator[duckdb.Duc
 
     The views are the warehouse's own (`pipelines.warehouse.CURRENT_VIEWS`) over the deliveries
     received on or before `as_of`, so a publication can be reproduced. A writer (an ingest)
-    holds DuckDB's file lock: wait for it rather than fail at once. A warehouse written before
-    its rows carried case hashes is upgraded first (`pipelines.warehouse.connect`).
+    holds DuckDB's file lock: wait for it rather than fail at once. Never written to: a
+    warehouse made by an older HGKM monitor (`pipelines.warehouse.needs_upgrade`) is refused,
+    saying how to upgrade it (`hgkm upgrade`, or the next `hgkm ingest` or `hgkm run`).
     """
     if not path.is_file():
         raise WarehouseUnavailable(f"no warehouse at {path}: ingest a delivery first")
@@ -84,10 +92,7 @@ def open_warehouse(path: Path, as_of: date | None = None) -> Iterator[duckdb.Duc
         try:
             # Bound, never formatted in: a data folder's path may hold a quote.
             con.execute("attach ? as wh (read_only)", [str(path)])
-            if not warehouse.needs_upgrade(con, "wh"):
-                break
-            con.execute("detach wh")
-            warehouse.connect(path).close()
+            break
         except duckdb.IOException as exc:
             if time.monotonic() > deadline:
                 con.close()
@@ -95,6 +100,9 @@ def open_warehouse(path: Path, as_of: date | None = None) -> Iterator[duckdb.Duc
                     f"the warehouse stays locked by a writer: {exc}"
                 ) from exc
             time.sleep(0.5)
+    if warehouse.needs_upgrade(con, "wh"):
+        con.close()
+        raise WarehouseUnavailable(UPGRADE_FIRST.format(path=path))
     received = "" if as_of is None else f"where received_at < date '{as_of.isoformat()}' + 1"
     con.execute(f"create view deliveries as select * from wh.deliveries {received}")
     for table in warehouse.CASE_TABLES:

@@ -47,6 +47,32 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     listing.add_argument("--json", action="store_true", help="print a JSON array")
     listing.set_defaults(handler=run_deliveries)
 
+    upgrade = subparsers.add_parser(
+        "upgrade",
+        help="bring a warehouse made by an older HGKM monitor up to this version",
+        description="Add the columns declared since the warehouse was made and the case hashes "
+        "its rows lack, in one transaction. `hgkm ingest` and `hgkm run` do it on their own; "
+        "`hgkm compute`, a reader, refuses an older warehouse until then.",
+    )
+    upgrade.set_defaults(handler=run_upgrade)
+
+
+def run_upgrade(args: argparse.Namespace, paths: Paths) -> int:
+    if not paths.warehouse.is_file():
+        raise UsageError(f"no warehouse at {paths.warehouse}: nothing to upgrade")
+    try:
+        con = warehouse.connect(paths.warehouse, read_only=True)
+    except duckdb.IOException as exc:
+        raise UsageError("a run or an ingest is writing to the warehouse: try again later") from exc
+    try:
+        outdated = warehouse.needs_upgrade(con)
+    finally:
+        con.close()
+    if outdated:
+        warehouse.connect(paths.warehouse).close()  # upgrades, all or nothing
+    print(f"the warehouse is {'upgraded' if outdated else 'up to date'}: {paths.warehouse}")
+    return 0
+
 
 def run_ingest(args: argparse.Namespace, paths: Paths) -> int:
     missing = [_shown(p) for p in args.paths if files.kind(p) == files.MISSING]
