@@ -36,7 +36,7 @@ from hgkm.limits import DEFAULTS, Limits, load_limits
 from hgkm.lock import LockBusy, RunLock
 from hgkm.release import Actor
 from hgkm.settings import Paths
-from pipelines import warehouse
+from pipelines import bookkeeping, warehouse
 
 EXIT_OK = 0  # all fine, or nothing to do
 EXIT_ATTENTION = 1  # a delivery rejected, or an inbox file unreadable or not a delivery
@@ -666,11 +666,7 @@ class Job:
         recorded = _label(content_hash) if content_hash else printable(path.name)
         con = duckdb.connect(str(self.paths.warehouse), read_only=True)
         try:
-            rows = con.sql(
-                "select * from deliveries where status = 'rejected' and source_name = ?"
-                " order by delivery_id",
-                params=[recorded],
-            ).pl()
+            rows = bookkeeping.recorded_rejections(con, recorded)
         finally:
             con.close()
         if rows.is_empty():
@@ -682,12 +678,9 @@ class Job:
         """How a delivery loaded before fared: accepted if any load of that content was."""
         con = duckdb.connect(str(self.paths.warehouse), read_only=True)
         try:
-            rows = con.execute(
-                "select status from deliveries where content_hash = ?", [content_hash]
-            ).fetchall()
+            statuses = bookkeeping.statuses_of(con, content_hash)
         finally:
             con.close()
-        statuses = {status for (status,) in rows}
         return "accepted" if "accepted" in statuses or not statuses else "rejected"
 
     def _publish_reason(self) -> str | None:

@@ -35,7 +35,7 @@ from metrics.indicators import (
     area_memberships,
     indicator_figures,
 )
-from pipelines import warehouse
+from pipelines import bookkeeping, warehouse
 
 LOCK_WAIT_SECONDS = 30.0
 TREND_YEARS = 5
@@ -103,8 +103,7 @@ def open_warehouse(path: Path, as_of: date | None = None) -> Iterator[duckdb.Duc
     if warehouse.needs_upgrade(con, "wh"):
         con.close()
         raise WarehouseUnavailable(UPGRADE_FIRST.format(path=path))
-    received = "" if as_of is None else f"where received_at < date '{as_of.isoformat()}' + 1"
-    con.execute(f"create view deliveries as select * from wh.deliveries {received}")
+    bookkeeping.received_by(con, "wh", as_of)
     for table in warehouse.CASE_TABLES:
         con.execute(f"create view {table} as select * from wh.{table}")
     con.execute(warehouse.CURRENT_VIEWS)

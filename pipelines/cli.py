@@ -16,7 +16,7 @@ from hgkm.errors import UsageError
 from hgkm.escape import printable
 from hgkm.limits import Limits, load_limits
 from hgkm.settings import Paths
-from pipelines import names, warehouse
+from pipelines import bookkeeping, names, warehouse
 from pipelines.read import find_deliveries
 
 
@@ -174,7 +174,7 @@ def run_deliveries(args: argparse.Namespace, paths: Paths) -> int:
     else:
         con = warehouse.connect(paths.warehouse, read_only=True)
         try:
-            rows = warehouse.delivery_log(con).to_dicts()
+            rows = bookkeeping.delivery_log(con).to_dicts()
         finally:
             con.close()
     for row in rows:

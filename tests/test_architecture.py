@@ -4,6 +4,7 @@ the dashboard beside them reading only the mart), and a roof that nothing import
 from __future__ import annotations
 
 import ast
+import re
 import tomllib
 from pathlib import Path
 
@@ -93,6 +94,22 @@ def test_dashboard_never_opens_the_warehouse() -> None:
     for path in (ROOT / "dashboard").rglob("*.py"):
         text = path.read_text(encoding="utf-8")
         assert "warehouse.duckdb" not in text and ".warehouse" not in text, path
+
+
+# SQL that reads or writes the `deliveries` table (of the warehouse, or attached as `wh`).
+DELIVERIES_SQL = re.compile(r"\b(from|join|into|update|table)\s+(\w+\.)?deliveries\b", re.I)
+
+
+def test_the_bookkeeping_is_queried_in_one_module() -> None:
+    """Every query over the warehouse's `deliveries` sits in `pipelines/bookkeeping.py`."""
+    elsewhere = [
+        str(path.relative_to(ROOT))
+        for package in MAY_IMPORT
+        for path in (ROOT / package).rglob("*.py")
+        if DELIVERIES_SQL.search(path.read_text(encoding="utf-8"))
+    ]
+    assert elsewhere == ["pipelines/bookkeeping.py"]
+    assert DELIVERIES_SQL.search("select * from wh.deliveries where status = 'accepted'")
 
 
 def test_no_grab_bag_modules() -> None:
