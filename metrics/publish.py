@@ -18,9 +18,11 @@ import duckdb
 import numpy as np
 import polars as pl
 
+from hgkm import mart as declaration
 from hgkm import reference, release
 from hgkm.config import load_config
 from hgkm.faults import checkpoint
+from hgkm.mart import NATIONAL
 from hgkm.settings import Paths
 from metrics import disclosure, package, stats, survival
 from metrics.approach import approach_tables
@@ -30,7 +32,6 @@ from metrics.changes import with_changes
 from metrics.counts import CountSource, WarehouseCounts, choose
 from metrics.indicators import (
     INDICATOR_VALUE_COLUMNS,
-    NATIONAL,
     Figures,
     area_memberships,
     indicator_figures,
@@ -658,7 +659,7 @@ def write_mart(tables: Iterable[tuple[str, pl.DataFrame]], mart: Path) -> dict[s
 
 def _write_table(con: duckdb.DuckDBPyConnection, name: str, table: pl.DataFrame) -> None:
     con.register("frame", table)
-    con.execute(f"create table {name} as select * from frame")
+    declaration.insert(con, name, table.columns)
     con.unregister("frame")
     if name == "indicator_values":
         checkpoint("compute.build")
