@@ -16,6 +16,30 @@ NATIONAL = "NL"  # the country's area_code in every table of areas and figures
 
 Columns = tuple[tuple[str, str], ...]  # (column, DuckDB type), in order
 
+# The published table's columns: `indicator_values`, and the imported national benchmark's
+# rows in `benchmark_figures`.
+INDICATOR_VALUES: Columns = (
+    ("indicator_id", "VARCHAR"),
+    ("area_type", "VARCHAR"),
+    ("area_code", "VARCHAR"),
+    ("period", "VARCHAR"),
+    ("breakdown", "VARCHAR"),
+    ("numerator", "BIGINT"),
+    ("denominator", "BIGINT"),
+    ("value", "DOUBLE"),
+    ("ci_low", "DOUBLE"),
+    ("ci_high", "DOUBLE"),
+    ("comparison_region", "VARCHAR"),
+    ("comparison_national", "VARCHAR"),
+    ("suppressed", "BOOLEAN"),
+    ("area_name", "VARCHAR"),
+    ("period_type", "VARCHAR"),
+    ("year", "INTEGER"),
+    ("median_reached", "BOOLEAN"),
+    ("coverage_delivered", "INTEGER"),
+    ("coverage_total", "INTEGER"),
+)
+
 TABLES: dict[str, Columns] = {
     "approach_comparison": (
         ("comparison", "VARCHAR"),
@@ -83,27 +107,7 @@ TABLES: dict[str, Columns] = {
         ("benchmark_extract_date", "DATE"),
         ("same_delivery", "BOOLEAN"),
     ),
-    "benchmark_figures": (
-        ("indicator_id", "VARCHAR"),
-        ("area_type", "VARCHAR"),
-        ("area_code", "VARCHAR"),
-        ("period", "VARCHAR"),
-        ("breakdown", "VARCHAR"),
-        ("numerator", "BIGINT"),
-        ("denominator", "BIGINT"),
-        ("value", "DOUBLE"),
-        ("ci_low", "DOUBLE"),
-        ("ci_high", "DOUBLE"),
-        ("comparison_region", "VARCHAR"),
-        ("comparison_national", "VARCHAR"),
-        ("suppressed", "BOOLEAN"),
-        ("area_name", "VARCHAR"),
-        ("period_type", "VARCHAR"),
-        ("year", "INTEGER"),
-        ("median_reached", "BOOLEAN"),
-        ("coverage_delivered", "INTEGER"),
-        ("coverage_total", "INTEGER"),
-    ),
+    "benchmark_figures": INDICATOR_VALUES,
     "catalogue": (
         ("indicator_id", "VARCHAR"),
         ("sort_order", "BIGINT"),
@@ -192,27 +196,7 @@ TABLES: dict[str, Columns] = {
         ("re_lower_998", "DOUBLE"),
         ("re_upper_998", "DOUBLE"),
     ),
-    "indicator_values": (
-        ("indicator_id", "VARCHAR"),
-        ("area_type", "VARCHAR"),
-        ("area_code", "VARCHAR"),
-        ("period", "VARCHAR"),
-        ("breakdown", "VARCHAR"),
-        ("numerator", "BIGINT"),
-        ("denominator", "BIGINT"),
-        ("value", "DOUBLE"),
-        ("ci_low", "DOUBLE"),
-        ("ci_high", "DOUBLE"),
-        ("comparison_region", "VARCHAR"),
-        ("comparison_national", "VARCHAR"),
-        ("suppressed", "BOOLEAN"),
-        ("area_name", "VARCHAR"),
-        ("period_type", "VARCHAR"),
-        ("year", "INTEGER"),
-        ("median_reached", "BOOLEAN"),
-        ("coverage_delivered", "INTEGER"),
-        ("coverage_total", "INTEGER"),
-    ),
+    "indicator_values": INDICATOR_VALUES,
     "km_curves": (
         ("indicator_id", "VARCHAR"),
         ("area_type", "VARCHAR"),
