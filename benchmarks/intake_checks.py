@@ -23,7 +23,8 @@ from unittest import mock
 @contextlib.contextmanager
 def unchecked() -> Iterator[None]:
     """The ingest as it was before the checks: each check swapped for what it guards."""
-    from pipelines import files, load, names, read
+    from hgkm import files
+    from pipelines import load, names, read
 
     def read_plainly(path: Path, limit: int) -> bytes:
         return Path(path).read_bytes()
@@ -45,7 +46,7 @@ def unchecked() -> Iterator[None]:
 def _ingest(data_dir: Path, folder: str) -> tuple[float, float]:
     """One `hgkm ingest FOLDER` into a fresh data folder: its wall seconds and the CPU seconds
     of all the process's threads (less disturbed by other work on the machine)."""
-    from hgkm.cli import main
+    from commands.cli import main
 
     shutil.rmtree(data_dir, ignore_errors=True)
     with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):

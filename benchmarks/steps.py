@@ -15,13 +15,13 @@ from typing import Any
 TABLES = ("cases", "reports", "children", "help", "followups")
 # What `hgkm` imports before it runs a command, plus the ingest it imports on demand.
 CLI_MODULES = (
-    "hgkm.cli",
+    "commands.cli",
     "pipelines.cli",
     "pipelines.approach_cli",
     "generator.cli",
     "metrics.cli",
     "dashboard.cli",
-    "hgkm.run",
+    "commands.run",
     "pipelines.load",
     "metrics.federation_cli",
 )
@@ -52,7 +52,7 @@ def ingest_folder(data_dir: str, folder: str) -> dict[str, Any]:
 
     import duckdb
 
-    from hgkm.cli import main
+    from commands.cli import main
     from hgkm.settings import resolve_paths
 
     with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
@@ -136,7 +136,7 @@ def share_export(data_dir: str, out: str) -> dict[str, Any]:
 
     import polars as pl
 
-    from hgkm.cli import main
+    from commands.cli import main
 
     with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
         code = main(["--data-dir", data_dir, "share", "export", "--out", out])
@@ -154,7 +154,7 @@ def share_import(data_dir: str, files: list[str]) -> dict[str, Any]:
     import contextlib
     import os
 
-    from hgkm.cli import main
+    from commands.cli import main
     from hgkm.settings import resolve_paths
 
     with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):

@@ -16,6 +16,7 @@ import polars as pl
 from dashboard import format as fmt
 from dashboard.i18n import t
 from dashboard.tables import SYMBOLS
+from hgkm.mart import NATIONAL
 
 COLOURS = {
     "better": "#56B4E9",  # sky blue
@@ -122,7 +123,8 @@ def overview_grid(cells: pl.DataFrame, lang: str, title: str | None = None) -> g
     label_lines = max((len(lines) for lines in wrapped), default=1)
     y_ids = rows["area_code"].to_list()
     y_labels = [
-        f"<b>{name}</b>" if code == "NL" or ":" in code else name for code, name in rows.iter_rows()
+        f"<b>{name}</b>" if code == NATIONAL or ":" in code else name
+        for code, name in rows.iter_rows()
     ]
     fig = go.Figure(
         go.Heatmap(
@@ -390,8 +392,8 @@ def trend_chart(
         part = series.filter(pl.col("area_code") == code)
         is_benchmark = code in benchmarks
         if is_benchmark:
-            colour = BENCHMARK_NATIONAL if code == "NL" else BENCHMARK_REGION
-            line = dict(color=colour, width=2, dash="dash" if code == "NL" else "dot")
+            colour = BENCHMARK_NATIONAL if code == NATIONAL else BENCHMARK_REGION
+            line = dict(color=colour, width=2, dash="dash" if code == NATIONAL else "dot")
         else:
             colour = LINE_COLOURS[colour_index % len(LINE_COLOURS)]
             colour_index += 1
@@ -462,7 +464,7 @@ def km_chart(curves: pl.DataFrame, lang: str, title: str | None = None) -> go.Fi
     areas = curves.select("area_code", "area_name").unique(maintain_order=True)
     for i, (code, name) in enumerate(areas.iter_rows()):
         part = curves.filter(pl.col("area_code") == code).sort("time")
-        if code == "NL":
+        if code == NATIONAL:
             colour, dash, width = BENCHMARK_NATIONAL, "dash", 2
         elif i == 0:
             colour, dash, width = LINE_COLOURS[0], "solid", 3

@@ -13,6 +13,8 @@ from pathlib import Path
 from dashboard.server import METRICS_ENV
 from hgkm import access
 from hgkm.config import ENV_CONFIG, config_file_path
+from hgkm.errors import UsageError
+from hgkm.intake import upload_limit
 from hgkm.settings import ENV_DATA_DIR, Paths
 
 APP = Path(__file__).resolve().parent / "app.py"
@@ -62,8 +64,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_dashboard(args: argparse.Namespace, paths: Paths) -> int:
-    from hgkm.intake import upload_limit
-
     if not paths.mart.is_file():
         print(NO_MART.format(path=paths.data_dir), file=sys.stderr)
         return 1
@@ -100,8 +100,6 @@ def run_dashboard(args: argparse.Namespace, paths: Paths) -> int:
 def _auth_section(files: list[Path]) -> dict:
     """The [auth] block Streamlit will read from `files` (later files win), checked for what
     st.login() needs; a secrets file others may read is pointed out."""
-    from hgkm.cli import UsageError
-
     auth: dict = {}
     for path in files:
         if not path.is_file():
@@ -135,8 +133,6 @@ def _auth_section(files: list[Path]) -> dict:
 
 
 def run_report(args: argparse.Namespace, paths: Paths) -> int:
-    from hgkm.cli import UsageError
-
     if not paths.mart.is_file():
         print(NO_MART.format(path=paths.data_dir), file=sys.stderr)
         return 1

@@ -29,12 +29,11 @@ import streamlit as st
 
 from hgkm import release
 from hgkm.access import Scope
-from hgkm.reference import MUNICIPALITY_GEOJSON
+from hgkm.mart import NATIONAL
+from hgkm.reference import DEFAULT_REGION_TYPE, MUNICIPALITY_GEOJSON
 from hgkm.settings import resolve_paths
 
 QUERY_TTL_SECONDS = 600
-NATIONAL = "NL"
-DEFAULT_REGION_TYPE = "veilig_thuis_region"
 # The columns that say why a delivery was rejected or warned: empty outside the scope's reach
 # of `reasons`. What remains is public: whether and when a municipality delivered.
 REASON_COLUMNS = {
@@ -192,8 +191,8 @@ def region_values(mart: MartVersion, region: str, period: str) -> pl.DataFrame:
            where v.period = $period and v.breakdown = 'all'
              and (v.area_code in (select municipality_code from area_members
                                   where area_code = $region)
-                  or v.area_code = $region or v.area_code = 'NL')""",
-        {"region": region, "period": period},
+                  or v.area_code = $region or v.area_code = $national)""",
+        {"region": region, "period": period, "national": NATIONAL},
     )
 
 

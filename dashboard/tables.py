@@ -10,6 +10,7 @@ import polars as pl
 
 from dashboard import format as fmt
 from dashboard.i18n import t
+from hgkm.mart import NATIONAL
 
 # status -> symbol; the same symbols in the grid, the legend, the map, the report
 SYMBOLS = {
@@ -65,7 +66,7 @@ def describe(
     benchmark = country if benchmark is None else benchmark
     if "area_code" in frame.columns:
         frame = frame.with_columns(
-            pl.when(pl.col("area_code") == "NL")
+            pl.when(pl.col("area_code") == NATIONAL)
             .then(pl.lit(country))
             .otherwise(pl.col("area_name"))
             .alias("area_name")
@@ -139,7 +140,7 @@ def overview_cells(
             members.select("area_code", "area_name", pl.lit(0).alias("row_order")),
             pl.DataFrame(
                 {
-                    "area_code": [region, "NL"],
+                    "area_code": [region, NATIONAL],
                     "area_name": [region_name, t("netherlands", lang)],
                     "row_order": [1, 2],
                 },
@@ -153,7 +154,7 @@ def overview_cells(
         pl.lit(period).alias("period"),
         pl.when(pl.col("area_code") == region)
         .then(pl.lit("region"))
-        .when(pl.col("area_code") == "NL")
+        .when(pl.col("area_code") == NATIONAL)
         .then(pl.lit("national"))
         .otherwise(pl.lit("municipality"))
         .alias("area_type"),
@@ -219,7 +220,7 @@ def profile_rows(
         .alias("region_comparison_text"),
     )
     benchmarks = []
-    for code, name in ((region, "region"), ("NL", "national")):
+    for code, name in ((region, "region"), (NATIONAL, "national")):
         bench = with_catalogue(
             values.filter(pl.col("area_code") == code), catalogue, lang
         ).with_columns(

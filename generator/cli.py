@@ -10,7 +10,7 @@ from pathlib import Path
 from generator.build import SampleOptions, build_sample
 from generator.write import SHAPES
 from hgkm import reference
-from hgkm.cli import UsageError
+from hgkm.errors import UsageError
 from hgkm.settings import Paths
 
 FIRST_YEAR = 2019  # the contract covers index reports from 2019-01-01 on

@@ -1,1 +1,1 @@
-"""HGKM monitor: the command line, settings and reference data shared by every layer."""
+"""The floor every layer stands on: settings, config, reference data, errors, limits, logs."""

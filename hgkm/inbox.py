@@ -20,7 +20,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from pipelines import files
+from hgkm import files
 
 PROCESSED = "processed"
 REJECTED = "rejected"

@@ -89,7 +89,7 @@ def _command(paths: Paths, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, ENV_DATA_DIR: str(paths.data_dir.resolve())}
     try:
         return subprocess.run(
-            [sys.executable, "-m", "hgkm.cli", *args],
+            [sys.executable, "-m", "commands.cli", *args],
             capture_output=True,
             text=True,
             timeout=CHECK_TIMEOUT_SECONDS,
@@ -156,7 +156,7 @@ def start_job(paths: Paths, inbox: Path) -> None:
             [
                 sys.executable,
                 "-m",
-                "hgkm.cli",
+                "commands.cli",
                 "run",
                 "--inbox",
                 str(inbox),

@@ -11,7 +11,7 @@ import duckdb
 import polars as pl
 
 from hgkm import release
-from hgkm.cli import UsageError
+from hgkm.errors import UsageError
 from hgkm.safe_csv import csv_text
 from hgkm.settings import Paths
 from metrics.benchmark import BenchmarkRejected

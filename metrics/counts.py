@@ -34,6 +34,7 @@ from hgkm import reference
 from metrics import approach
 from metrics.catalogue import INDICATORS, Indicator
 from metrics.indicators import count_grains, count_measures
+from pipelines import bookkeeping
 
 # The columns of an indicator's municipal counts, before its measures (`measures`).
 COUNT_KEYS = ("municipality_code", "year", "quarter", "breakdown")
@@ -171,10 +172,8 @@ def municipal_counts(con: duckdb.DuckDBPyConnection, indicator: Indicator) -> pl
 
 def delivered_municipalities(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Municipalities of the reference list with a current delivery."""
-    codes = con.sql("select distinct municipality_code from current_deliveries order by 1").pl()[
-        "municipality_code"
-    ]
-    return sorted(set(codes.to_list()) & reference.municipality_codes())
+    codes = bookkeeping.delivered_municipalities(con)
+    return sorted(set(codes) & reference.municipality_codes())
 
 
 DELIVERY_LOG_SCHEMA: dict[str, pl.DataType] = {
@@ -190,76 +189,6 @@ DELIVERY_LOG_SCHEMA: dict[str, pl.DataType] = {
     "summary": pl.String(),
 }
 
-DELIVERY_LOG_SQL = """
-with issues as (
-    select delivery_id, 'errors' as kind, e->>'rule' as rule, 1::bigint as n
-    from (select delivery_id, unnest(from_json(errors, '["json"]')) as e from deliveries)
-    union all
-    select delivery_id, 'warnings', e->>'rule', coalesce((e->>'count')::bigint, 1)
-    from (select delivery_id, unnest(from_json(warnings, '["json"]')) as e from deliveries)
-),
-
-summaries as (
-    select delivery_id, kind, string_agg(rule || ': ' || n, '; ' order by rule) as summary
-    from (select delivery_id, kind, rule, sum(n) as n from issues group by all)
-    group by all
-),
-
-final as (
-    select
-        d.municipality_code,
-        d.extract_date,
-        d.received_at,
-        d.status,
-        d.delivery_id in (select delivery_id from current_deliveries) as current,
-        d.content_hash,
-        coalesce((select sum(value::bigint) from json_each(d.rows_loaded)), 0)::bigint
-            as rows_loaded,
-        coalesce(json_array_length(d.warnings), 0)::integer as n_warnings,
-        d.error_count::integer as n_errors,
-        s.summary
-    from deliveries as d
-    left join summaries as s
-        on s.delivery_id = d.delivery_id
-        and s.kind = case when d.status = 'rejected' then 'errors' else 'warnings' end
-)
-
-select * from final order by received_at, municipality_code
-"""
-
-
-# Every finding recorded with a delivery, as the ingest report lists it: file, row, column,
-# rule and what to fix (the errors are capped per rule; `n_errors` of delivery_log is the
-# total). Rules, places and fixed texts only, never a value. Restricted in the dashboard to
-# the municipality's own users, its analysts and administrators.
-DELIVERY_ISSUES_SQL = """
-with findings as (
-    select delivery_id, 'error' as kind, unnest(from_json(errors, '["json"]')) as f
-    from deliveries
-    union all
-    select delivery_id, 'warning', unnest(from_json(warnings, '["json"]'))
-    from deliveries
-),
-
-final as (
-    select
-        d.municipality_code,
-        d.received_at,
-        d.content_hash,
-        i.kind,
-        i.f->>'file' as file,
-        (i.f->>'row')::bigint as row_number,
-        i.f->>'column' as column_name,
-        i.f->>'rule' as rule,
-        i.f->>'message' as message,
-        coalesce((i.f->>'count')::bigint, 1) as count
-    from findings as i
-    join deliveries as d using (delivery_id)
-)
-
-select * from final
-order by received_at, municipality_code, kind, file, row_number nulls first, rule
-"""
 DELIVERY_ISSUES_SCHEMA: dict[str, pl.DataType] = {
     "municipality_code": pl.String(),
     "received_at": pl.Datetime("us"),
@@ -315,11 +244,11 @@ class WarehouseCounts:
 
     def delivery_log(self) -> pl.DataFrame:
         if self._log is None:
-            self._log = self.con.sql(DELIVERY_LOG_SQL).pl().cast(DELIVERY_LOG_SCHEMA)
+            self._log = bookkeeping.mart_delivery_log(self.con).cast(pl.Schema(DELIVERY_LOG_SCHEMA))
         return self._log
 
     def delivery_issues(self) -> pl.DataFrame:
-        return self.con.sql(DELIVERY_ISSUES_SQL).pl().cast(DELIVERY_ISSUES_SCHEMA)
+        return bookkeeping.delivery_findings(self.con).cast(pl.Schema(DELIVERY_ISSUES_SCHEMA))
 
 
 @contextlib.contextmanager

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import polars as pl
 
-from hgkm.cli import UsageError
+from hgkm.errors import UsageError
 from hgkm.settings import Paths
 from metrics import benchmark, package
 from metrics.counts import WarehouseCounts

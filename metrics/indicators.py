@@ -10,10 +10,10 @@ import numpy as np
 import polars as pl
 
 from hgkm import reference
+from hgkm.mart import NATIONAL
 from metrics import disclosure, stats, survival
 from metrics.catalogue import INDICATORS, Indicator
 
-NATIONAL = "NL"
 AREA_KEYS = ("area_type", "area_code")
 CELL_KEYS = ("period", "period_type", "year", "breakdown")
 ALL = "all"  # the breakdown of everyone in the population

@@ -18,9 +18,11 @@ import duckdb
 import numpy as np
 import polars as pl
 
+from hgkm import mart as declaration
 from hgkm import reference, release
 from hgkm.config import load_config
 from hgkm.faults import checkpoint
+from hgkm.mart import NATIONAL
 from hgkm.settings import Paths
 from metrics import disclosure, package, stats, survival
 from metrics.approach import approach_tables
@@ -30,12 +32,11 @@ from metrics.changes import with_changes
 from metrics.counts import CountSource, WarehouseCounts, choose
 from metrics.indicators import (
     INDICATOR_VALUE_COLUMNS,
-    NATIONAL,
     Figures,
     area_memberships,
     indicator_figures,
 )
-from pipelines import warehouse
+from pipelines import bookkeeping, warehouse
 
 LOCK_WAIT_SECONDS = 30.0
 TREND_YEARS = 5
@@ -45,6 +46,13 @@ FUNNEL_GRID_POINTS = 80
 # One-sided 95% normal quantile, for the over-dispersion test (see overdispersed()).
 Z95_ONE_SIDED = 1.6448536269514722
 ROOT = Path(__file__).resolve().parent.parent
+
+
+UPGRADE_FIRST = (
+    "the warehouse {path} was made by an older HGKM monitor and needs an upgrade, which "
+    "compute (a reader) never writes: run `hgkm upgrade` (or let the next `hgkm ingest` or "
+    "`hgkm run` do it), then compute again"
+)
 
 
 class WarehouseUnavailable(RuntimeError):
@@ -73,8 +81,9 @@ def open_warehouse(path: Path, as_of: date | None = None) -> Iterator[duckdb.Duc
 
     The views are the warehouse's own (`pipelines.warehouse.CURRENT_VIEWS`) over the deliveries
     received on or before `as_of`, so a publication can be reproduced. A writer (an ingest)
-    holds DuckDB's file lock: wait for it rather than fail at once. A warehouse written before
-    its rows carried case hashes is upgraded first (`pipelines.warehouse.connect`).
+    holds DuckDB's file lock: wait for it rather than fail at once. Never written to: a
+    warehouse made by an older HGKM monitor (`pipelines.warehouse.needs_upgrade`) is refused,
+    saying how to upgrade it (`hgkm upgrade`, or the next `hgkm ingest` or `hgkm run`).
     """
     if not path.is_file():
         raise WarehouseUnavailable(f"no warehouse at {path}: ingest a delivery first")
@@ -84,10 +93,7 @@ def open_warehouse(path: Path, as_of: date | None = None) -> Iterator[duckdb.Duc
         try:
             # Bound, never formatted in: a data folder's path may hold a quote.
             con.execute("attach ? as wh (read_only)", [str(path)])
-            if not warehouse.needs_upgrade(con, "wh"):
-                break
-            con.execute("detach wh")
-            warehouse.connect(path).close()
+            break
         except duckdb.IOException as exc:
             if time.monotonic() > deadline:
                 con.close()
@@ -95,8 +101,10 @@ def open_warehouse(path: Path, as_of: date | None = None) -> Iterator[duckdb.Duc
                     f"the warehouse stays locked by a writer: {exc}"
                 ) from exc
             time.sleep(0.5)
-    received = "" if as_of is None else f"where received_at < date '{as_of.isoformat()}' + 1"
-    con.execute(f"create view deliveries as select * from wh.deliveries {received}")
+    if warehouse.needs_upgrade(con, "wh"):
+        con.close()
+        raise WarehouseUnavailable(UPGRADE_FIRST.format(path=path))
+    bookkeeping.received_by(con, "wh", as_of)
     for table in warehouse.CASE_TABLES:
         con.execute(f"create view {table} as select * from wh.{table}")
     con.execute(warehouse.CURRENT_VIEWS)
@@ -651,7 +659,7 @@ def write_mart(tables: Iterable[tuple[str, pl.DataFrame]], mart: Path) -> dict[s
 
 def _write_table(con: duckdb.DuckDBPyConnection, name: str, table: pl.DataFrame) -> None:
     con.register("frame", table)
-    con.execute(f"create table {name} as select * from frame")
+    declaration.insert(con, name, table.columns)
     con.unregister("frame")
     if name == "indicator_values":
         checkpoint("compute.build")

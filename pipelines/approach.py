@@ -18,10 +18,11 @@ from typing import Any
 import duckdb
 import polars as pl
 
+from hgkm import files
 from hgkm.escape import printable
 from hgkm.intake import profile_changes
 from hgkm.limits import DEFAULTS, Limits
-from pipelines import files, guard, isolated, names, warehouse
+from pipelines import guard, isolated, names, warehouse
 from pipelines.contract import (
     APPROACH_COLUMNS,
     APPROACH_ELEMENTS,

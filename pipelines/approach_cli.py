@@ -11,13 +11,13 @@ from typing import Any
 
 import duckdb
 
-from hgkm import audit
-from hgkm.cli import UsageError
+from hgkm import audit, files
+from hgkm.errors import UsageError
 from hgkm.escape import printable
 from hgkm.limits import Limits, described, load_limits
 from hgkm.reference import municipality_codes
 from hgkm.settings import Paths
-from pipelines import files, names, warehouse
+from pipelines import names, warehouse
 
 SUFFIXES = (".csv", ".xlsx")
 DRY_RUN_WAIT_SECONDS = 5.0  # how long a check waits for a run of the job to free the warehouse

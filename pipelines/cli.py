@@ -11,11 +11,12 @@ from typing import Any
 
 import duckdb
 
-from hgkm.cli import UsageError
+from hgkm import files
+from hgkm.errors import UsageError
 from hgkm.escape import printable
 from hgkm.limits import Limits, load_limits
 from hgkm.settings import Paths
-from pipelines import files, names, warehouse
+from pipelines import bookkeeping, names, warehouse
 from pipelines.read import find_deliveries
 
 
@@ -45,6 +46,32 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     listing = subparsers.add_parser("deliveries", help="list what was delivered and its status")
     listing.add_argument("--json", action="store_true", help="print a JSON array")
     listing.set_defaults(handler=run_deliveries)
+
+    upgrade = subparsers.add_parser(
+        "upgrade",
+        help="bring a warehouse made by an older HGKM monitor up to this version",
+        description="Add the columns declared since the warehouse was made and the case hashes "
+        "its rows lack, in one transaction. `hgkm ingest` and `hgkm run` do it on their own; "
+        "`hgkm compute`, a reader, refuses an older warehouse until then.",
+    )
+    upgrade.set_defaults(handler=run_upgrade)
+
+
+def run_upgrade(args: argparse.Namespace, paths: Paths) -> int:
+    if not paths.warehouse.is_file():
+        raise UsageError(f"no warehouse at {paths.warehouse}: nothing to upgrade")
+    try:
+        con = warehouse.connect(paths.warehouse, read_only=True)
+    except duckdb.IOException as exc:
+        raise UsageError("a run or an ingest is writing to the warehouse: try again later") from exc
+    try:
+        outdated = warehouse.needs_upgrade(con)
+    finally:
+        con.close()
+    if outdated:
+        warehouse.connect(paths.warehouse).close()  # upgrades, all or nothing
+    print(f"the warehouse is {'upgraded' if outdated else 'up to date'}: {paths.warehouse}")
+    return 0
 
 
 def run_ingest(args: argparse.Namespace, paths: Paths) -> int:
@@ -147,7 +174,7 @@ def run_deliveries(args: argparse.Namespace, paths: Paths) -> int:
     else:
         con = warehouse.connect(paths.warehouse, read_only=True)
         try:
-            rows = warehouse.delivery_log(con).to_dicts()
+            rows = bookkeeping.delivery_log(con).to_dicts()
         finally:
             con.close()
     for row in rows:

@@ -22,11 +22,11 @@ from typing import TypeVar, cast
 import duckdb
 import polars as pl
 
-from hgkm.cli import failure_place
+from hgkm.errors import failure_place
 from hgkm.faults import checkpoint
 from hgkm.limits import DEFAULTS, Limits
 from hgkm.settings import Paths
-from pipelines import checks, warehouse
+from pipelines import bookkeeping, checks, warehouse
 from pipelines.checks import CheckResult, check_deliveries, failed_result
 from pipelines.contract import TABLES
 from pipelines.read import Delivery, failed_delivery, open_delivery, parse_csv
@@ -258,20 +258,11 @@ class _Ledger:
     @classmethod
     def read(cls, con: duckdb.DuckDBPyConnection) -> _Ledger:
         """The whole ledger: one row per delivery at most, small beside any batch."""
-        accepted = con.sql(
-            "select content_hash, min(delivery_id) from deliveries"
-            " where status = 'accepted' group by content_hash"
-        ).fetchall()
-        current = con.sql(
-            """
-            select municipality_code, extract_date, received_at, delivery_id,
-                   coalesce(try_cast(rows_loaded ->> 'cases' as bigint), 0)
-            from current_deliveries
-            """
-        ).fetchall()
         return cls(
-            accepted={h: int(i) for h, i in accepted},
-            current={m: _Current(d, r, int(i), int(n)) for m, d, r, i, n in current},
+            accepted=bookkeeping.accepted_content(con),
+            current={
+                m: _Current(d, r, i, n) for m, d, r, i, n in bookkeeping.current_deliveries(con)
+            },
         )
 
 

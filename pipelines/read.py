@@ -25,9 +25,10 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 import polars as pl
 
+from hgkm import files
 from hgkm.escape import printable
 from hgkm.limits import DEFAULTS, Limits, described
-from pipelines import files, guard, isolated, names
+from pipelines import guard, isolated, names
 from pipelines.contract import FILES
 from pipelines.report import Issue
 

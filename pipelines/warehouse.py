@@ -11,10 +11,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
-import polars as pl
 
 from hgkm.lock import LockBusy, RunLock
 from hgkm.settings import Paths
+from pipelines import bookkeeping
 from pipelines.contract import TABLES, Column
 
 # The contract's case-level tables, each stored with a delivery_id in front of its columns.
@@ -46,45 +46,15 @@ STORED: Stored = {
     for name, columns in TABLES.items()
 }
 
-SCHEMA = """
-create sequence if not exists delivery_id_seq start 1;
+SCHEMA = bookkeeping.SCHEMA + create_tables(STORED)
 
-create table if not exists deliveries (
-    delivery_id      integer primary key default nextval('delivery_id_seq'),
-    content_hash     varchar not null,          -- sha256 of the delivery's files' bytes
-    municipality_code varchar,                  -- null when the manifest was unreadable
-    extract_date     date,
-    source_system    varchar,
-    source_name      varchar not null,          -- file or folder name as received
-    shape            varchar not null,          -- folder | zip | xlsx
-    received_at      timestamp not null,
-    status           varchar not null,          -- accepted | rejected
-    rows_loaded      json,                      -- {"cases": n, ...}
-    rows_dropped     json,                      -- {"help": {"rule": n}} with --drop-invalid-rows
-    warnings         json,                      -- [{rule, file, count, message}]
-    errors           json,                      -- capped {file,row,column,rule,message}; no values
-    error_count      integer not null default 0,
-    formats          json                       -- per file: encoding, delimiter, date format found
-);
--- Added after v1 of this schema: complete per-rule totals ({"rule": n}); `errors` is capped.
-alter table deliveries add column if not exists error_counts json;
-"""
-SCHEMA += create_tables(STORED)
-
-# The current delivery of a municipality: its accepted delivery with the latest extract date;
-# for the same extract date, the one received last (a correction). Each current row carries
-# `case_key`, the case it belongs to as one number: its delivery and its case's hash. The
-# indicators join on it (cheaper than on delivery_id and case_id: benchmarks/findings.md); it
-# is unique because `key_cases` keeps a delivery's hashes apart.
-CURRENT_VIEWS = """
-create or replace view current_deliveries as
-select * from deliveries
-where status = 'accepted'
-qualify row_number() over (
-    partition by municipality_code
-    order by extract_date desc, received_at desc, delivery_id desc
-) = 1;
-
+# The case tables' rows of the current deliveries (`bookkeeping.CURRENT_DELIVERIES`). Each
+# current row carries `case_key`, the case it belongs to as one number: its delivery and its
+# case's hash. The indicators join on it (cheaper than on delivery_id and case_id:
+# benchmarks/findings.md); it is unique because `key_cases` keeps a delivery's hashes apart.
+CURRENT_VIEWS = (
+    bookkeeping.CURRENT_DELIVERIES
+    + """
 create or replace view current_cases as
 select d.municipality_code, d.extract_date, c.*, {key} as case_key
 from cases c join current_deliveries d using (delivery_id);
@@ -101,6 +71,7 @@ create or replace view current_followups as
 select d.municipality_code, f.*, {key} as case_key
 from followups f join current_deliveries d using (delivery_id);
 """.format(key="(delivery_id::uhugeint << 64) + case_hash")
+)
 
 
 def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
@@ -256,17 +227,3 @@ def _upgrade(con: duckdb.DuckDBPyConnection) -> None:
 
 def _ids(delivery_ids: Sequence[int]) -> str:
     return ", ".join(str(int(i)) for i in delivery_ids)
-
-
-def delivery_log(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
-    """Every delivery received, oldest first, with whether it is its municipality's current one."""
-    return con.sql(
-        """
-        select d.delivery_id, d.municipality_code, d.extract_date, d.received_at, d.status,
-               c.delivery_id is not null as current, d.content_hash, d.source_name, d.shape,
-               d.rows_loaded, d.rows_dropped, d.warnings, d.error_count, d.error_counts, d.errors,
-               d.formats
-        from deliveries d left join current_deliveries c using (delivery_id)
-        order by d.received_at, d.delivery_id
-        """
-    ).pl()

@@ -32,7 +32,9 @@ import duckdb
 import numpy as np
 import polars as pl
 
-from hgkm.reference import municipalities
+from hgkm import mart as declaration
+from hgkm.mart import NATIONAL
+from hgkm.reference import DEFAULT_REGION_TYPE, municipalities
 from metrics.catalogue import INDICATORS as CATALOGUE
 from metrics.catalogue import catalogue_frame
 
@@ -89,12 +91,14 @@ def _areas(national: bool) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
         pl.col("population").cast(pl.Int64),
         pl.lit(1, pl.Int64).alias("n_municipalities"),
         (pl.col("municipality_code") != NOT_DELIVERED).cast(pl.Int64).alias("n_delivered"),
-        ("veilig_thuis_region:" + pl.col("veilig_thuis_region_code")).alias("veilig_thuis_region"),
+        (f"{DEFAULT_REGION_TYPE}:" + pl.col("veilig_thuis_region_code")).alias(
+            "veilig_thuis_region"
+        ),
     )
     members = pl.concat(
         [
             muni.select(
-                ("veilig_thuis_region:" + pl.col("veilig_thuis_region_code")).alias("area_code"),
+                (f"{DEFAULT_REGION_TYPE}:" + pl.col("veilig_thuis_region_code")).alias("area_code"),
                 "municipality_code",
             ),
             muni.select(
@@ -106,9 +110,9 @@ def _areas(national: bool) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     names = pl.concat(
         [
             muni.select(
-                ("veilig_thuis_region:" + pl.col("veilig_thuis_region_code")).alias("area_code"),
+                (f"{DEFAULT_REGION_TYPE}:" + pl.col("veilig_thuis_region_code")).alias("area_code"),
                 pl.col("veilig_thuis_region_name").alias("area_name"),
-                pl.lit("veilig_thuis_region").alias("region_type"),
+                pl.lit(DEFAULT_REGION_TYPE).alias("region_type"),
             ),
             muni.select(
                 ("safety_region:" + pl.col("safety_region_code")).alias("area_code"),
@@ -140,7 +144,7 @@ def _areas(national: bool) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     national = pl.DataFrame(
         {
             "area_type": ["national"],
-            "area_code": ["NL"],
+            "area_code": [NATIONAL],
             "area_name": ["Nederland"],
             "region_type": [None],
             "population": [munis["population"].sum()],
@@ -233,7 +237,7 @@ def _proportion_rows(counts: pl.DataFrame, members: pl.DataFrame) -> pl.DataFram
     national = (
         counts.group_by("indicator_id", "period", "breakdown")
         .agg(pl.col("numerator").sum(), pl.col("denominator").sum())
-        .with_columns(pl.lit("NL").alias("area_code"), pl.lit("national").alias("area_type"))
+        .with_columns(pl.lit(NATIONAL).alias("area_code"), pl.lit("national").alias("area_type"))
     )
     rows = pl.concat([munis, regions, national], how="diagonal")
     low, high = wilson(rows["numerator"].to_numpy(), rows["denominator"].to_numpy())
@@ -308,7 +312,7 @@ def _indicator_values(areas: pl.DataFrame, members: pl.DataFrame, revision: int)
         rows.join(polarity, on="indicator_id")
         .join(vt, on="area_code", how="left")
         .join(
-            bench.filter(pl.col("area_code") == "NL").drop("area_code"),
+            bench.filter(pl.col("area_code") == NATIONAL).drop("area_code"),
             on=keys,
             how="left",
             suffix="_nl",
@@ -502,6 +506,7 @@ def _km_curves(values: pl.DataFrame) -> pl.DataFrame:
         .with_columns(survival.alias("survival"), at_risk.alias("at_risk"))
         .filter(pl.col("at_risk") >= 10)
         .select(
+            "indicator_id",
             "area_type",
             "area_code",
             "period",
@@ -520,7 +525,9 @@ def _deliveries(muni: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     everyone = municipalities().select(
         "municipality_code",
         "municipality_name",
-        ("veilig_thuis_region:" + pl.col("veilig_thuis_region_code")).alias("veilig_thuis_region"),
+        (f"{DEFAULT_REGION_TYPE}:" + pl.col("veilig_thuis_region_code")).alias(
+            "veilig_thuis_region"
+        ),
     )
     ours = muni["municipality_code"].to_list()
     delivered = [c for c in ours if c != NOT_DELIVERED]
@@ -755,7 +762,7 @@ def build_mart(
     try:
         for name, frame in tables.items():
             con.register("frame", frame)
-            con.sql(f"create table {name} as select * from frame")
+            declaration.insert(con, name, frame.columns)  # as `hgkm compute` writes it
             con.unregister("frame")
     finally:
         con.close()

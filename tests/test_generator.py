@@ -23,7 +23,7 @@ from generator.build import SampleOptions, build_sample, profile_of
 from generator.cases import pseudonyms
 from generator.flawed import base_manifest, base_tables, files, flaws
 from generator.profiles import elements_in_place
-from hgkm.cli import UsageError
+from hgkm.errors import UsageError
 from hgkm.settings import Paths
 from metrics import benchmark
 from metrics.catalogue import INDICATORS

@@ -17,7 +17,7 @@ import xlsxwriter
 from conftest import SAMPLE_DATA, run_hgkm
 from hostile import BSN, HOSTILE, SECRET, VALID, build_all
 
-from hgkm import deadline
+from commands import deadline
 from hgkm.escape import printable
 from hgkm.inbox import FOLDERS
 from hgkm.limits import Limits

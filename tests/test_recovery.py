@@ -50,6 +50,7 @@ def load_folders(deliveries: Path, warehouse: Path) -> None:
                 )
     finally:
         con.close()
+    connect(warehouse).close()  # hashes the case_ids loaded here, as the ingest does
 
 
 @pytest.fixture(scope="module")

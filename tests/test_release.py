@@ -15,7 +15,8 @@ import pytest
 from conftest import run_hgkm
 from small_warehouse import SmallWarehouse, days
 
-from hgkm import audit, release, status
+from commands import status
+from hgkm import audit, release
 from hgkm.settings import Paths
 from metrics import changes, publish
 

@@ -25,11 +25,11 @@ import duckdb
 import pytest
 from conftest import HGKM, run_hgkm
 
+from commands import runlog, status
+from commands.run import EXIT_ATTENTION, EXIT_FAILED, EXIT_OK, Job
 from hgkm import inbox as inbox_mod
-from hgkm import runlog, status
 from hgkm.config import Config
 from hgkm.lock import LockBusy, RunLock, is_held
-from hgkm.run import EXIT_ATTENTION, EXIT_FAILED, EXIT_OK, Job
 from hgkm.settings import Paths
 from pipelines import warehouse
 
@@ -137,11 +137,7 @@ def listing(inbox: Path) -> list[str]:
 
 
 def runs(paths: Paths) -> list[dict]:
-    con = duckdb.connect(str(paths.warehouse), read_only=True)
-    try:
-        return runlog.last_runs(con, 10).to_dicts()
-    finally:
-        con.close()
+    return runlog.last_runs(paths.logs, 10).to_dicts()
 
 
 # --- the lock ------------------------------------------------------------------------------
@@ -432,8 +428,8 @@ def test_a_delivery_that_cannot_be_filed_stays_and_exits_4(tmp_path: Path, capsy
 
 def test_a_killed_run_is_marked_interrupted_by_the_next(tmp_path: Path) -> None:
     paths = Paths(tmp_path / "data")
-    runlog.start(paths.warehouse, run_id="dead", host="h", pid=1, inbox=tmp_path)
-    assert runlog.start(paths.warehouse, run_id="next", host="h", pid=2, inbox=tmp_path) == 1
+    runlog.start(paths.logs, run_id="dead", host="h", pid=1, inbox=tmp_path)
+    assert runlog.start(paths.logs, run_id="next", host="h", pid=2, inbox=tmp_path) == 1
     assert {r["run_id"]: r["outcome"] for r in runs(paths)} == {
         "dead": "interrupted",
         "next": "running",

@@ -1,6 +1,6 @@
 """The warehouse's case keys: a row joins its case on (delivery, case hash), so the hashes of a
 delivery's cases must never clash, and a warehouse written before the hashes existed is
-upgraded without changing a figure."""
+upgraded (by `hgkm upgrade`, never by compute, a reader) without changing a figure."""
 
 from __future__ import annotations
 
@@ -9,12 +9,13 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
+import pytest
 from deliveries import valid_rows, write_folder
 
 from hgkm.settings import Paths
 from metrics.catalogue import INDICATORS
 from metrics.counts import municipal_counts
-from metrics.publish import open_warehouse
+from metrics.publish import WarehouseUnavailable, open_warehouse
 from pipelines import warehouse
 from pipelines.load import ingest
 
@@ -103,7 +104,24 @@ def every_row(path: Path) -> dict[str, list[tuple]]:
         con.close()
 
 
-def test_a_warehouse_from_before_case_hashes_is_upgraded_with_equal_figures(tmp_path, data_dir):
+def refused_then_upgraded(paths: Paths, hgkm) -> None:
+    """Compute's opening refuses the older warehouse, saying how to upgrade it, and writes
+    nothing; `hgkm upgrade` upgrades it."""
+    before = every_row(paths.warehouse)
+    with pytest.raises(WarehouseUnavailable, match="hgkm upgrade"):
+        figures_of(paths.warehouse)
+    assert every_row(paths.warehouse) == before
+    refused = hgkm("compute")
+    assert refused.returncode == 2 and "hgkm upgrade" in refused.stderr, refused.stderr
+    assert every_row(paths.warehouse) == before
+    upgraded = hgkm("upgrade")
+    assert upgraded.returncode == 0 and "upgraded" in upgraded.stdout, upgraded.stderr
+    assert "up to date" in hgkm("upgrade").stdout
+
+
+def test_a_warehouse_from_before_case_hashes_is_upgraded_with_equal_figures(
+    tmp_path, data_dir, hgkm
+):
     paths = Paths(data_dir)
     ingest(paths, write_folder(tmp_path / "a", valid_rows()), received_at=T0)
     ingest(paths, write_folder(tmp_path / "b", second_municipality()), received_at=T0)
@@ -115,7 +133,8 @@ def test_a_warehouse_from_before_case_hashes_is_upgraded_with_equal_figures(tmp_
             con.execute(f"alter table {table} drop column case_hash")
     finally:
         con.close()
-    again = figures_of(paths.warehouse)  # compute's read-only opening upgrades it first
+    refused_then_upgraded(paths, hgkm)
+    again = figures_of(paths.warehouse)
     assert all(again[k].equals(figures[k]) for k in figures)
     assert sum(figures[k].height for k in figures) > 0
     assert keys_of_rows(paths.warehouse) == []
@@ -129,9 +148,9 @@ def test_a_warehouse_from_before_case_hashes_is_upgraded_with_equal_figures(tmp_
         con.close()
 
 
-def test_a_warehouse_from_before_a_contract_column_gets_it_empty(tmp_path, data_dir):
+def test_a_warehouse_from_before_a_contract_column_gets_it_empty(tmp_path, data_dir, hgkm):
     """A column declared after a warehouse was made is added to its table on the first open
-    for writing, or first read (compute): empty in the rows loaded before it."""
+    for writing (ingest, run, upgrade), never by compute: empty in the rows loaded before it."""
     paths = Paths(data_dir)
     ingest(paths, write_folder(tmp_path / "a", valid_rows()), received_at=T0)
     con = duckdb.connect(str(paths.warehouse))
@@ -141,7 +160,7 @@ def test_a_warehouse_from_before_a_contract_column_gets_it_empty(tmp_path, data_
         assert warehouse.needs_upgrade(con)
     finally:
         con.close()
-    # compute's read-only opening upgrades it first, then reads every indicator
+    refused_then_upgraded(paths, hgkm)
     assert set(figures_of(paths.warehouse)) == {ind.id for ind in INDICATORS}
     con = duckdb.connect(str(paths.warehouse), read_only=True)
     try:

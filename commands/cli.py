@@ -12,6 +12,7 @@ import importlib
 import sys
 
 from hgkm.config import ConfigError
+from hgkm.errors import UsageError, failure_place
 from hgkm.settings import resolve_paths
 
 COMMAND_MODULES = (
@@ -21,32 +22,13 @@ COMMAND_MODULES = (
     "metrics.cli",  # compute, export
     "metrics.federation_cli",  # share export, share import, benchmarks import
     "dashboard.cli",  # dashboard, report
-    "hgkm.run",  # run, status
-    "hgkm.access_cli",  # users, audit
-    "hgkm.release_cli",  # publish
+    "commands.run",  # run, status
+    "commands.access_cli",  # users, audit
+    "commands.release_cli",  # publish
 )
 
 
-class UsageError(Exception):
-    """Bad usage found after parsing (a missing file, a bad filter): exit code 2."""
-
-
 EXIT_FAILED = 4  # the command failed in this program (as `hgkm run`'s failed run)
-_PROJECT = ("hgkm", "pipelines", "metrics", "dashboard", "generator")
-
-
-def failure_place(exc: BaseException) -> str:
-    """Where in this program a failure came from: the innermost of its own frames, as
-    `package/module.py:line`. Never the failure's message, which could quote a value."""
-    place = "?"
-    trace = exc.__traceback__
-    while trace is not None:
-        folder, _, module = trace.tb_frame.f_code.co_filename.rpartition("/")
-        package = folder.rpartition("/")[2]
-        if package in _PROJECT:
-            place = f"{package}/{module}:{trace.tb_lineno}"
-        trace = trace.tb_next
-    return place
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -12,50 +12,13 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from hgkm import release, runlog
+from commands import runlog
+from hgkm import release
 from hgkm.escape import printable
 from hgkm.lock import is_held
 from hgkm.reference import municipalities
 from hgkm.settings import Paths
-
-ATTENTION_SQL = """
-with latest as (
-    select municipality_code, status, received_at, source_name, error_count, errors
-    from deliveries
-    where municipality_code is not null
-    qualify row_number() over (
-        partition by municipality_code order by received_at desc, delivery_id desc
-    ) = 1
-),
-final as (
-    select
-        l.municipality_code,
-        l.status as last_status,
-        l.received_at as last_received_at,
-        l.source_name as last_source_name,
-        l.error_count as last_error_count,
-        list_distinct(json_extract_string(l.errors, '$[*].rule')) as last_error_rules,
-        c.extract_date as current_extract_date,
-        date_diff('day', c.extract_date, $today) as days_since_extract
-    from latest l
-    left join current_deliveries c using (municipality_code)
-)
-select
-    *,
-    last_status = 'rejected' as last_rejected,
-    current_extract_date is null or days_since_extract > $staleness as stale
-from final
-where last_status = 'rejected' or current_extract_date is null or days_since_extract > $staleness
-order by municipality_code
-"""
-
-UNKNOWN_MUNICIPALITY_SQL = """
-select source_name, received_at, error_count,
-       list_distinct(json_extract_string(errors, '$[*].rule')) as error_rules
-from deliveries
-where municipality_code is null and received_at >= $since
-order by received_at desc
-"""
+from pipelines import bookkeeping
 
 
 def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
@@ -113,14 +76,10 @@ def mart_state(paths: Paths) -> dict[str, Any]:
     if paths.warehouse.exists():
         con = duckdb.connect(str(paths.warehouse), read_only=True)
         try:
-            tables = _tables(con)
-            if "deliveries" in tables:
-                rows = con.sql("select content_hash from current_deliveries").fetchall()
-                state["current"] = {h for (h,) in rows}
-                state["last_accepted_at"] = con.sql(
-                    "select max(received_at) from deliveries where status = 'accepted'"
-                ).fetchall()[0][0]
-            if "current_approach" in tables:
+            if bookkeeping.has_deliveries(con):
+                state["current"] = bookkeeping.current_content(con)
+                state["last_accepted_at"] = bookkeeping.last_accepted_at(con)
+            if "current_approach" in _tables(con):
                 profiles = set(con.sql(WAREHOUSE_PROFILES_SQL).fetchall())
         finally:
             con.close()
@@ -166,6 +125,7 @@ def collect(paths: Paths, *, staleness_days: int, runs: int, today: date) -> dic
         "warehouse_busy": False,
         "staleness_days": staleness_days,
     }
+    report["runs"] = _records(runlog.last_runs(paths.logs, runs))
     if not paths.warehouse.exists():
         return report
     try:
@@ -175,17 +135,15 @@ def collect(paths: Paths, *, staleness_days: int, runs: int, today: date) -> dic
         report["warehouse_busy"] = True
         return report
     try:
-        report["runs"] = _records(runlog.last_runs(con, runs))
-        if "deliveries" in _tables(con):
-            params = {"today": today, "staleness": staleness_days}
-            attention = con.sql(ATTENTION_SQL, params=params).pl()
+        if bookkeeping.has_deliveries(con):
+            attention = bookkeeping.needing_attention(con, today, staleness_days)
             names = municipalities().select("municipality_code", "municipality_name")
             report["municipalities"] = _records(
                 attention.join(names, on="municipality_code", how="left")
             )
             since = datetime.combine(today, datetime.min.time()) - timedelta(days=staleness_days)
             report["unknown_municipality_rejections"] = _records(
-                con.sql(UNKNOWN_MUNICIPALITY_SQL, params={"since": since}).pl()
+                bookkeeping.unknown_municipality_rejections(con, since)
             )
     finally:
         con.close()

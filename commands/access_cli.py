@@ -8,6 +8,8 @@ import sys
 from datetime import datetime
 
 from hgkm import access, audit
+from hgkm.config import config_file_path
+from hgkm.errors import UsageError
 from hgkm.settings import Paths
 
 
@@ -74,15 +76,12 @@ def check_command(args: argparse.Namespace, paths: Paths) -> int:
 
 
 def _source() -> str:
-    from hgkm.config import config_file_path
 
     path = config_file_path()
     return str(path) if path.is_file() else f"{path} (not present: the defaults)"
 
 
 def audit_command(args: argparse.Namespace, paths: Paths) -> int:
-    from hgkm.cli import UsageError
-
     since = None
     if args.since:
         try:

@@ -24,15 +24,19 @@ from typing import Any
 
 import duckdb
 
-from hgkm import faults, inbox, runlog, status
+from commands import runlog, status
+from commands.deadline import TimeLimitReached, deadline
+from hgkm import faults, inbox
 from hgkm.config import Config, ConfigError, load_config
-from hgkm.deadline import TimeLimitReached, deadline
+from hgkm.errors import UsageError
 from hgkm.escape import command_path, printable
 from hgkm.inbox import Entry
 from hgkm.joblog import JobLog
 from hgkm.limits import DEFAULTS, Limits, load_limits
 from hgkm.lock import LockBusy, RunLock
+from hgkm.release import Actor
 from hgkm.settings import Paths
+from pipelines import bookkeeping, warehouse
 
 EXIT_OK = 0  # all fine, or nothing to do
 EXIT_ATTENTION = 1  # a delivery rejected, or an inbox file unreadable or not a delivery
@@ -99,8 +103,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _config(args: argparse.Namespace, paths: Paths) -> Config:
-    from hgkm.cli import UsageError
-
     overrides = {
         name: getattr(args, name, None)
         for name in ("inbox", "wait_seconds", "settle_seconds", "log_stderr", "staleness_days")
@@ -112,8 +114,6 @@ def _config(args: argparse.Namespace, paths: Paths) -> Config:
 
 
 def run_command(args: argparse.Namespace, paths: Paths) -> int:
-    from hgkm.cli import UsageError
-
     config = _config(args, paths)
     if config.inbox is None:
         raise UsageError("no inbox: give --inbox DIR, set HGKM_INBOX, or inbox in hgkm.toml")
@@ -145,6 +145,8 @@ def status_command(args: argparse.Namespace, paths: Paths) -> int:
     return EXIT_ATTENTION if status.needs_attention(report) else EXIT_OK
 
 
+# The layers are imported when a run uses them, not at the top: every `hgkm` command imports
+# this module to register `run` and `status`, and importing pipelines.load (pandera) is slow.
 def _default_ingest(paths: Paths, source: Path) -> Any:
     from pipelines.load import ingest
 
@@ -152,14 +154,12 @@ def _default_ingest(paths: Paths, source: Path) -> Any:
 
 
 def _default_compute(paths: Paths) -> Any:
-    from hgkm.release import Actor
     from metrics.publish import compute
 
     return compute(paths, actor=Actor.shell("job"))
 
 
 def _default_import_profile(paths: Paths, source: Path) -> Any:
-    from pipelines import warehouse
     from pipelines.approach import import_profiles
 
     con = warehouse.connect(paths.warehouse)
@@ -297,15 +297,20 @@ class Job:
         self.log.event("run.start", inbox=str(self.inbox), data_dir=str(self.paths.data_dir))
         self.say(f"hgkm run {self.run_id}: inbox {printable(str(self.inbox))}")
         try:
+            # Made (or upgraded) now, and a writer holding it found, before the inbox is touched.
+            warehouse.connect(self.paths.warehouse).close()
+        except duckdb.Error as exc:
+            return self._abort(f"cannot open the warehouse: {exc}")
+        try:
             interrupted = runlog.start(
-                self.paths.warehouse,
+                self.paths.logs,
                 run_id=self.run_id,
                 host=socket.gethostname(),
                 pid=os.getpid(),
                 inbox=self.inbox,
             )
-        except duckdb.Error as exc:
-            return self._abort(f"cannot open the warehouse: {exc}")
+        except OSError as exc:
+            return self._abort(f"cannot write the run log: {exc.strerror or exc}")
         if interrupted:
             self.say(f"{interrupted} earlier run(s) had been interrupted; picking up after them")
             self.log.event("run.interrupted_runs_found", level="warning", count=interrupted)
@@ -343,7 +348,7 @@ class Job:
         )
         try:
             runlog.finish(
-                self.paths.warehouse,
+                self.paths.logs,
                 run_id=self.run_id,
                 outcome=outcome,
                 exit_code=code,
@@ -351,9 +356,9 @@ class Job:
                 mart_published=published,
                 error=error,
             )
-        except duckdb.Error as exc:
-            self.say(f"ERROR could not record the run in the run log: {exc}")
-            self.log.event("runlog.failed", level="error", error=str(exc))
+        except OSError as exc:
+            self.say(f"ERROR could not record the run in the run log: {exc.strerror or exc}")
+            self.log.event("runlog.failed", level="error", error=exc.strerror or str(exc))
             return EXIT_FAILED
         return code
 
@@ -661,11 +666,7 @@ class Job:
         recorded = _label(content_hash) if content_hash else printable(path.name)
         con = duckdb.connect(str(self.paths.warehouse), read_only=True)
         try:
-            rows = con.sql(
-                "select * from deliveries where status = 'rejected' and source_name = ?"
-                " order by delivery_id",
-                params=[recorded],
-            ).pl()
+            rows = bookkeeping.recorded_rejections(con, recorded)
         finally:
             con.close()
         if rows.is_empty():
@@ -677,12 +678,9 @@ class Job:
         """How a delivery loaded before fared: accepted if any load of that content was."""
         con = duckdb.connect(str(self.paths.warehouse), read_only=True)
         try:
-            rows = con.execute(
-                "select status from deliveries where content_hash = ?", [content_hash]
-            ).fetchall()
+            statuses = bookkeeping.statuses_of(con, content_hash)
         finally:
             con.close()
-        statuses = {status for (status,) in rows}
         return "accepted" if "accepted" in statuses or not statuses else "rejected"
 
     def _publish_reason(self) -> str | None:

@@ -13,6 +13,7 @@ import polars as pl
 
 from hgkm import release
 from hgkm.config import load_config
+from hgkm.errors import UsageError
 from hgkm.safe_csv import csv_text
 from hgkm.settings import Paths
 
@@ -128,8 +129,6 @@ def show_command(args: argparse.Namespace, paths: Paths) -> int:
 
 
 def _pending(args: argparse.Namespace, paths: Paths) -> release.Staged:
-    from hgkm.cli import UsageError
-
     pending = release.staged(paths)
     if pending is None:
         raise UsageError("nothing is staged for review")
@@ -201,8 +200,6 @@ def list_command(args: argparse.Namespace, paths: Paths) -> int:
 
 
 def changes_command(args: argparse.Namespace, paths: Paths) -> int:
-    from hgkm.cli import UsageError
-
     if args.release is None:
         pending = release.staged(paths)
         if pending is None:
