@@ -49,7 +49,11 @@ if viewer.auth:
         )
         for path, key, icon, may in SIGNED_IN_PAGES
     ]
-navigation = st.navigation(pages, position="sidebar" if viewer.may_browse else "hidden")
+# expanded: a signed-in analyst has 14 pages, and a collapsed menu hides the last behind
+# Streamlit's own "View 4 more" (English, whatever the language)
+navigation = st.navigation(
+    pages, position="sidebar" if viewer.may_browse else "hidden", expanded=True
+)
 # each page its own title in the browser's tab and history
 st.set_page_config(page_title=f"{navigation.title} · {t('app_title', lang)}")
 state.document(lang)
