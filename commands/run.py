@@ -424,6 +424,15 @@ class Job:
             self.log.event("compute.failed", level="error", error=error)
         return error, published
 
+    def _warehouse_failed(
+        self, shown: str, exc: Exception, what: str, event: str, after: str = ""
+    ) -> None:
+        """An entry the warehouse (not the entry) failed on: counted, said and logged by the
+        exception's type only (its message could quote a value)."""
+        self.counts["failed"] += 1
+        self.say(f"  {shown}: {what} ({type(exc).__name__}: the warehouse){after}")
+        self.log.event(event, level="error", path=self._path(shown), exception=type(exc).__name__)
+
     def _path(self, shown: str) -> str:
         """An inbox entry's path as logged: the inbox and the entry's name as it may be shown."""
         return printable(str(self.inbox / shown))
@@ -497,16 +506,12 @@ class Job:
             return
         except duckdb.Error as exc:
             # The warehouse, not the delivery: it stays for the next run.
-            self.counts["failed"] += 1
-            self.say(
-                f"  {shown}: INGEST FAILED ({type(exc).__name__}: the warehouse); left in the "
-                "inbox for the next run"
-            )
-            self.log.event(
+            self._warehouse_failed(
+                shown,
+                exc,
+                "INGEST FAILED",
                 "delivery.failed",
-                level="error",
-                path=self._path(shown),
-                exception=type(exc).__name__,
+                "; left in the inbox for the next run",
             )
             return
         except Exception as exc:
@@ -591,14 +596,7 @@ class Job:
             self._unreadable(shown, exc)
             return
         except duckdb.Error as exc:
-            self.counts["failed"] += 1
-            self.say(f"  {shown}: PROFILE IMPORT FAILED ({type(exc).__name__}: the warehouse)")
-            self.log.event(
-                "profile.failed",
-                level="error",
-                path=self._path(shown),
-                exception=type(exc).__name__,
-            )
+            self._warehouse_failed(shown, exc, "PROFILE IMPORT FAILED", "profile.failed")
             return
         except Exception as exc:
             # Refused (not a regular file, over the size limit) or a failure of this program:

@@ -49,8 +49,8 @@ if viewer.auth:
         )
         for path, key, icon, may in SIGNED_IN_PAGES
     ]
-# expanded: a signed-in analyst has 14 pages, and a collapsed menu hides the last behind
-# Streamlit's own "View 4 more" (English, whatever the language)
+# expanded: a signed-in analyst has more pages than Streamlit shows collapsed, and a collapsed
+# menu hides the rest behind Streamlit's own "View … more" (English, whatever the language)
 navigation = st.navigation(
     pages, position="sidebar" if viewer.may_browse else "hidden", expanded=True
 )

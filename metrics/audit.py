@@ -329,6 +329,25 @@ def unmet(
 # Blocks: Fréchet ranges in complete blocks of two-way tables (municipality x quarter/category)
 
 
+def _block_places(table: Table, cells: IntArray) -> pl.DataFrame:
+    """`cells` (in blocks) with their block and their row and column places within it, from
+    0; only blocks of up to 62 places a side (bit masks; larger ones are left to the linear
+    programmes)."""
+    frame = pl.DataFrame(
+        {
+            "cell": cells,
+            "block": table.block[cells],
+            "row": table.block_row[cells],
+            "col": table.block_col[cells],
+        }
+    ).with_columns(
+        pl.col(axis).rank("dense").over("block").cast(pl.Int64) - 1 for axis in ("row", "col")
+    )
+    return frame.filter(
+        (pl.col("row").max().over("block") < 62) & (pl.col("col").max().over("block") < 62)
+    )
+
+
 def _complete_blocks(cells: pl.DataFrame, line: str, across: str) -> pl.DataFrame:
     """Complete blocks of suppressed cells: sets of places `across` (bit masks) with every
     `line` (row, or column, of one two-way table) suppressed at least there. Two kinds of
@@ -459,22 +478,7 @@ def certify_blocks(table: Table, ranges: Ranges, chosen: BoolArray) -> None:
     cells = np.flatnonzero(table.hidden & (table.block >= 0) & chosen & ~table.linked)
     if cells.size == 0:
         return
-    frame = pl.DataFrame(
-        {
-            "cell": cells,
-            "block": table.block[cells],
-            "row": table.block_row[cells],
-            "col": table.block_col[cells],
-        }
-    ).with_columns(
-        # places within each table, from 0: bit masks of up to 62 places (larger tables are
-        # left to the linear programmes)
-        pl.col(axis).rank("dense").over("block").cast(pl.Int64) - 1
-        for axis in ("row", "col")
-    )
-    frame = frame.filter(
-        (pl.col("row").max().over("block") < 62) & (pl.col("col").max().over("block") < 62)
-    )
+    frame = _block_places(table, cells)
     y, z = table.numerator, table.complement
     # With the other quantity at its true value, a row keeps a case where it must.
     alone = {"y": (y, np.maximum(0, 1 - z)), "z": (z, np.maximum(0, 1 - y))}
@@ -900,19 +904,7 @@ class SharedDenominators:
         cells = np.flatnonzero(self.hidden & np.isin(table.block, blocks) & (table.block >= 0))
         if cells.size == 0:
             return
-        frame = pl.DataFrame(
-            {
-                "cell": cells,
-                "block": table.block[cells],
-                "row": table.block_row[cells],
-                "col": table.block_col[cells],
-            }
-        ).with_columns(
-            pl.col(axis).rank("dense").over("block").cast(pl.Int64) - 1 for axis in ("row", "col")
-        )
-        frame = frame.filter(
-            (pl.col("row").max().over("block") < 62) & (pl.col("col").max().over("block") < 62)
-        )
+        frame = _block_places(table, cells)
         low, high = self.ranges
         for line, across in (("row", "col"), ("col", "row")):
             found = _complete_blocks(frame, line, across)

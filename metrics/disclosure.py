@@ -668,8 +668,9 @@ def _partners(
 
 class Suppression:
     """One table's true figures and additive equations, suppressed step by step: `primary`
-    (the rule's own cells), `secondary` (the equations one at a time) and `audited` (all of
-    them at once, `metrics.audit`); `published` empties the suppressed figures.
+    (the rule's own cells), `secondary` (the equations one at a time) and, with the module's
+    `audited`, all of them at once (`metrics.audit`); `published` empties the suppressed
+    figures.
 
     `frame`: rows shaped like `indicator_values` (KEYS, numerator, denominator, value,
     ci_low, ci_high, and `unit` or a `units` mapping), with their true figures; when it has
@@ -697,10 +698,6 @@ class Suppression:
         return _secondary_rows(
             self.equations, self.numerator, self.denominator, self.is_median, hidden
         )
-
-    def audited(self) -> np.ndarray:
-        """The suppressed mask (see `audited`, for this indicator alone)."""
-        return audited([self])[0]
 
     def audit_table(self, hidden: np.ndarray) -> audit.Table:
         """The audit's view of this table with `hidden` suppressed."""

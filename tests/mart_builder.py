@@ -59,7 +59,7 @@ BENCHMARK_LIKE = "GM0193"
 BENCHMARK_OLDER = "GM0193"
 
 # The indicators, titles and polarities come from the catalogue; each proportion's base rate
-# is the fixture's own, between 10% and 60%, drawn from its id (so a new indicator's changes
+# is the fixture's own, drawn from its id by the expression below (so a new indicator's changes
 # no other's).
 BASE_RATE = {
     ind.id: 0.1 + 0.5 * (zlib.crc32(ind.id.encode()) % 1001) / 1000

@@ -227,7 +227,7 @@ def test_auto_mode_publishes_at_once_keeps_it_and_says_so(review: Paths) -> None
 
 def test_review_stages_and_the_public_mart_stays_until_approved(review: Paths) -> None:
     published = review.mart.stat().st_ino
-    deliver(review.warehouse, GRONINGEN, date(2025, 3, 31), 20)  # 65% -> 20%: moved
+    deliver(review.warehouse, GRONINGEN, date(2025, 3, 31), 20)  # far below the fixture's: moved
     summary = publish.compute(review)
     assert summary.release is None
     pending = release.staged(review)

@@ -81,36 +81,26 @@ def handle(name: str, data: bytes) -> dict[str, Any]:
 
 def findings(items: list[dict[str, Any]], warnings: bool) -> pl.DataFrame:
     """Errors (file, row, column, rule, what to do) or warnings (file, count, rule, meaning)."""
-    if warnings:
-        return pl.DataFrame(
-            {
-                t("col_file", lang): [w["file"] for w in items],
-                t("col_count", lang): [w["count"] for w in items],
-                t("col_rule", lang): [w["rule"] for w in items],
-                t("col_note", lang): [w["message"] for w in items],
-            },
-            schema={
-                t("col_file", lang): pl.String,
-                t("col_count", lang): pl.Int64,
-                t("col_rule", lang): pl.String,
-                t("col_note", lang): pl.String,
-            },
-        )
+    # (heading, key in the report, type), per kind
+    columns = (
+        [
+            ("col_file", "file", pl.String),
+            ("col_count", "count", pl.Int64),
+            ("col_rule", "rule", pl.String),
+            ("col_note", "message", pl.String),
+        ]
+        if warnings
+        else [
+            ("col_file", "file", pl.String),
+            ("col_line", "row", pl.Int64),
+            ("col_column", "column", pl.String),
+            ("col_rule", "rule", pl.String),
+            ("col_message", "message", pl.String),
+        ]
+    )
     return pl.DataFrame(
-        {
-            t("col_file", lang): [e["file"] for e in items],
-            t("col_line", lang): [e["row"] for e in items],
-            t("col_column", lang): [e["column"] for e in items],
-            t("col_rule", lang): [e["rule"] for e in items],
-            t("col_message", lang): [e["message"] for e in items],
-        },
-        schema={
-            t("col_file", lang): pl.String,
-            t("col_line", lang): pl.Int64,
-            t("col_column", lang): pl.String,
-            t("col_rule", lang): pl.String,
-            t("col_message", lang): pl.String,
-        },
+        {t(heading, lang): [item[key] for item in items] for heading, key, _ in columns},
+        schema={t(heading, lang): dtype for heading, _, dtype in columns},
     )
 
 
